@@ -1,0 +1,75 @@
+/*
+ * pipec-compiler.h - the compiler library's public interface.
+ *
+ * This is the one header the driver (and anything else outside compiler/)
+ * may include.  A compilation is a pc_ctx: it owns the arena that holds every
+ * AST node, interned identifier and loaded source file, and the list of
+ * diagnostics the phases collected.  Nothing is printed while compiling; the
+ * caller renders the diagnostics at the end in the format the user asked for.
+ *
+ * Ownership: every pointer returned into a pc_ctx (an AST, a source) is
+ * borrowed and lives until pc_ctx_free().  Strings documented as "new" are
+ * malloc()ed and the caller frees them.
+ */
+#ifndef PIPEC_COMPILER_H
+#define PIPEC_COMPILER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct pc_ctx pc_ctx;
+typedef struct pc_ast pc_ast;
+
+typedef enum pc_diag_format {
+	PC_FORMAT_HUMAN,  /* file:line:col: error[CODE]: message, source line, carets */
+	PC_FORMAT_JSON,   /* one JSON object per line */
+	PC_FORMAT_SARIF,  /* one SARIF 2.1.0 log */
+	PC_FORMAT_GITHUB, /* GitHub Actions workflow commands */
+} pc_diag_format;
+
+/* A new, empty compilation.  Never returns NULL (allocation failure aborts). */
+pc_ctx *pc_ctx_new(void);
+void pc_ctx_free(pc_ctx *ctx);
+
+/*
+ * Reads PATH ("-" reads standard input) and parses it into a module AST.
+ * Returns NULL, with errno set, only when the file cannot be read; syntax
+ * errors are collected as diagnostics and the returned AST holds error nodes
+ * where the input was malformed.  The AST is borrowed from ctx.
+ */
+pc_ast *pc_parse_file(pc_ctx *ctx, const char *path);
+
+/* Parses LEN bytes of DATA (copied) as if read from a file named NAME. */
+pc_ast *pc_parse_buffer(pc_ctx *ctx, const char *name, const char *data, size_t len);
+
+/* Number of error-severity diagnostics collected so far. */
+size_t pc_error_count(const pc_ctx *ctx);
+/* Number of diagnostics of any severity collected so far. */
+size_t pc_diag_count(const pc_ctx *ctx);
+
+/*
+ * Renders every collected diagnostic to OUT in FORMAT.  COLOR (0/1) applies
+ * to PC_FORMAT_HUMAN only.  Returns 0, or -1 on a write error.
+ */
+int pc_diag_render(const pc_ctx *ctx, FILE *out, pc_diag_format format, int color);
+
+/*
+ * The canonical layout of MODULE (parsed from its file in ctx, without
+ * errors), comments kept.  Returns a new NUL-terminated string; *LEN gets its
+ * length.
+ */
+char *pc_format(pc_ctx *ctx, const pc_ast *module, size_t *len);
+
+/*
+ * A textual dump of MODULE's AST (S-expressions, no source locations or
+ * layout), for comparing two parses.  Returns a new string.
+ */
+char *pc_ast_dump(const pc_ast *module, size_t *len);
+
+/* The language's reserved words, in the lexer's table order. */
+const char *const *pc_keywords(size_t *count);
+
+/* The program version, "0.1.0". */
+const char *pc_version(void);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * source.c - the compilation context, loaded sources and their line index.
+ *
+ * A source is copied into the arena with a NUL after its last byte (the
+ * lexer's sentinel; the text may also hold NULs of its own, which the lexer
+ * reports).  Its line index is built once, in one memchr pass, so turning a
+ * byte offset into a line is a binary search and into a column a count of
+ * the UTF-8 characters between the line start and the offset.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+pc_ctx *pc_ctx_new(void)
+{
+	pc_ctx *ctx = pc_xcalloc(1, sizeof *ctx);
+	ctx->arena = pc_arena_new();
+	ctx->names = pc_interner_new(ctx->arena);
+	ctx->max_errors = 100;
+	return ctx;
+}
+
+void pc_ctx_free(pc_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	for (uint32_t i = 0; i < ctx->nfiles; i++)
+		free(ctx->files[i]->comments);
+	free(ctx->files);
+	free(ctx->diags);
+	pc_interner_free(ctx->names);
+	pc_arena_free(ctx->arena);
+	free(ctx);
+}
+
+size_t pc_error_count(const pc_ctx *ctx)
+{
+	return ctx->nerrors;
+}
+
+size_t pc_diag_count(const pc_ctx *ctx)
+{
+	return ctx->ndiags;
+}
+
+uint32_t pc_ctx_add_source(pc_ctx *ctx, const char *path, const char *data, size_t len)
+{
+	pc_source *s = pc_arena_alloc(ctx->arena, sizeof *s);
+	s->path = pc_arena_strndup(ctx->arena, path, strlen(path));
+	s->text = pc_arena_alloc(ctx->arena, len + 1);
+	memcpy(s->text, data, len);
+	s->len = (uint32_t)len;
+
+	uint32_t n = 1;
+	for (const char *p = s->text, *end = s->text + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		n++;
+	s->lines = pc_arena_alloc(ctx->arena, n * sizeof *s->lines);
+	s->nlines = n;
+	n = 0;
+	s->lines[n++] = 0;
+	for (const char *p = s->text, *end = s->text + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		s->lines[n++] = (uint32_t)(p - s->text + 1);
+
+	if (ctx->nfiles == ctx->capfiles) {
+		ctx->capfiles = ctx->capfiles ? ctx->capfiles * 2 : 8;
+		ctx->files = pc_xrealloc(ctx->files, ctx->capfiles * sizeof *ctx->files);
+	}
+	ctx->files[ctx->nfiles] = s;
+	return ctx->nfiles++;
+}
+
+uint32_t pc_source_line(const pc_source *s, uint32_t off)
+{
+	uint32_t lo = 0, hi = s->nlines; /* find the last line start <= off */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (s->lines[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo + 1;
+}
+
+void pc_source_linecol(const pc_source *s, uint32_t off, uint32_t *line, uint32_t *col)
+{
+	if (off > s->len)
+		off = s->len;
+	uint32_t l = pc_source_line(s, off);
+	uint32_t c = 1;
+	for (uint32_t i = s->lines[l - 1]; i < off; i++)
+		if (((unsigned char)s->text[i] & 0xc0) != 0x80)
+			c++;
+	*line = l;
+	*col = c;
+}
+
+/* Files are limited to what a span can address. */
+#define MAX_SOURCE ((size_t)UINT32_MAX - 16)
+
+static char *read_all(FILE *f, size_t *len)
+{
+	pc_buf b = {0};
+	char tmp[65536];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+		if (b.len + n > MAX_SOURCE) {
+			pc_buf_free(&b);
+			errno = EFBIG;
+			return NULL;
+		}
+		pc_buf_add(&b, tmp, n);
+	}
+	if (ferror(f)) {
+		int e = errno;
+		pc_buf_free(&b);
+		errno = e ? e : EIO;
+		return NULL;
+	}
+	return pc_buf_steal(&b, len);
+}
+
+pc_ast *pc_parse_file(pc_ctx *ctx, const char *path)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t len = 0;
+	char *data = read_all(f, &len);
+	int e = errno;
+	if (!is_stdin)
+		fclose(f);
+	if (!data) {
+		errno = e;
+		return NULL;
+	}
+	pc_ast *m = pc_parse_buffer(ctx, is_stdin ? "<stdin>" : path, data, len);
+	free(data);
+	return m;
+}
+
+pc_ast *pc_parse_buffer(pc_ctx *ctx, const char *name, const char *data, size_t len)
+{
+	if (len > MAX_SOURCE)
+		len = MAX_SOURCE;
+	uint32_t file = pc_ctx_add_source(ctx, name, data, len);
+	return pc_parse_source(ctx, file);
+}
+
+const char *pc_version(void)
+{
+	return PACKAGE_VERSION;
+}

@@ -1,0 +1,369 @@
+/*
+ * pipec.c - the `pipec` command: a thin driver over the compiler library.
+ *
+ * It parses the command line, calls the library through its public header
+ * only, renders the collected diagnostics once at the end, and maps the
+ * outcome to the exit status every command shares:
+ *
+ *   0  ok            1  the input has errors (or is not formatted)
+ *   2  usage error, or a file that cannot be read or written
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pipec-compiler.h"
+
+#define EXIT_ERRORS 1
+#define EXIT_USAGE 2
+
+static const char main_usage[] =
+	"usage: pipec <command> [options] [arguments]\n"
+	"\n"
+	"pipec compiles and runs typed workflow pipelines written in .pipe files.\n"
+	"\n"
+	"commands:\n"
+	"  check FILE...     parse FILE(s) and report every error found\n"
+	"  fmt FILE...       print FILE(s) in the canonical layout (or check, or rewrite)\n"
+	"  help [COMMAND]    show this help, or a command's\n"
+	"\n"
+	"options:\n"
+	"  -h, --help        show this help\n"
+	"  -V, --version     print the version and exit\n"
+	"  --list-keywords   print the language's reserved words, one per line\n"
+	"\n"
+	"exit status: 0 ok, 1 errors in the input, 2 usage or I/O error.\n"
+	"See pipec(1) and docs/language.md.\n";
+
+static const char check_usage[] =
+	"usage: pipec check [options] FILE...\n"
+	"\n"
+	"Parse each FILE (\"-\" reads standard input) and report every error in it,\n"
+	"with its location. Prints nothing when the files are clean.\n"
+	"\n"
+	"options:\n"
+	"  --format FORMAT   human (default, on standard error), json (one object per\n"
+	"                    line), sarif (SARIF 2.1.0) or github (workflow commands);\n"
+	"                    the machine formats go to standard output\n"
+	"  --color WHEN      auto (default: when standard error is a terminal and\n"
+	"                    NO_COLOR is unset), always or never\n"
+	"  --dump-ast        print each file's syntax tree (for debugging pipec)\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O error.\n";
+
+static const char fmt_usage[] =
+	"usage: pipec fmt [--check | -w] FILE...\n"
+	"\n"
+	"Print each FILE (\"-\" reads standard input) in the canonical layout, comments\n"
+	"kept. A file with syntax errors is reported and left alone.\n"
+	"\n"
+	"options:\n"
+	"  --check           print nothing but the names of files that are not in the\n"
+	"                    canonical layout; exit 1 if there are any\n"
+	"  -w, --write       rewrite the files in place (atomically) instead of printing\n"
+	"  --color WHEN      colour for diagnostics: auto, always or never\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"exit status: 0 ok, 1 syntax errors or (with --check) unformatted files,\n"
+	"2 usage or I/O error.\n";
+
+static int usage_error(const char *usage, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "pipec: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n\n%s", usage);
+	return EXIT_USAGE;
+}
+
+static int want_color(const char *when)
+{
+	if (strcmp(when, "always") == 0)
+		return 1;
+	if (strcmp(when, "never") == 0)
+		return 0;
+	const char *nc = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+	return isatty(STDERR_FILENO) && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
+}
+
+static int parse_color(const char *s)
+{
+	return strcmp(s, "auto") == 0 || strcmp(s, "always") == 0 || strcmp(s, "never") == 0;
+}
+
+enum { OPT_FORMAT = 256, OPT_COLOR, OPT_DUMP, OPT_CHECK, OPT_LIST_KEYWORDS };
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"color", required_argument, NULL, OPT_COLOR},
+		{"dump-ast", no_argument, NULL, OPT_DUMP},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	pc_diag_format format = PC_FORMAT_HUMAN;
+	const char *color = "auto";
+	int dump = 0, c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FORMAT:
+			if (strcmp(optarg, "human") == 0)
+				format = PC_FORMAT_HUMAN;
+			else if (strcmp(optarg, "json") == 0)
+				format = PC_FORMAT_JSON;
+			else if (strcmp(optarg, "sarif") == 0)
+				format = PC_FORMAT_SARIF;
+			else if (strcmp(optarg, "github") == 0)
+				format = PC_FORMAT_GITHUB;
+			else
+				return usage_error(check_usage,
+						   "unknown --format '%s' (expected human, json, sarif or github)",
+						   optarg);
+			break;
+		case OPT_COLOR:
+			if (!parse_color(optarg))
+				return usage_error(check_usage, "unknown --color '%s' (expected auto, always or never)", optarg);
+			color = optarg;
+			break;
+		case OPT_DUMP:
+			dump = 1;
+			break;
+		case 'h':
+			fputs(check_usage, stdout);
+			return 0;
+		default:
+			return usage_error(check_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return usage_error(check_usage, "%s", "check needs at least one FILE");
+
+	pc_ctx *ctx = pc_ctx_new();
+	int io_error = 0;
+	for (int i = optind; i < argc; i++) {
+		pc_ast *m = pc_parse_file(ctx, argv[i]);
+		if (!m) {
+			fprintf(stderr, "pipec: cannot read '%s': %s\n", argv[i], strerror(errno));
+			io_error = 1;
+			continue;
+		}
+		if (dump) {
+			size_t len;
+			char *s = pc_ast_dump(m, &len);
+			fwrite(s, 1, len, stdout);
+			free(s);
+		}
+	}
+	FILE *out = format == PC_FORMAT_HUMAN ? stderr : stdout;
+	int rc = 0;
+	if (pc_diag_count(ctx) || format == PC_FORMAT_SARIF) {
+		if (pc_diag_render(ctx, out, format, format == PC_FORMAT_HUMAN && want_color(color)) < 0) {
+			fprintf(stderr, "pipec: cannot write diagnostics: %s\n", strerror(errno));
+			io_error = 1;
+		}
+	}
+	size_t errors = pc_error_count(ctx);
+	if (format == PC_FORMAT_HUMAN && errors)
+		fprintf(stderr, "pipec: %zu error%s\n", errors, errors == 1 ? "" : "s");
+	if (errors)
+		rc = EXIT_ERRORS;
+	if (io_error)
+		rc = EXIT_USAGE;
+	pc_ctx_free(ctx);
+	return rc;
+}
+
+/* Replaces PATH's contents with DATA through a temporary file and rename. */
+static int write_atomically(const char *path, const char *data, size_t len)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + 16);
+	if (!tmp)
+		return -1;
+	snprintf(tmp, n + 16, "%s.fmt-XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	struct stat st;
+	if (stat(path, &st) == 0)
+		fchmod(fd, st.st_mode & 07777);
+	FILE *f = fdopen(fd, "wb");
+	int ok = f && fwrite(data, 1, len, f) == len;
+	ok = f && fflush(f) == 0 && ok;
+	ok = f && fsync(fileno(f)) == 0 && ok;
+	if (f)
+		ok = fclose(f) == 0 && ok;
+	else
+		close(fd);
+	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
+
+static int cmd_fmt(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"check", no_argument, NULL, OPT_CHECK},
+		{"write", no_argument, NULL, 'w'},
+		{"color", required_argument, NULL, OPT_COLOR},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	int check = 0, write = 0, c;
+	const char *color = "auto";
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+hw", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CHECK:
+			check = 1;
+			break;
+		case 'w':
+			write = 1;
+			break;
+		case OPT_COLOR:
+			if (!parse_color(optarg))
+				return usage_error(fmt_usage, "unknown --color '%s' (expected auto, always or never)", optarg);
+			color = optarg;
+			break;
+		case 'h':
+			fputs(fmt_usage, stdout);
+			return 0;
+		default:
+			return usage_error(fmt_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (check && write)
+		return usage_error(fmt_usage, "%s", "--check and --write exclude each other");
+	if (optind >= argc)
+		return usage_error(fmt_usage, "%s", "fmt needs at least one FILE");
+
+	int rc = 0;
+	for (int i = optind; i < argc; i++) {
+		if (write && strcmp(argv[i], "-") == 0)
+			return usage_error(fmt_usage, "%s", "--write needs files, not standard input");
+		pc_ctx *ctx = pc_ctx_new();
+		pc_ast *m = pc_parse_file(ctx, argv[i]);
+		if (!m) {
+			fprintf(stderr, "pipec: cannot read '%s': %s\n", argv[i], strerror(errno));
+			pc_ctx_free(ctx);
+			rc = EXIT_USAGE;
+			continue;
+		}
+		if (pc_error_count(ctx)) {
+			pc_diag_render(ctx, stderr, PC_FORMAT_HUMAN, want_color(color));
+			fprintf(stderr, "pipec: '%s' has errors; not formatted\n", argv[i]);
+			pc_ctx_free(ctx);
+			if (rc == 0)
+				rc = EXIT_ERRORS;
+			continue;
+		}
+		size_t len;
+		char *out = pc_format(ctx, m, &len);
+		if (check || write) {
+			/* compare with the file as read */
+			FILE *f = fopen(argv[i], "rb");
+			int same = 0;
+			if (f) {
+				char *buf = malloc(len + 2);
+				size_t got = buf ? fread(buf, 1, len + 1, f) : 0;
+				same = buf && got == len && memcmp(buf, out, len) == 0;
+				free(buf);
+				fclose(f);
+			}
+			if (check && !same) {
+				printf("%s\n", argv[i]);
+				if (rc == 0)
+					rc = EXIT_ERRORS;
+			} else if (write && !same && write_atomically(argv[i], out, len) < 0) {
+				fprintf(stderr, "pipec: cannot write '%s': %s\n", argv[i], strerror(errno));
+				rc = EXIT_USAGE;
+			}
+		} else if (fwrite(out, 1, len, stdout) != len) {
+			fprintf(stderr, "pipec: cannot write output: %s\n", strerror(errno));
+			rc = EXIT_USAGE;
+		}
+		free(out);
+		pc_ctx_free(ctx);
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "pipec: cannot write output: %s\n", strerror(errno));
+		rc = EXIT_USAGE;
+	}
+	return rc;
+}
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int help(const char *cmd)
+{
+	if (!cmd) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "check") == 0)
+		fputs(check_usage, stdout);
+	else if (strcmp(cmd, "fmt") == 0)
+		fputs(fmt_usage, stdout);
+	else if (strcmp(cmd, "help") == 0)
+		fputs(main_usage, stdout);
+	else
+		return usage_error(main_usage, "no command '%s'", cmd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error(main_usage, "%s", "a command is needed");
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0)
+		return help(NULL);
+	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("pipec %s\n", pc_version());
+		return 0;
+	}
+	if (strcmp(cmd, "--list-keywords") == 0) {
+		size_t n;
+		const char *const *k = pc_keywords(&n);
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", k[i]);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0)
+		return help(argc > 2 ? argv[2] : NULL);
+	if (strcmp(cmd, "check") == 0)
+		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_check(argc - 1, argv + 1);
+	if (strcmp(cmd, "fmt") == 0)
+		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_fmt(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		return usage_error(main_usage, "unknown option '%s'", cmd);
+	return usage_error(main_usage, "no command '%s'", cmd);
+}
