@@ -191,7 +191,13 @@ static void string_text(printer *p, const char *s, size_t n, int textblock, int 
 			}
 		}
 		switch (c) {
-		case '\\': put(p, "\\\\", 2); break;
+		case '\\':
+			/* a backslash ending a text block line reads as itself */
+			if (textblock && i + 1 < n && s[i + 1] == '\n')
+				put(p, "\\", 1);
+			else
+				put(p, "\\\\", 2);
+			break;
 		case '\r': put(p, "\\r", 2); break;
 		case '\t': put(p, textblock ? "\t" : "\\t", 2 - textblock); break;
 		case '\n': put(p, "\\n", 2); break;

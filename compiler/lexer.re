@@ -206,6 +206,29 @@ static int next_is_else(const unsigned char *p, const unsigned char *lim)
 	return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_');
 }
 
+/*
+ * Keywords other than the value words (true, false, none) and return read as
+ * names where only a name fits: after '.', before ':' (a field, key, output
+ * or named argument), and alone between separators in a { } list (an enum
+ * member), and alone in an interpolation.  So `enum Split { train, test }`,
+ * `r.type` and "${test}" work.
+ */
+static int keyword_as_name(pc_lexer *lx, int kw)
+{
+	if (kw == KW_TRUE || kw == KW_FALSE || kw == KW_NONE || kw == KW_RETURN)
+		return 0;
+	if (lx->last == '.')
+		return 1;
+	const unsigned char *p = lx->cur;
+	while (p < lx->lim && (*p == ' ' || *p == '\t'))
+		p++;
+	unsigned char next = p < lx->lim ? *p : 0;
+	if (next == ':' || (lx->last == INTERP_BEGIN && next == '}'))
+		return 1;
+	int prev_sep = lx->last == '{' || lx->last == ',' || lx->last == NEWLINE || lx->last == ';';
+	return prev_sep && (next == ',' || next == '}' || next == '\n' || next == '\r' || next == '#');
+}
+
 /* ---- text blocks --------------------------------------------------------- */
 
 static int is_triple(const unsigned char *p, const unsigned char *lim)
@@ -693,7 +716,7 @@ static int lex_token(pc_lexer *lx, PC_YYSTYPE *val, pc_loc *loc)
 		ident {
 			size_t n = (size_t)(lx->cur - lx->tok);
 			int kw = pc_keyword_lookup((const char *)lx->tok, n);
-			if (kw)
+			if (kw && !keyword_as_name(lx, kw))
 				return produce(lx, kw, loc);
 			val->s = pc_intern(lx->ctx->names, (const char *)lx->tok, n);
 			return produce(lx, IDENT, loc);
@@ -728,7 +751,7 @@ static int lex_token(pc_lexer *lx, PC_YYSTYPE *val, pc_loc *loc)
 			val->i = 0;
 			return produce(lx, INT, loc);
 		}
-		[0-9] [0-9_]* ("." [0-9_]*)? {
+		[0-9] [0-9_]* | dec "." [0-9] [0-9_]* {
 			lex_error(lx, "E0110", OFF(lx->tok), OFF(lx->cur),
 				  "malformed number '%.*s': '_' goes only between digits",
 				  (int)(lx->cur - lx->tok), (const char *)lx->tok);
