@@ -741,7 +741,7 @@ static int lex_token(pc_lexer *lx, PC_YYSTYPE *val, pc_loc *loc)
 			return produce(lx, INT, loc);
 		}
 		float { val->f = float_value(lx); return produce(lx, FLOAT, loc); }
-		(dec | float) ident {
+		(dec | float) [A-Za-z][A-Za-z0-9_]* {
 			const unsigned char *u = number_suffix(lx);
 			pc_diag *d = lex_error(lx, "E0109", OFF(lx->tok), OFF(lx->cur),
 					       "unknown unit '%.*s' on a number", (int)(lx->cur - u), (const char *)u);
@@ -761,12 +761,12 @@ static int lex_token(pc_lexer *lx, PC_YYSTYPE *val, pc_loc *loc)
 		"\"\"\"" {
 			begin_text_block(lx, OFF(lx->tok));
 			if (lx->aborted)
-				continue;
+				goto stop;
 			return produce(lx, TEXT_BEGIN, loc);
 		}
 		"\"" {
 			if (push_frame(lx, FR_STRING, OFF(lx->tok)) < 0)
-				continue;
+				goto stop;
 			return produce(lx, STR_BEGIN, loc);
 		}
 		"->" { return produce(lx, ARROW, loc); }
@@ -779,17 +779,17 @@ static int lex_token(pc_lexer *lx, PC_YYSTYPE *val, pc_loc *loc)
 		"||" { return produce(lx, OROR, loc); }
 		"(" {
 			if (push_frame(lx, FR_PAREN, OFF(lx->tok)) < 0)
-				continue;
+				goto stop;
 			return produce(lx, '(', loc);
 		}
 		"[" {
 			if (push_frame(lx, FR_BRACKET, OFF(lx->tok)) < 0)
-				continue;
+				goto stop;
 			return produce(lx, '[', loc);
 		}
 		"{" {
 			if (push_frame(lx, FR_BRACE, OFF(lx->tok)) < 0)
-				continue;
+				goto stop;
 			return produce(lx, '{', loc);
 		}
 		")" {
@@ -818,6 +818,9 @@ static int lex_token(pc_lexer *lx, PC_YYSTYPE *val, pc_loc *loc)
 		* { unexpected(lx); continue; }
 		*/
 	}
+stop:
+	loc->start = loc->end = OFF(lx->lim);
+	return 0;
 }
 
 /* ---- the parser's interface ---------------------------------------------- */
@@ -933,11 +936,20 @@ int pc_lex_recover(pc_lexer *lx, pc_sync sync, int la, PC_YYSTYPE *la_val)
 	 * only where a line begins with a statement keyword.  Close the bracket
 	 * there and let the statement parse.
 	 */
-	if ((sync == PC_SYNC_PAREN || sync == PC_SYNC_BRACKET) && target && starts_statement(la) &&
-	    first_on_line(lx, lx->cur_loc.start) && lx->la_depth == lx->depth) {
+	int only_brackets = lx->la_depth == lx->depth && lx->depth > target;
+	for (int i = target; i < lx->depth; i++)
+		if (lx->frames[i].kind != FR_PAREN && lx->frames[i].kind != FR_BRACKET)
+			only_brackets = 0;
+	int closing = sync == PC_SYNC_PAREN || sync == PC_SYNC_BRACKET;
+	if ((closing ? target > 0 && lx->la_depth == lx->depth : only_brackets) &&
+	    starts_statement(la) && first_on_line(lx, lx->cur_loc.start)) {
 		pc_loc at = {lx->cur_loc.start, lx->cur_loc.start};
-		lx->depth = target - 1;
-		enqueue(lx, want == FR_PAREN ? ')' : ']', NULL, at, target);
+		if (closing) {
+			lx->depth = target - 1;
+			enqueue(lx, want == FR_PAREN ? ')' : ']', NULL, at, target);
+		} else {
+			lx->depth = target;
+		}
 		struct frame *f = top(lx);
 		if (!f || f->kind == FR_BRACE)
 			enqueue(lx, NEWLINE, NULL, at, lx->depth);

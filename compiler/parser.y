@@ -133,6 +133,7 @@ static pc_ast *import_file(pc_parser *P, pc_ast *str, pc_loc l);
 %define api.pure full
 %define api.prefix {pc_yy}
 %define parse.error custom
+%define parse.lac full
 %locations
 %expect 0
 %param {pc_parser *P}

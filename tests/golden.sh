@@ -1,0 +1,34 @@
+#!/bin/sh
+# Golden diagnostics: for each tests/golden/NAME.pipe, `pipec check` must
+# print exactly NAME.err (human format) and NAME.json (--format json), and
+# exit 1.  Regenerate after an intended change with
+#     PIPEC_UPDATE_GOLDEN=1 make check TESTS=tests/golden.sh
+# and read the diff before committing it.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+cd "$top_srcdir/tests/golden" || exit 2
+out=$TMP
+for f in *.pipe; do
+	name=${f%.pipe}
+	"$PIPEC" check --color never "$f" >/dev/null 2>"$out/$name.err"; rc=$?
+	"$PIPEC" check --format json "$f" >"$out/$name.json" 2>/dev/null
+	if [ "${PIPEC_UPDATE_GOLDEN:-}" = 1 ]; then
+		cp "$out/$name.err" "$name.err"; cp "$out/$name.json" "$name.json"
+	fi
+	[ "$rc" -eq 1 ] && ok "$name exits 1" || fail "$name exits $rc, wanted 1"
+	code=${name%%-*}
+	if grep -q "error\[$code\]" "$out/$name.err"; then ok "$name reports $code"; else fail "$name does not report $code"; fi
+	for kind in err json; do
+		if [ ! -f "$name.$kind" ]; then
+			fail "$name.$kind is missing (PIPEC_UPDATE_GOLDEN=1 writes it)"
+		elif diff -u "$name.$kind" "$out/$name.$kind"; then
+			ok "$name.$kind matches"
+		else
+			fail "$name.$kind differs"
+		fi
+	done
+done
+# every code the compiler can emit has a golden test
+for code in $(sed -n 's/.*{"\(E0[0-9]*\)", ".*/\1/p' "$top_srcdir/compiler/diag.c"); do
+	if ls "$code"-*.pipe >/dev/null 2>&1; then ok "$code has a golden test"; else fail "$code has no golden test"; fi
+done
+finish

@@ -1,0 +1,23 @@
+# Shared helpers for the shell tests (sourced).  Each test prints one line per
+# check and exits non-zero if any failed; 77 means skipped.
+set -u
+: "${PIPEC:=$(pwd)/pipec}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+export NO_COLOR=1
+fails=0
+checks=0
+ok() { checks=$((checks + 1)); echo "ok - $*"; }
+fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL - $*"; }
+# expect_rc WANT DESCRIPTION CMD...: runs CMD, checks its exit status
+expect_rc() {
+	want=$1; what=$2; shift 2
+	"$@" >/dev/null 2>&1; got=$?
+	if [ "$got" -eq "$want" ]; then ok "$what (exit $got)"; else fail "$what: exit $got, wanted $want"; fi
+}
+# A scratch directory, removed when the test exits.
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pipec-test.XXXXXX") || exit 2
+trap 'rm -rf "$TMP"' EXIT
+finish() {
+	echo "# $checks checks, $fails failed"
+	[ "$fails" -eq 0 ]
+}
