@@ -177,7 +177,9 @@ static void string_text(printer *p, const char *s, size_t n, int textblock, int 
 		char c = s[i];
 		if (textblock) {
 			if (c == '\n') {
-				newline(p);
+				/* trailing blanks in a text block are part of its value */
+				pc_buf_addc(&p->out, '\n');
+				p->bol = 1;
 				*bol = 1;
 				continue;
 			}
@@ -285,9 +287,17 @@ static void list(printer *p, const pc_ast_list *l, int multiline, const char *op
 			const pc_ast *it = l->items[i];
 			item_start(p, last, it->span.start, i == 0);
 			fn(p, it);
-			if (comma)
+			uint32_t end = it->span.end;
+			if (comma) {
 				puts_(p, ",");
-			last = item_end(p, it->span.end);
+				/* a comment's spacing counts from the author's comma */
+				uint32_t q = end;
+				while (q < p->src->len && (p->src->text[q] == ' ' || p->src->text[q] == '\t'))
+					q++;
+				if (q < p->src->len && p->src->text[q] == ',')
+					end = q + 1;
+			}
+			last = item_end(p, end);
 			newline(p);
 		}
 		block_tail(p, last, close_off, l->n == 0);

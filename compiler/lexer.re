@@ -267,7 +267,7 @@ static int scan_text_line(const unsigned char **pp, const unsigned char *lim)
 	const unsigned char *p = *pp;
 	int closed = 0;
 	while (p < lim && *p != '\n') {
-		if (*p == '\\' && p + 1 < lim) {
+		if (*p == '\\' && p + 1 < lim && p[1] != '\n') {
 			p += 2;
 		} else if (is_triple(p, lim)) {
 			closed = 1;
