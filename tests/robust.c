@@ -10,9 +10,15 @@
  * text that parses to the same tree and formats to itself.  tests/robust.sh
  * runs this, and the real binary on a sample of the same inputs.
  *
- * usage: robust [-m MUTATIONS] [-o FAILDIR] FILE...
+ * With -x PIPEC the inputs go to the real binary instead: each is written to
+ * a file and `PIPEC check FILE` runs in a child process with a 10 s alarm;
+ * anything but exit 0 or 1 (a signal, a sanitizer report, a hang) fails.
+ *
+ * usage: robust [-m MUTATIONS] [-o FAILDIR] [-x PIPEC] FILE...
  */
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,7 @@
 #include "pipec-compiler.h"
 
 static const char *faildir = ".";
+static const char *exec_path; /* -x: run this pipec binary */
 static int failures;
 
 static void save(const char *why, const char *data, size_t len)
@@ -87,9 +94,35 @@ static unsigned rnd(unsigned n)
 	return n ? (unsigned)(rng % n) : 0;
 }
 
+/* `pipec check` as a child process on DATA; returns its exit status, or -1. */
+static int check_exec(const char *data, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/robust-input-%d.pipe", faildir, (int)getpid());
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		exit(2);
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(null, 2);
+		alarm(10);
+		execl(exec_path, "pipec", "check", path, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	unlink(path);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void run(const char *data, size_t len, long *count)
 {
-	int rc = check(data, len);
+	int rc = exec_path ? check_exec(data, len) : check(data, len);
 	if (rc != 0 && rc != 1)
 		save("unexpected status", data, len);
 	(*count)++;
@@ -98,15 +131,18 @@ static void run(const char *data, size_t len, long *count)
 int main(int argc, char **argv)
 {
 	int mutations = 200, c;
-	while ((c = getopt(argc, argv, "m:o:")) != -1) {
+	while ((c = getopt(argc, argv, "m:o:x:")) != -1) {
 		if (c == 'm')
 			mutations = atoi(optarg);
+		else if (c == 'x')
+			exec_path = optarg;
 		else if (c == 'o')
 			faildir = optarg;
 		else
 			return 2;
 	}
-	alarm(900); /* a hang is a failure too */
+	if (!exec_path)
+		alarm(900); /* a hang is a failure too */
 	long count = 0;
 	static const char *tokens[] = {"{", "}", "(", ")", "[", "]", "\"", "\"\"\"", "${", "\n",
 				       "#", "\\", ",", ":", "->", "let", "stage", "\xff", "\0", "1e",
