@@ -176,7 +176,7 @@ static void snippet(pc_buf *b, const pc_source *s, uint32_t start, uint32_t end,
 		    const char *label, int color, const char *mcolor)
 {
 	uint32_t line = pc_source_line(s, start);
-	uint32_t ls = s->lines[line - 1];
+	uint32_t ls = pc_source_line_start(s, line);
 	uint32_t le = line < s->nlines ? s->lines[line] - 1 : s->len;
 	if (le > ls && s->text[le - 1] == '\r')
 		le--;

@@ -105,6 +105,8 @@ typedef struct pc_comment {
 /* 1-based line and 1-based column in characters (UTF-8 code points). */
 void pc_source_linecol(const pc_source *s, uint32_t off, uint32_t *line, uint32_t *col);
 uint32_t pc_source_line(const pc_source *s, uint32_t off);
+/* Byte offset where LINE's text begins (after a byte order mark on line 1). */
+uint32_t pc_source_line_start(const pc_source *s, uint32_t line);
 
 /* ---- the compilation ----------------------------------------------------- */
 

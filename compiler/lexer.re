@@ -65,6 +65,7 @@ struct pc_lexer {
 	int last;                  /* kind of the last token produced (0: none yet) */
 	int garbage;               /* inside a run of unexpected characters */
 	int aborted;               /* stopped: nesting too deep or too many errors */
+	int eof_reported;          /* a text block ran to the end: "found end of file" is noise */
 	pc_loc prev, cur_loc;      /* the token before the lookahead, and the lookahead */
 	int prev_kind, cur_kind;
 	int la_depth;              /* frames before the lookahead was read */
@@ -113,6 +114,9 @@ pc_lexer *pc_lex_new(pc_parser *P)
 	lx->base = (const unsigned char *)P->src->text;
 	lx->cur = lx->base;
 	lx->lim = lx->base + P->src->len;
+	/* a UTF-8 byte order mark some editors write is not part of the program */
+	if (P->src->len >= 3 && memcmp(lx->base, "\xEF\xBB\xBF", 3) == 0)
+		lx->cur += 3;
 	return lx;
 }
 
@@ -128,16 +132,17 @@ pc_loc pc_lex_prev(const pc_lexer *lx) { return lx->prev; }
 int pc_lex_prev_kind(const pc_lexer *lx) { return lx->prev_kind; }
 pc_loc pc_lex_cur(const pc_lexer *lx) { return lx->cur_loc; }
 int pc_lex_aborted(const pc_lexer *lx) { return lx->aborted; }
+int pc_lex_eof_reported(const pc_lexer *lx) { return lx->eof_reported; }
 
-int pc_lex_open_bracket(const pc_lexer *lx, uint32_t *off, char *ch)
+int pc_lex_open_bracket(const pc_lexer *lx, int braces, uint32_t *off, char *ch)
 {
 	if (!lx->depth)
 		return 0;
 	const struct frame *f = &lx->frames[lx->depth - 1];
-	if (f->kind != FR_PAREN && f->kind != FR_BRACKET)
+	if (f->kind != FR_PAREN && f->kind != FR_BRACKET && !(braces && f->kind == FR_BRACE))
 		return 0;
 	*off = f->open;
-	*ch = f->kind == FR_PAREN ? '(' : '[';
+	*ch = f->kind == FR_PAREN ? '(' : f->kind == FR_BRACKET ? '[' : '{';
 	return 1;
 }
 
@@ -343,9 +348,11 @@ static int lex_string(pc_lexer *lx, PC_YYSTYPE *val, pc_loc *loc)
 				lx->text.len = lx->line_text_start;
 			if (lx->text.len)
 				return text_token(lx, val, loc, start);
-			if (text)
+			if (text) {
 				lex_error(lx, "E0105", f->open, f->open + 3,
 					  "unterminated text block: no closing \"\"\" before the end of the file");
+				lx->eof_reported = 1;
+			}
 			else
 				lex_error(lx, "E0104", f->open, OFF(p),
 					  "unterminated string: a \"...\" string ends on its own line");

@@ -48,10 +48,12 @@ int pc_lex_next(pc_lexer *lx, union PC_YYSTYPE *val, pc_loc *loc);
 pc_loc pc_lex_prev(const pc_lexer *lx);
 int pc_lex_prev_kind(const pc_lexer *lx);
 pc_loc pc_lex_cur(const pc_lexer *lx);
-/* The innermost open ( or [ (its offset and character), if one is open. */
-int pc_lex_open_bracket(const pc_lexer *lx, uint32_t *off, char *ch);
+/* The innermost open ( or [ (or also { with BRACES): its offset and character. */
+int pc_lex_open_bracket(const pc_lexer *lx, int braces, uint32_t *off, char *ch);
 /* Whether lexing stopped early (nesting too deep); later syntax errors are noise. */
 int pc_lex_aborted(const pc_lexer *lx);
+/* Whether the lexer already reported a construct that ran to the end of the file. */
+int pc_lex_eof_reported(const pc_lexer *lx);
 /*
  * Error recovery: discards tokens until one at which parsing of the
  * construct SYNC names can resume, and makes it the next token.  LA is the

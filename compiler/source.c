@@ -85,13 +85,22 @@ uint32_t pc_source_line(const pc_source *s, uint32_t off)
 	return lo + 1;
 }
 
+uint32_t pc_source_line_start(const pc_source *s, uint32_t line)
+{
+	uint32_t off = s->lines[line - 1];
+	/* a byte order mark takes no column */
+	if (line == 1 && s->len >= 3 && memcmp(s->text, "\xEF\xBB\xBF", 3) == 0)
+		off = 3;
+	return off;
+}
+
 void pc_source_linecol(const pc_source *s, uint32_t off, uint32_t *line, uint32_t *col)
 {
 	if (off > s->len)
 		off = s->len;
 	uint32_t l = pc_source_line(s, off);
 	uint32_t c = 1;
-	for (uint32_t i = s->lines[l - 1]; i < off; i++)
+	for (uint32_t i = pc_source_line_start(s, l); i < off; i++)
 		if (((unsigned char)s->text[i] & 0xc0) != 0x80)
 			c++;
 	*line = l;

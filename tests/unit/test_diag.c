@@ -107,3 +107,14 @@ Test(diag, sarif_has_rules_and_results)
 	json_decref(j);
 	free(s);
 }
+
+Test(diag, byte_order_mark_is_skipped_and_takes_no_column)
+{
+	parse(&ctx, "\xEF\xBB\xBFstage s() {\n  run: \"x\"\n");
+	cr_assert_eq(pc_error_count(ctx), 1, "only the missing '}', not the BOM");
+	char *s = render(PC_FORMAT_HUMAN, 0);
+	cr_expect(strstr(s, "test.pipe:2:11: error[E0201]"), "%s", s);
+	cr_expect(strstr(s, "  --> test.pipe:1:11\n"), "the '{' is column 11: %s", s);
+	cr_expect(strstr(s, "this '{' is not closed"), "%s", s);
+	free(s);
+}
