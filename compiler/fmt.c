@@ -114,24 +114,31 @@ static void print_comment(printer *p, const pc_comment *c)
 }
 
 /*
- * Before an item starting at START: the comments before it, each on its own
- * line, and the blank lines the author left (at most one each).  LAST is
- * where the previous item ended; FIRST says there is none in this block.
+ * The comments that start before offset START, each on its own line, with
+ * the blank lines the author left between them (at most one each).  LAST is
+ * where the previous item ended; FIRST says there is none in this block (no
+ * blank line after an opening brace).  Returns where the last comment ended.
  */
-static void item_start(printer *p, uint32_t last, uint32_t start, int first)
+static uint32_t comments_before(printer *p, uint32_t last, uint32_t start, int *first)
 {
 	const pc_comment *c;
-	int printed = 0;
 	while ((c = pending(p)) && c->start < start) {
-		if ((!first || printed) && newlines_between(p, last, c->start) >= 2)
+		if (!*first && newlines_between(p, last, c->start) >= 2)
 			blank_line(p);
 		print_comment(p, c);
 		newline(p);
-		printed = 1;
+		*first = 0;
 		last = c->end;
 		p->next++;
 	}
-	if ((!first || printed) && newlines_between(p, last, start) >= 2)
+	return last;
+}
+
+/* Before an item starting at START: its comments and blank lines. */
+static void item_start(printer *p, uint32_t last, uint32_t start, int first)
+{
+	last = comments_before(p, last, start, &first);
+	if (!first && newlines_between(p, last, start) >= 2)
 		blank_line(p);
 }
 
@@ -155,17 +162,7 @@ static uint32_t item_end(printer *p, uint32_t end)
 /* Comments left before a closing bracket at CLOSE, inside the block. */
 static void block_tail(printer *p, uint32_t last, uint32_t close, int first)
 {
-	const pc_comment *c;
-	int printed = 0;
-	while ((c = pending(p)) && c->start < close) {
-		if ((!first || printed) && newlines_between(p, last, c->start) >= 2)
-			blank_line(p);
-		print_comment(p, c);
-		newline(p);
-		printed = 1;
-		last = c->end;
-		p->next++;
-	}
+	comments_before(p, last, close, &first);
 }
 
 /* ---- strings ------------------------------------------------------------- */

@@ -30,15 +30,20 @@ static const char *faildir = ".";
 static const char *exec_path; /* -x: run this pipec binary */
 static int failures;
 
-static void save(const char *why, const char *data, size_t len)
+static void write_file(const char *path, const char *data, size_t len)
 {
-	char path[4096];
-	snprintf(path, sizeof path, "%s/robust-fail-%d.pipe", faildir, failures);
 	FILE *f = fopen(path, "wb");
 	if (f) {
 		fwrite(data, 1, len, f);
 		fclose(f);
 	}
+}
+
+static void save(const char *why, const char *data, size_t len)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/robust-fail-%d.pipe", faildir, failures);
+	write_file(path, data, len);
 	fprintf(stderr, "FAIL: %s (input saved as %s)\n", why, path);
 	failures++;
 }
@@ -66,11 +71,7 @@ static int check(const char *data, size_t len)
 		else if (d1 != d2 || memcmp(dump1, dump2, d1) != 0) {
 			char path[4096];
 			snprintf(path, sizeof path, "%s/robust-fail-%d.formatted", faildir, failures);
-			FILE *f = fopen(path, "wb");
-			if (f) {
-				fwrite(once, 1, n1, f);
-				fclose(f);
-			}
+			write_file(path, once, n1);
 			save("the formatted text parses to a different tree", data, len);
 		}
 		else if (n1 != n2 || memcmp(once, twice, n1) != 0)
