@@ -42,6 +42,20 @@ pc_ast *pc_parse_file(pc_ctx *ctx, const char *path);
 /* Parses LEN bytes of DATA (copied) as if read from a file named NAME. */
 pc_ast *pc_parse_buffer(pc_ctx *ctx, const char *name, const char *data, size_t len);
 
+/*
+ * Directories searched, in order, for `import std.NAME` (NAME.pipe).  The
+ * strings are copied.  Call before pc_check_file().
+ */
+void pc_set_stdlib_dirs(pc_ctx *ctx, const char *const *dirs, size_t n);
+
+/*
+ * Reads PATH ("-" reads standard input), loads the modules it imports, and
+ * checks everything not checked yet in ctx: syntax, names and types.
+ * Problems are collected as diagnostics.  Returns 0, or -1 with errno set
+ * when PATH itself cannot be read.
+ */
+int pc_check_file(pc_ctx *ctx, const char *path);
+
 /* Number of error-severity diagnostics collected so far. */
 size_t pc_error_count(const pc_ctx *ctx);
 /* Number of diagnostics of any severity collected so far. */

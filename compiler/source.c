@@ -7,7 +7,7 @@
  * byte offset into a line is a binary search and into a column a count of
  * the UTF-8 characters between the line start and the offset.
  */
-#include "internal.h"
+#include "sema-internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +27,10 @@ void pc_ctx_free(pc_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	pc_sema_free(ctx->sema);
+	for (size_t i = 0; i < ctx->nstdlib_dirs; i++)
+		free(ctx->stdlib_dirs[i]);
+	free(ctx->stdlib_dirs);
 	for (uint32_t i = 0; i < ctx->nfiles; i++)
 		free(ctx->files[i]->comments);
 	free(ctx->files);
@@ -163,4 +167,33 @@ pc_ast *pc_parse_buffer(pc_ctx *ctx, const char *name, const char *data, size_t 
 const char *pc_version(void)
 {
 	return PACKAGE_VERSION;
+}
+
+void pc_set_stdlib_dirs(pc_ctx *ctx, const char *const *dirs, size_t n)
+{
+	for (size_t i = 0; i < ctx->nstdlib_dirs; i++)
+		free(ctx->stdlib_dirs[i]);
+	ctx->stdlib_dirs = pc_xrealloc(ctx->stdlib_dirs, (n + 1) * sizeof *ctx->stdlib_dirs);
+	for (size_t i = 0; i < n; i++)
+		ctx->stdlib_dirs[i] = pc_xstrdup(dirs[i]);
+	ctx->nstdlib_dirs = n;
+}
+
+int pc_check_file(pc_ctx *ctx, const char *path)
+{
+	if (!ctx->sema) {
+		ctx->sema = pc_sema_new(ctx);
+		for (size_t i = 0; i < ctx->nstdlib_dirs; i++)
+			pc_sema_add_stdlib(ctx->sema, ctx->stdlib_dirs[i]);
+	}
+	/* phases stop at errors: a module set that did not parse or load cleanly
+	 * is not type-checked (its errors would mostly be echoes) */
+	size_t errors = ctx->nerrors, first = ctx->sema->nmodules;
+	if (!pc_sema_load(ctx->sema, path))
+		return -1;
+	if (ctx->nerrors > errors)
+		for (size_t i = first; i < ctx->sema->nmodules; i++)
+			ctx->sema->modules[i]->checked = 1;
+	pc_sema_check(ctx->sema);
+	return 0;
 }

@@ -165,3 +165,63 @@ int pc_utf8_len(const unsigned char *p, const unsigned char *end, uint32_t *cp)
 		*cp = v;
 	return n;
 }
+
+/* ---- pc_map: interned names to pointers (sema.h) ------------------------- */
+
+#include "sema.h"
+
+static uint32_t ptr_hash(const void *p)
+{
+	uintptr_t x = (uintptr_t)p;
+	x ^= x >> 17;
+	x *= 0xed5ad4bbU;
+	x ^= x >> 11;
+	return (uint32_t)x;
+}
+
+void *pc_map_get(const pc_map *m, const char *key)
+{
+	if (!m->cap)
+		return NULL;
+	for (uint32_t i = ptr_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+		if (m->slots[i].key == key)
+			return m->slots[i].value;
+		if (!m->slots[i].key)
+			return NULL;
+	}
+}
+
+void *pc_map_put(pc_map *m, const char *key, void *value)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		uint32_t cap = m->cap ? m->cap * 2 : 16;
+		struct pc_map_slot *slots = pc_xcalloc(cap, sizeof *slots);
+		for (uint32_t i = 0; i < m->cap; i++) {
+			if (!m->slots[i].key)
+				continue;
+			uint32_t j = ptr_hash(m->slots[i].key) & (cap - 1);
+			while (slots[j].key)
+				j = (j + 1) & (cap - 1);
+			slots[j] = m->slots[i];
+		}
+		free(m->slots);
+		m->slots = slots;
+		m->cap = cap;
+	}
+	uint32_t i = ptr_hash(key) & (m->cap - 1);
+	while (m->slots[i].key && m->slots[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	void *old = m->slots[i].key ? m->slots[i].value : NULL;
+	if (!m->slots[i].key)
+		m->n++;
+	m->slots[i].key = key;
+	m->slots[i].value = value;
+	return old;
+}
+
+void pc_map_free(pc_map *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->n = 0;
+}

@@ -44,8 +44,9 @@ static const char main_usage[] =
 static const char check_usage[] =
 	"usage: pipec check [options] FILE...\n"
 	"\n"
-	"Parse each FILE (\"-\" reads standard input) and report every error in it,\n"
-	"with its location. Prints nothing when the files are clean.\n"
+	"Check each FILE (\"-\" reads standard input) and the modules it imports:\n"
+	"syntax, names and types. Reports every error found, with its location, and\n"
+	"prints nothing when the files are clean.\n"
 	"\n"
 	"options:\n"
 	"  --format FORMAT   human (default, on standard error), json (one object per\n"
@@ -53,8 +54,13 @@ static const char check_usage[] =
 	"                    the machine formats go to standard output\n"
 	"  --color WHEN      auto (default: when standard error is a terminal and\n"
 	"                    NO_COLOR is unset), always or never\n"
-	"  --dump-ast        print each file's syntax tree (for debugging pipec)\n"
+	"  --stdlib DIR      search DIR for `import std.NAME` (NAME.pipe) before the\n"
+	"                    directories in PIPEC_PATH and the installed library;\n"
+	"                    may be given more than once\n"
+	"  --dump-ast        print each file's syntax tree (parse only; for debugging)\n"
 	"  -h, --help        show this help\n"
+	"\n"
+	"environment: PIPEC_PATH, a colon-separated list of standard library directories.\n"
 	"\n"
 	"exit status: 0 no errors (warnings allowed), 1 errors found, 2 usage or I/O error.\n";
 
@@ -98,7 +104,78 @@ static int parse_color(const char *s)
 	return strcmp(s, "auto") == 0 || strcmp(s, "always") == 0 || strcmp(s, "never") == 0;
 }
 
-enum { OPT_FORMAT = 256, OPT_COLOR, OPT_DUMP, OPT_CHECK, OPT_LIST_KEYWORDS };
+enum { OPT_FORMAT = 256, OPT_COLOR, OPT_DUMP, OPT_CHECK, OPT_LIST_KEYWORDS, OPT_STDLIB };
+
+/* The directory of this executable, or NULL. */
+static char *exe_dir(void)
+{
+	static char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = 0;
+	char *slash = strrchr(buf, '/');
+	if (!slash)
+		return NULL;
+	*slash = 0;
+	return buf;
+}
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * The standard library search path: --stdlib DIRs, then PIPEC_PATH, then
+ * <exe>/stdlib (a build tree), <exe>/../share/pipec/stdlib (a relocated
+ * install), the configured install directory, and the source tree's.
+ */
+static void set_stdlib(pc_ctx *ctx, char **extra, size_t nextra)
+{
+	char *dirs[64];
+	size_t n = 0;
+	for (size_t i = 0; i < nextra && n < 32; i++)
+		dirs[n++] = strdup(extra[i]);
+	const char *env = getenv("PIPEC_PATH");
+	if (env && *env) {
+		char *copy = strdup(env), *save = NULL;
+		for (char *d = strtok_r(copy, ":", &save); d && n < 48; d = strtok_r(NULL, ":", &save))
+			dirs[n++] = strdup(d);
+		free(copy);
+	}
+	const char *exe = exe_dir();
+	char tmp[4200];
+	if (exe) {
+		snprintf(tmp, sizeof tmp, "%s/stdlib", exe);
+		if (is_dir(tmp))
+			dirs[n++] = strdup(tmp);
+		snprintf(tmp, sizeof tmp, "%s/../share/pipec/stdlib", exe);
+		if (is_dir(tmp))
+			dirs[n++] = strdup(tmp);
+	}
+	if (is_dir(PIPEC_STDLIB_DIR))
+		dirs[n++] = strdup(PIPEC_STDLIB_DIR);
+	if (is_dir(PIPEC_SOURCE_STDLIB))
+		dirs[n++] = strdup(PIPEC_SOURCE_STDLIB);
+	/* the same directory reached twice is searched once */
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		char a[4096], b[4096];
+		int dup = 0;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = realpath(dirs[i], a) && realpath(dirs[j], b) && strcmp(a, b) == 0;
+		if (dup)
+			free(dirs[i]);
+		else
+			dirs[k++] = dirs[i];
+	}
+	n = k;
+	pc_set_stdlib_dirs(ctx, (const char *const *)dirs, n);
+	for (size_t i = 0; i < n; i++)
+		free(dirs[i]);
+}
 
 static int cmd_check(int argc, char **argv)
 {
@@ -106,9 +183,12 @@ static int cmd_check(int argc, char **argv)
 		{"format", required_argument, NULL, OPT_FORMAT},
 		{"color", required_argument, NULL, OPT_COLOR},
 		{"dump-ast", no_argument, NULL, OPT_DUMP},
+		{"stdlib", required_argument, NULL, OPT_STDLIB},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
+	char *stdlib[32];
+	size_t nstdlib = 0;
 	pc_diag_format format = PC_FORMAT_HUMAN;
 	const char *color = "auto";
 	int dump = 0, c;
@@ -138,6 +218,12 @@ static int cmd_check(int argc, char **argv)
 		case OPT_DUMP:
 			dump = 1;
 			break;
+		case OPT_STDLIB:
+			if (!is_dir(optarg))
+				return usage_error(check_usage, "--stdlib '%s' is not a directory", optarg);
+			if (nstdlib < 32)
+				stdlib[nstdlib++] = optarg;
+			break;
 		case 'h':
 			fputs(check_usage, stdout);
 			return 0;
@@ -149,20 +235,23 @@ static int cmd_check(int argc, char **argv)
 		return usage_error(check_usage, "%s", "check needs at least one FILE");
 
 	pc_ctx *ctx = pc_ctx_new();
+	set_stdlib(ctx, stdlib, nstdlib);
 	int io_error = 0;
 	for (int i = optind; i < argc; i++) {
-		pc_ast *m = pc_parse_file(ctx, argv[i]);
-		if (!m) {
-			fprintf(stderr, "pipec: cannot read '%s': %s\n", argv[i], strerror(errno));
-			io_error = 1;
+		if (dump) {
+			pc_ast *m = pc_parse_file(ctx, argv[i]);
+			if (m) {
+				size_t len;
+				char *s = pc_ast_dump(m, &len);
+				fwrite(s, 1, len, stdout);
+				free(s);
+				continue;
+			}
+		} else if (pc_check_file(ctx, argv[i]) == 0) {
 			continue;
 		}
-		if (dump) {
-			size_t len;
-			char *s = pc_ast_dump(m, &len);
-			fwrite(s, 1, len, stdout);
-			free(s);
-		}
+		fprintf(stderr, "pipec: cannot read '%s': %s\n", argv[i], strerror(errno));
+		io_error = 1;
 	}
 	FILE *out = format == PC_FORMAT_HUMAN ? stderr : stdout;
 	int rc = 0;

@@ -1,0 +1,1647 @@
+/*
+ * check.c - names and types (LANGUAGE.md sections 3-6 and 8).
+ *
+ * For every loaded module: the types of its type, record and enum
+ * declarations (resolved lazily, so declaration order does not matter), the
+ * signature of each stage and pipeline, and then each body:
+ *
+ *   stage     every directive known, of its type (run: String, resources:
+ *             { cpu, memory, ... }, ...); `run` present; interpolations
+ *             only of names in scope (parameters, outputs, checkpoint_dir)
+ *             with a text form
+ *   pipeline  statements in order: `let` binds once and a name cannot be
+ *             used before its let; calls match arguments to parameters
+ *             (positional, then named, defaults fill the rest); `return`
+ *             matches the outputs
+ *   test      the same, plus `mock` (of a stage, naming its parameters)
+ *             and `expect`
+ *
+ * Scopes are a chain of maps from interned names to bindings.  When a block
+ * is entered, every name it will `let` is entered as FUTURE, so a use before
+ * the let is reported as such rather than as an unknown name.
+ *
+ * Each check reports what it expected, what it found and, where a fix is
+ * likely, a note (a conversion for distinct types, "did you mean" for
+ * misspelt names).  An expression whose error was reported gets the type
+ * PC_T_ERROR, which is compatible with everything, so one mistake is
+ * reported once.
+ */
+#include "sema-internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "parser.h"
+
+enum { B_PARAM, B_LET, B_FOR, B_OUTPUT, B_CHECKPOINT_DIR, B_FUTURE };
+
+typedef struct binding {
+	const char *name;
+	const pc_type *type;
+	const pc_ast *node; /* where it was bound */
+	int kind;
+	int allowed;        /* B_CHECKPOINT_DIR: the stage has checkpoint: true */
+} binding;
+
+typedef struct scope {
+	struct scope *parent;
+	pc_map names; /* interned name -> binding */
+} scope;
+
+typedef struct checker {
+	pc_sema *S;
+	pc_ctx *ctx;
+	pc_module *mod;
+	scope *sc;
+	const pc_type *result; /* a pipeline's outputs; NULL outside pipelines */
+	int in_test;
+	int nested;            /* inside an if/for block */
+	int in_stage;          /* checking a stage's directives: no stage calls */
+} checker;
+
+#define ERR(C, code, span, ...) pc_diag_emit((C)->ctx, PC_SEV_ERROR, code, span, __VA_ARGS__)
+#define T(k) pc_type_basic(PC_T_##k)
+
+static const pc_type *expr(checker *C, pc_ast *e);
+static const pc_type *block(checker *C, pc_ast *body, int value);
+
+static const char *I(checker *C, const char *s)
+{
+	return pc_intern(C->ctx->names, s, strlen(s));
+}
+
+static const char *tstr(checker *C, const pc_type *t)
+{
+	return pc_type_str(C->ctx, t);
+}
+
+/* Source text of N, shortened, for messages and suggested fixes. */
+static const char *text_of(checker *C, const pc_ast *n)
+{
+	const pc_source *s = C->ctx->files[n->span.file];
+	uint32_t len = n->span.end - n->span.start;
+	const char *p = s->text + n->span.start;
+	if (len > 40 || memchr(p, '\n', len))
+		return "...";
+	return pc_arena_strndup(C->ctx->arena, p, len);
+}
+
+/* ---- scopes -------------------------------------------------------------- */
+
+static void push_scope(checker *C, scope *s)
+{
+	memset(s, 0, sizeof *s);
+	s->parent = C->sc;
+	C->sc = s;
+}
+
+static void pop_scope(checker *C)
+{
+	scope *s = C->sc;
+	C->sc = s->parent;
+	pc_map_free(&s->names);
+}
+
+static binding *bind(checker *C, const char *name, const pc_type *t, const pc_ast *node, int kind)
+{
+	binding *b = pc_arena_alloc(C->ctx->arena, sizeof *b);
+	b->name = name;
+	b->type = t;
+	b->node = node;
+	b->kind = kind;
+	pc_map_put(&C->sc->names, name, b);
+	return b;
+}
+
+static binding *lookup(checker *C, const char *name)
+{
+	for (scope *s = C->sc; s; s = s->parent) {
+		binding *b = pc_map_get(&s->names, name);
+		if (b)
+			return b;
+	}
+	return NULL;
+}
+
+/* ---- suggestions --------------------------------------------------------- */
+
+static int distance(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b);
+	if (n > 32 || m > 32)
+		return 99;
+	int d[33][33];
+	for (size_t i = 0; i <= n; i++)
+		d[i][0] = (int)i;
+	for (size_t j = 0; j <= m; j++)
+		d[0][j] = (int)j;
+	for (size_t i = 1; i <= n; i++)
+		for (size_t j = 1; j <= m; j++) {
+			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			d[i][j] = c;
+		}
+	return d[n][m];
+}
+
+typedef struct suggestion {
+	const char *name;
+	int dist;
+	const char *want;
+} suggestion;
+
+static void consider(suggestion *s, const char *cand)
+{
+	if (!cand || strcmp(cand, s->want) == 0)
+		return;
+	int d = distance(s->want, cand);
+	int limit = strlen(s->want) <= 3 ? 1 : 2;
+	if (d <= limit && d < s->dist) {
+		s->dist = d;
+		s->name = cand;
+	}
+}
+
+static const char *const builtin_functions[] = {"len", "range", "file", "dir", "str", "int",
+						"float", "flatten", "zip", "keys", "values"};
+#define NBUILTINS (sizeof builtin_functions / sizeof builtin_functions[0])
+
+enum { WANT_VALUE = 1, WANT_TYPE = 2, WANT_CALLABLE = 4 };
+
+static void note_suggestion(checker *C, pc_diag *d, const char *name, int want)
+{
+	suggestion s = {NULL, 99, name};
+	if (want & WANT_VALUE)
+		for (scope *sc = C->sc; sc; sc = sc->parent)
+			for (uint32_t i = 0; i < sc->names.cap; i++)
+				if (sc->names.slots[i].key)
+					consider(&s, sc->names.slots[i].key);
+	pc_map *syms = &C->mod->symbols;
+	for (uint32_t i = 0; i < syms->cap; i++) {
+		pc_symbol *sym = syms->slots[i].value;
+		if (!syms->slots[i].key)
+			continue;
+		int is_type = sym->kind == PC_SYM_TYPE || sym->kind == PC_SYM_RECORD || sym->kind == PC_SYM_ENUM;
+		int is_call = sym->kind == PC_SYM_STAGE || sym->kind == PC_SYM_PIPELINE;
+		if (((want & WANT_TYPE) && is_type) || ((want & WANT_CALLABLE) && (is_call || is_type)) ||
+		    ((want & WANT_VALUE) && sym->kind == PC_SYM_ENUM))
+			consider(&s, sym->name);
+	}
+	static const char *const types[] = {"Int", "Float", "Bool", "String", "Duration",
+					    "Size", "File", "Dir", "List", "Map"};
+	if (want & WANT_TYPE)
+		for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+			consider(&s, types[i]);
+	if (want & WANT_CALLABLE)
+		for (size_t i = 0; i < NBUILTINS; i++)
+			consider(&s, builtin_functions[i]);
+	if (s.name && d)
+		pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
+}
+
+/* ---- symbols, types, signatures ------------------------------------------ */
+
+static const pc_type *symbol_type(pc_sema *S, pc_symbol *sym);
+static const pc_type *resolve_type(pc_sema *S, pc_module *m, const pc_ast *t);
+
+/*
+ * A module-level symbol named by DOTTED ("x", "alias.x", "std.text.x") as
+ * seen from module M.  Imports are not re-exported.  *BROKEN is set when the
+ * name goes through an import that failed (already reported).
+ */
+static pc_symbol *lookup_symbol(pc_sema *S, pc_module *m, const char *dotted, int *broken)
+{
+	*broken = 0;
+	const char *dot = strrchr(dotted, '.');
+	if (!dot) {
+		pc_symbol *sym = pc_map_get(&m->symbols, dotted);
+		return sym;
+	}
+	for (const char *d = dot; d; ) {
+		const char *prefix = pc_intern(S->ctx->names, dotted, (size_t)(d - dotted));
+		pc_symbol *imp = pc_map_get(&m->symbols, prefix);
+		if (imp && imp->kind == PC_SYM_IMPORT) {
+			if (!imp->target) {
+				*broken = 1;
+				return NULL;
+			}
+			const char *rest = pc_intern(S->ctx->names, d + 1, strlen(d + 1));
+			pc_symbol *sym = strchr(rest, '.') ? NULL : pc_map_get(&imp->target->symbols, rest);
+			return sym && sym->kind != PC_SYM_IMPORT ? sym : NULL;
+		}
+		/* the next dot to the left */
+		const char *p = d;
+		d = NULL;
+		while (p > dotted) {
+			p--;
+			if (*p == '.') {
+				d = p;
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+static pc_type *new_type(pc_ctx *ctx, pc_type_kind k, const char *name, const pc_ast *decl)
+{
+	pc_type *t = pc_arena_alloc(ctx->arena, sizeof *t);
+	t->kind = k;
+	t->name = name;
+	t->decl = decl;
+	return t;
+}
+
+static const pc_type *symbol_type(pc_sema *S, pc_symbol *sym)
+{
+	pc_ctx *ctx = S->ctx;
+	if (sym->type)
+		return sym->type;
+	pc_ast *d = sym->decl;
+	switch (sym->kind) {
+	case PC_SYM_TYPE: {
+		if (sym->resolving) {
+			ERR(&(checker){.ctx = ctx}, "E0303", pc_sema_name_span(sym->owner, d),
+			    "type '%s' is defined in terms of itself", sym->name);
+			return sym->type = T(ERROR);
+		}
+		sym->resolving = 1;
+		const pc_type *base = resolve_type(S, sym->owner, d->a);
+		sym->resolving = 0;
+		if (sym->type) /* set by the cycle report */
+			return sym->type;
+		pc_type *t = new_type(ctx, PC_T_DISTINCT, sym->name, d);
+		t->elem = base;
+		return sym->type = t;
+	}
+	case PC_SYM_RECORD: {
+		pc_type *t = new_type(ctx, PC_T_RECORD, sym->name, d);
+		sym->type = t; /* before the fields: records may refer to themselves */
+		t->fields = pc_arena_alloc(ctx->arena, (d->list.n + 1) * sizeof *t->fields);
+		for (uint32_t i = 0; i < d->list.n; i++) {
+			pc_ast *f = d->list.items[i];
+			if (f->kind != PC_AST_FIELD_DECL)
+				continue;
+			if (pc_type_field(t, f->name)) {
+				pc_diag *e = ERR(&(checker){.ctx = ctx}, "E0315", pc_sema_name_span(sym->owner, f),
+						 "record '%s' has two fields named '%s'", sym->name, f->name);
+				(void)e;
+				continue;
+			}
+			pc_field *fl = &t->fields[t->nfields++];
+			fl->name = f->name;
+			fl->node = f;
+			fl->type = T(ERROR);
+			fl->type = resolve_type(S, sym->owner, f->a);
+		}
+		return t;
+	}
+	case PC_SYM_ENUM: {
+		pc_type *t = new_type(ctx, PC_T_ENUM, sym->name, d);
+		t->members = pc_arena_alloc(ctx->arena, (d->list.n + 1) * sizeof *t->members);
+		for (uint32_t i = 0; i < d->list.n; i++) {
+			pc_ast *mb = d->list.items[i];
+			if (mb->kind != PC_AST_ENUM_MEMBER)
+				continue;
+			int dup = 0;
+			for (uint32_t j = 0; j < t->nmembers; j++)
+				dup |= t->members[j] == mb->name;
+			if (dup) {
+				ERR(&(checker){.ctx = ctx}, "E0315", pc_sema_name_span(sym->owner, mb),
+				    "enum '%s' has two members named '%s'", sym->name, mb->name);
+				continue;
+			}
+			t->members[t->nmembers++] = mb->name;
+		}
+		return sym->type = t;
+	}
+	default:
+		return T(ERROR);
+	}
+}
+
+static const struct {
+	const char *name;
+	pc_type_kind kind;
+} basic_names[] = {
+	{"Int", PC_T_INT}, {"Float", PC_T_FLOAT}, {"Bool", PC_T_BOOL}, {"String", PC_T_STRING},
+	{"Duration", PC_T_DURATION}, {"Size", PC_T_SIZE}, {"File", PC_T_FILE}, {"Dir", PC_T_DIR},
+};
+
+static const pc_type *basic_named(const char *name)
+{
+	for (size_t i = 0; i < sizeof basic_names / sizeof basic_names[0]; i++)
+		if (strcmp(basic_names[i].name, name) == 0)
+			return pc_type_basic(basic_names[i].kind);
+	return NULL;
+}
+
+static const pc_type *resolve_type(pc_sema *S, pc_module *m, const pc_ast *t)
+{
+	pc_ctx *ctx = S->ctx;
+	checker tmp = {.S = S, .ctx = ctx, .mod = m};
+	const pc_type *r = NULL;
+	if (!t || t->kind != PC_AST_TYPE)
+		return T(ERROR);
+	uint32_t nargs = t->list.n;
+	const pc_type *basic = basic_named(t->name);
+	if (basic) {
+		r = basic;
+		if (nargs) {
+			ERR(&tmp, "E0324", t->span, "%s takes no type arguments", t->name);
+			r = T(ERROR);
+		}
+	} else if (strcmp(t->name, "List") == 0) {
+		if (nargs != 1) {
+			ERR(&tmp, "E0324", t->span, "List takes one type argument, as in List[File]; found %u", nargs);
+			r = T(ERROR);
+		} else {
+			r = pc_type_list(ctx, resolve_type(S, m, t->list.items[0]));
+		}
+	} else if (strcmp(t->name, "Map") == 0) {
+		if (nargs != 2) {
+			ERR(&tmp, "E0324", t->span, "Map takes two type arguments, as in Map[String, Int]; found %u", nargs);
+			r = T(ERROR);
+		} else {
+			const pc_type *k = resolve_type(S, m, t->list.items[0]);
+			if (k->kind != PC_T_STRING && k->kind != PC_T_ERROR)
+				ERR(&tmp, "E0324", t->list.items[0]->span, "the keys of a Map are Strings; found %s",
+				    pc_type_str(ctx, k));
+			r = pc_type_map(ctx, resolve_type(S, m, t->list.items[1]));
+		}
+	} else {
+		int broken;
+		pc_symbol *sym = lookup_symbol(S, m, t->name, &broken);
+		if (broken) {
+			r = T(ERROR);
+		} else if (!sym || sym->kind == PC_SYM_STAGE || sym->kind == PC_SYM_PIPELINE ||
+			   sym->kind == PC_SYM_IMPORT) {
+			pc_diag *d = ERR(&tmp, "E0303", t->span,
+					 sym ? "'%s' is a %s, not a type" : "unknown type '%s'", t->name,
+					 sym && sym->kind == PC_SYM_STAGE ? "stage"
+					 : sym && sym->kind == PC_SYM_PIPELINE ? "pipeline" : "module");
+			if (!sym)
+				note_suggestion(&tmp, d, t->name, WANT_TYPE);
+			r = T(ERROR);
+		} else {
+			r = symbol_type(S, sym);
+			if (nargs) {
+				ERR(&tmp, "E0324", t->span, "%s takes no type arguments", t->name);
+				r = T(ERROR);
+			}
+		}
+	}
+	if (t->flags & PC_AF_OPTIONAL)
+		r = pc_type_optional(ctx, r);
+	return r;
+}
+
+static pc_sig *sig_of(pc_sema *S, pc_symbol *sym)
+{
+	if (sym->sig)
+		return sym->sig;
+	pc_ctx *ctx = S->ctx;
+	pc_ast *d = sym->decl;
+	pc_sig *sig = pc_arena_alloc(ctx->arena, sizeof *sig);
+	sym->sig = sig;
+	sig->params = pc_arena_alloc(ctx->arena, (d->list.n + 1) * sizeof *sig->params);
+	for (uint32_t i = 0; i < d->list.n; i++) {
+		pc_ast *p = d->list.items[i];
+		if (p->kind != PC_AST_PARAM)
+			continue;
+		int dup = 0;
+		for (uint32_t j = 0; j < sig->nparams; j++)
+			dup |= sig->params[j].name == p->name;
+		if (dup) {
+			ERR(&(checker){.ctx = ctx}, "E0315", pc_sema_name_span(sym->owner, p),
+			    "two parameters named '%s'", p->name);
+			continue;
+		}
+		pc_field *f = &sig->params[sig->nparams++];
+		f->name = p->name;
+		f->node = p;
+		f->type = resolve_type(S, sym->owner, p->a);
+	}
+	pc_ast *out = d->b;
+	if (!out) {
+		sig->result = T(UNIT);
+	} else if (!(out->flags & PC_AF_NAMED)) {
+		sig->result = resolve_type(S, sym->owner, out->a);
+	} else {
+		pc_type *r = new_type(ctx, PC_T_RECORD, NULL, out);
+		r->outputs = 1;
+		r->fields = pc_arena_alloc(ctx->arena, (out->list.n + 1) * sizeof *r->fields);
+		for (uint32_t i = 0; i < out->list.n; i++) {
+			pc_ast *o = out->list.items[i];
+			if (pc_type_field(r, o->name)) {
+				ERR(&(checker){.ctx = ctx}, "E0315", pc_sema_name_span(sym->owner, o),
+				    "two outputs named '%s'", o->name);
+				continue;
+			}
+			pc_field *f = &r->fields[r->nfields++];
+			f->name = o->name;
+			f->node = o;
+			f->type = resolve_type(S, sym->owner, o->a);
+		}
+		sig->result = r;
+	}
+	return sig;
+}
+
+/* ---- type expectations --------------------------------------------------- */
+
+/* Reports that E (of type GOT) is not a WANT, with a conversion note where one fits. */
+static void mismatch(checker *C, const pc_ast *e, const pc_type *want, const pc_type *got,
+		     const char *context)
+{
+	pc_diag *d = ERR(C, "E0301", e->span, "expected %s%s, found %s", tstr(C, want), context ? context : "",
+			 tstr(C, got));
+	pc_diag_label(C->ctx, d, "this is %s %s", strchr("AEIOU", tstr(C, got)[0]) ? "an" : "a", tstr(C, got));
+	const pc_type *w = want->kind == PC_T_OPTIONAL ? want->elem : want;
+	if (w->kind == PC_T_DISTINCT && pc_type_equal(pc_type_base(w), pc_type_base(got)))
+		pc_diag_note(C->ctx, d, "%s is a distinct type over %s; convert with %s(%s)", w->name,
+			     tstr(C, w->elem), w->name, text_of(C, e));
+	else if (got->kind == PC_T_DISTINCT && pc_type_equal(pc_type_base(got), w))
+		pc_diag_note(C->ctx, d, "%s is a distinct type over %s; convert with %s(%s)", got->name,
+			     tstr(C, got->elem), tstr(C, w), text_of(C, e));
+	else if (got->kind == PC_T_OPTIONAL && pc_type_assignable(w, got->elem))
+		pc_diag_note(C->ctx, d, "the value may be none here");
+	else if (w->kind == PC_T_INT && got->kind == PC_T_FLOAT)
+		pc_diag_note(C->ctx, d, "Float does not convert to Int implicitly; use int(%s)", text_of(C, e));
+	else if (w->kind == PC_T_RECORD && got->kind == PC_T_RECORD && got->anon) {
+		for (uint32_t i = 0; i < w->nfields; i++)
+			if (!pc_type_field(got, w->fields[i].name))
+				pc_diag_note(C->ctx, d, "the field '%s' is missing", w->fields[i].name);
+		for (uint32_t i = 0; i < got->nfields; i++)
+			if (!pc_type_field(w, got->fields[i].name))
+				pc_diag_note(C->ctx, d, "%s has no field '%s'", tstr(C, w), got->fields[i].name);
+	}
+}
+
+/* Checks E against WANT; returns E's type. */
+static const pc_type *expect(checker *C, pc_ast *e, const pc_type *want, const char *context)
+{
+	const pc_type *got = expr(C, e);
+	if (!pc_type_assignable(want, got))
+		mismatch(C, e, want, got, context);
+	return got;
+}
+
+/* ---- paths: x, x.y, std.ml.split, E.member -------------------------------- */
+
+/* The dotted text of a NAME/FIELD chain, or NULL if E is anything else. */
+static const char *dotted(checker *C, const pc_ast *e)
+{
+	if (e->kind == PC_AST_NAME)
+		return e->name;
+	if (e->kind != PC_AST_FIELD)
+		return NULL;
+	const char *left = dotted(C, e->a);
+	if (!left)
+		return NULL;
+	pc_buf b = {0};
+	pc_buf_printf(&b, "%s.%s", left, e->name);
+	const char *s = pc_intern(C->ctx->names, b.data, b.len);
+	pc_buf_free(&b);
+	return s;
+}
+
+static const pc_ast *root_name(const pc_ast *e)
+{
+	while (e->kind == PC_AST_FIELD)
+		e = e->a;
+	return e->kind == PC_AST_NAME ? e : NULL;
+}
+
+/* A module-level symbol that E names (not a local value), or NULL. */
+static pc_symbol *path_symbol(checker *C, const pc_ast *e, int *broken)
+{
+	*broken = 0;
+	const pc_ast *root = root_name(e);
+	if (!root || lookup(C, root->name))
+		return NULL;
+	const char *path = dotted(C, e);
+	return path ? lookup_symbol(C->S, C->mod, path, broken) : NULL;
+}
+
+/* The enum of this module with a member NAME, if exactly one has it. */
+static const pc_type *enum_with_member(checker *C, const char *name, int *ambiguous)
+{
+	const pc_type *found = NULL;
+	*ambiguous = 0;
+	pc_map *syms = &C->mod->symbols;
+	for (uint32_t i = 0; i < syms->cap; i++) {
+		pc_symbol *sym = syms->slots[i].value;
+		if (!syms->slots[i].key || sym->kind != PC_SYM_ENUM)
+			continue;
+		const pc_type *t = symbol_type(C->S, sym);
+		for (uint32_t j = 0; j < t->nmembers; j++)
+			if (t->members[j] == name) {
+				if (found)
+					*ambiguous = 1;
+				found = t;
+			}
+	}
+	return found;
+}
+
+static const pc_type *not_a_value(checker *C, const pc_ast *e, pc_symbol *sym)
+{
+	const char *what = sym->kind == PC_SYM_STAGE ? "stage" : sym->kind == PC_SYM_PIPELINE ? "pipeline"
+			   : sym->kind == PC_SYM_IMPORT ? "module" : "type";
+	pc_diag *d = ERR(C, "E0317", e->span, "'%s' is a %s, not a value", text_of(C, e), what);
+	if (sym->kind == PC_SYM_STAGE || sym->kind == PC_SYM_PIPELINE)
+		pc_diag_note(C->ctx, d, "call it: %s(...)", text_of(C, e));
+	return T(ERROR);
+}
+
+static const pc_type *name_value(checker *C, pc_ast *e)
+{
+	binding *b = lookup(C, e->name);
+	if (b && b->kind == B_FUTURE) {
+		uint32_t line, col;
+		pc_source_linecol(C->ctx->files[b->node->span.file], b->node->span.start, &line, &col);
+		pc_diag *d = ERR(C, "E0307", e->span, "'%s' is used before its let", e->name);
+		pc_diag_secondary(C->ctx, d, b->node->span, "bound here, on line %u", line);
+		pc_diag_note(C->ctx, d, "names are bound in order, so a pipeline cannot contain a data cycle");
+		return T(ERROR);
+	}
+	if (b && b->kind == B_CHECKPOINT_DIR && !b->allowed) {
+		pc_diag *d = ERR(C, "E0302", e->span, "checkpoint_dir is only set for stages with checkpoint: true");
+		pc_diag_note(C->ctx, d, "add the directive 'checkpoint: true'");
+		return T(ERROR);
+	}
+	if (b)
+		return b->type;
+	int broken;
+	pc_symbol *sym = lookup_symbol(C->S, C->mod, e->name, &broken);
+	if (sym)
+		return not_a_value(C, e, sym);
+	int ambiguous;
+	const pc_type *en = enum_with_member(C, e->name, &ambiguous);
+	if (en && !ambiguous)
+		return en;
+	if (en) {
+		ERR(C, "E0302", e->span, "'%s' is a member of more than one enum; write Enum.%s", e->name, e->name);
+		return T(ERROR);
+	}
+	for (size_t i = 0; i < NBUILTINS; i++)
+		if (strcmp(builtin_functions[i], e->name) == 0) {
+			ERR(C, "E0317", e->span, "'%s' is a built-in function, not a value; call it", e->name);
+			return T(ERROR);
+		}
+	pc_diag *d = ERR(C, "E0302", e->span, "unknown name '%s'", e->name);
+	note_suggestion(C, d, e->name, WANT_VALUE | WANT_CALLABLE);
+	return T(ERROR);
+}
+
+static const pc_type *field_value(checker *C, pc_ast *e)
+{
+	int broken;
+	pc_symbol *sym = path_symbol(C, e, &broken);
+	if (broken)
+		return T(ERROR);
+	if (sym)
+		return not_a_value(C, e, sym);
+	/* E.member, std.ml.Split.train */
+	if (!root_name(e) || !lookup(C, root_name(e)->name)) {
+		const char *left = dotted(C, e->a);
+		pc_symbol *es = left ? lookup_symbol(C->S, C->mod, left, &broken) : NULL;
+		if (broken)
+			return T(ERROR);
+		if (es && es->kind == PC_SYM_ENUM) {
+			const pc_type *t = symbol_type(C->S, es);
+			for (uint32_t i = 0; i < t->nmembers; i++)
+				if (t->members[i] == e->name)
+					return t;
+			pc_diag *d = ERR(C, "E0318", e->span, "enum '%s' has no member '%s'", t->name, e->name);
+			suggestion s = {NULL, 99, e->name};
+			for (uint32_t i = 0; i < t->nmembers; i++)
+				consider(&s, t->members[i]);
+			if (s.name)
+				pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
+			return T(ERROR);
+		}
+		if (es) {
+			not_a_value(C, e->a, es);
+			return T(ERROR);
+		}
+		/* an import alias followed by an unknown name */
+		const pc_ast *root = root_name(e);
+		pc_symbol *rs = root ? pc_map_get(&C->mod->symbols, root->name) : NULL;
+		const char *path = dotted(C, e);
+		for (const char *p = path; p && (p = strchr(p, '.')); p++) {
+			pc_symbol *imp = pc_map_get(&C->mod->symbols,
+						    pc_intern(C->ctx->names, path, (size_t)(p - path)));
+			if (imp && imp->kind == PC_SYM_IMPORT) {
+				if (!imp->target)
+					return T(ERROR);
+				pc_diag *d = ERR(C, "E0302", e->span, "module '%s' has no '%s'", imp->name, p + 1);
+				suggestion s = {NULL, 99, p + 1};
+				for (uint32_t i = 0; i < imp->target->symbols.cap; i++)
+					consider(&s, imp->target->symbols.slots[i].key);
+				if (s.name)
+					pc_diag_note(C->ctx, d, "did you mean '%s.%s'?", imp->name, s.name);
+				return T(ERROR);
+			}
+		}
+		(void)rs;
+	}
+	const pc_ast *root = root_name(e);
+	if (root && !lookup(C, root->name) && strcmp(root->name, "std") == 0 &&
+	    !pc_map_get(&C->mod->symbols, root->name)) {
+		const pc_ast *mod = e;
+		while (mod->a && mod->a->kind == PC_AST_FIELD)
+			mod = mod->a;
+		const char *name = dotted(C, mod);
+		pc_diag *d = ERR(C, "E0302", e->span, "the module '%s' is not imported", name);
+		pc_diag_note(C->ctx, d, "add 'import %s' at the top of the file", name);
+		return T(ERROR);
+	}
+	const pc_type *t = expr(C, e->a);
+	if (t->kind == PC_T_ERROR)
+		return t;
+	const pc_type *bt = t;
+	if (bt->kind == PC_T_OPTIONAL) {
+		pc_diag *d = ERR(C, "E0325", e->a->span, "'%s' may be none, so it has no field '%s'",
+				 text_of(C, e->a), e->name);
+		pc_diag_note(C->ctx, d, "its type is %s", tstr(C, t));
+		return T(ERROR);
+	}
+	if (bt->kind != PC_T_RECORD) {
+		ERR(C, "E0318", e->span, "a value of type %s has no fields; '%s' is not one", tstr(C, t), e->name);
+		return T(ERROR);
+	}
+	const pc_field *f = pc_type_field(bt, e->name);
+	if (!f) {
+		pc_diag *d = ERR(C, "E0318", e->span, "%s has no field '%s'", tstr(C, t), e->name);
+		suggestion s = {NULL, 99, e->name};
+		for (uint32_t i = 0; i < bt->nfields; i++)
+			consider(&s, bt->fields[i].name);
+		if (s.name)
+			pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
+		return T(ERROR);
+	}
+	return f->type;
+}
+
+/* ---- calls --------------------------------------------------------------- */
+
+/* Matches the arguments of CALL to the parameters of SIG (for WHAT, e.g.
+ * "stage 'fetch'"). */
+static void match_args(checker *C, pc_ast *call, const pc_sig *sig, const char *what)
+{
+	const pc_ast **given = pc_xcalloc(sig->nparams + 1, sizeof *given);
+	uint32_t npos = 0;
+	int named_seen = 0;
+	for (uint32_t i = 0; i < call->list.n; i++) {
+		pc_ast *a = call->list.items[i];
+		if (a->kind != PC_AST_ARG) {
+			continue;
+		}
+		if (!a->name) {
+			if (named_seen) {
+				ERR(C, "E0309", a->span, "a positional argument cannot follow named ones");
+				expr(C, a->a);
+				continue;
+			}
+			if (npos >= sig->nparams) {
+				pc_diag *d = ERR(C, "E0309", a->span, "too many arguments: %s takes %u", what, sig->nparams);
+				(void)d;
+				expr(C, a->a);
+				npos++;
+				continue;
+			}
+			given[npos] = a;
+			expect(C, a->a, sig->params[npos].type, NULL);
+			npos++;
+			continue;
+		}
+		named_seen = 1;
+		uint32_t k = 0;
+		while (k < sig->nparams && sig->params[k].name != a->name)
+			k++;
+		if (k == sig->nparams) {
+			pc_diag *d = ERR(C, "E0310", pc_sema_name_span(C->mod, a), "%s has no parameter '%s'", what, a->name);
+			suggestion s = {NULL, 99, a->name};
+			for (uint32_t j = 0; j < sig->nparams; j++)
+				consider(&s, sig->params[j].name);
+			if (s.name)
+				pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
+			expr(C, a->a);
+			continue;
+		}
+		if (given[k]) {
+			pc_diag *d = ERR(C, "E0311", a->span, "'%s' is given twice", a->name);
+			pc_diag_secondary(C->ctx, d, given[k]->span, "first given here");
+			expr(C, a->a);
+			continue;
+		}
+		given[k] = a;
+		expect(C, a->a, sig->params[k].type, NULL);
+	}
+	pc_buf missing = {0};
+	int nmissing = 0;
+	for (uint32_t k = 0; k < sig->nparams; k++)
+		if (!given[k] && !sig->params[k].node->b) {
+			pc_buf_printf(&missing, "%s'%s: %s'", nmissing ? ", " : "", sig->params[k].name,
+				      tstr(C, sig->params[k].type));
+			nmissing++;
+		}
+	if (nmissing)
+		ERR(C, "E0312", call->span, "%s needs %s %s, which %s not given", what,
+		    nmissing == 1 ? "the argument" : "the arguments", missing.data, nmissing == 1 ? "is" : "are");
+	pc_buf_free(&missing);
+	free(given);
+}
+
+static const pc_type *check_arg_count(checker *C, pc_ast *call, const char *fn, uint32_t lo, uint32_t hi)
+{
+	for (uint32_t i = 0; i < call->list.n; i++)
+		if (call->list.items[i]->kind == PC_AST_ARG && call->list.items[i]->name) {
+			ERR(C, "E0310", call->list.items[i]->span, "%s takes positional arguments only", fn);
+			return T(ERROR);
+		}
+	if (call->list.n < lo || call->list.n > hi) {
+		if (lo == hi)
+			ERR(C, "E0309", call->span, "%s takes %u argument%s, found %u", fn, lo, lo == 1 ? "" : "s", call->list.n);
+		else
+			ERR(C, "E0309", call->span, "%s takes %u to %u arguments, found %u", fn, lo, hi, call->list.n);
+		return T(ERROR);
+	}
+	return NULL;
+}
+
+static const pc_type *builtin_call(checker *C, pc_ast *call, const char *fn)
+{
+	pc_ctx *ctx = C->ctx;
+	uint32_t lo = 1, hi = 1;
+	if (strcmp(fn, "range") == 0)
+		hi = 2;
+	else if (strcmp(fn, "zip") == 0)
+		lo = hi = 2;
+	const pc_type *bad = check_arg_count(C, call, fn, lo, hi);
+	pc_ast *a0 = call->list.items[0]->a;
+	if (bad) {
+		for (uint32_t i = 0; i < call->list.n; i++)
+			if (call->list.items[i]->kind == PC_AST_ARG)
+				expr(C, call->list.items[i]->a);
+		return bad;
+	}
+	if (strcmp(fn, "range") == 0) {
+		for (uint32_t i = 0; i < call->list.n; i++)
+			expect(C, call->list.items[i]->a, T(INT), NULL);
+		return pc_type_list(ctx, T(INT));
+	}
+	const pc_type *t = expr(C, a0);
+	const pc_type *b = pc_type_base(t);
+	if (t->kind == PC_T_ERROR)
+		return strcmp(fn, "len") == 0 || strcmp(fn, "int") == 0 ? T(INT) : T(ERROR);
+	const char *want = NULL;
+	const pc_type *r = NULL;
+	if (strcmp(fn, "len") == 0) {
+		if (b->kind == PC_T_LIST || b->kind == PC_T_MAP || b->kind == PC_T_STRING)
+			r = T(INT);
+		want = "a List, a Map or a String";
+	} else if (strcmp(fn, "file") == 0 || strcmp(fn, "dir") == 0) {
+		if (b->kind == PC_T_STRING)
+			r = fn[0] == 'f' ? T(FILE) : T(DIR);
+		want = "a String";
+	} else if (strcmp(fn, "str") == 0) {
+		if (pc_type_has_text(t))
+			r = T(STRING);
+		want = "a value with a text form";
+	} else if (strcmp(fn, "int") == 0) {
+		if (b->kind == PC_T_INT || b->kind == PC_T_FLOAT || b->kind == PC_T_STRING ||
+		    b->kind == PC_T_SIZE || b->kind == PC_T_DURATION || b->kind == PC_T_BOOL)
+			r = T(INT);
+		want = "a number, a String, a Size, a Duration or a Bool";
+	} else if (strcmp(fn, "float") == 0) {
+		if (b->kind == PC_T_INT || b->kind == PC_T_FLOAT || b->kind == PC_T_STRING)
+			r = T(FLOAT);
+		want = "a number or a String";
+	} else if (strcmp(fn, "flatten") == 0) {
+		if (b->kind == PC_T_LIST && (b->elem->kind == PC_T_EMPTY || b->elem->kind == PC_T_LIST))
+			r = b->elem->kind == PC_T_EMPTY ? b : b->elem;
+		want = "a List of Lists";
+	} else if (strcmp(fn, "keys") == 0 || strcmp(fn, "values") == 0) {
+		if (b->kind == PC_T_MAP || (b->kind == PC_T_RECORD && b->anon))
+			r = fn[0] == 'k' ? pc_type_list(ctx, T(STRING))
+					 : pc_type_list(ctx, b->kind == PC_T_MAP ? b->elem : T(ERROR));
+		want = "a Map";
+	} else if (strcmp(fn, "zip") == 0) {
+		const pc_type *t2 = expr(C, call->list.items[1]->a);
+		if (b->kind == PC_T_LIST && pc_type_base(t2)->kind == PC_T_LIST) {
+			pc_type *rec = new_type(ctx, PC_T_RECORD, NULL, call);
+			rec->anon = 1;
+			rec->fields = pc_arena_alloc(ctx->arena, 2 * sizeof *rec->fields);
+			rec->fields[0] = (pc_field){I(C, "first"), b->elem, call};
+			rec->fields[1] = (pc_field){I(C, "second"), pc_type_base(t2)->elem, call};
+			rec->nfields = 2;
+			return pc_type_list(ctx, rec);
+		}
+		if (t2->kind == PC_T_ERROR)
+			return T(ERROR);
+		want = "two Lists";
+	}
+	if (r)
+		return r;
+	ERR(C, "E0301", a0->span, "%s takes %s, found %s", fn, want, tstr(C, t));
+	return T(ERROR);
+}
+
+/* T(x): a conversion between a distinct type and its base. */
+static const pc_type *conversion(checker *C, pc_ast *call, const pc_type *to, const char *name)
+{
+	const pc_type *bad = check_arg_count(C, call, name, 1, 1);
+	if (bad)
+		return bad == T(ERROR) ? to : to;
+	pc_ast *a = call->list.items[0]->a;
+	const pc_type *from = expr(C, a);
+	if (from->kind == PC_T_ERROR)
+		return to;
+	if (pc_type_assignable(to, from) || pc_type_equal(pc_type_base(to), pc_type_base(from)))
+		return to;
+	pc_diag *d = ERR(C, "E0301", a->span, "cannot convert %s to %s", tstr(C, from), tstr(C, to));
+	if (to->kind == PC_T_DISTINCT)
+		pc_diag_note(C->ctx, d, "%s converts from %s", tstr(C, to), tstr(C, to->elem));
+	else if (to->kind == PC_T_INT || to->kind == PC_T_FLOAT || to->kind == PC_T_STRING)
+		pc_diag_note(C->ctx, d, "to convert between basic types use int(), float() or str()");
+	return to;
+}
+
+static const pc_type *call_expr(checker *C, pc_ast *e)
+{
+	pc_ast *callee = e->a;
+	int broken;
+	pc_symbol *sym = path_symbol(C, callee, &broken);
+	if (broken) {
+		for (uint32_t i = 0; i < e->list.n; i++)
+			if (e->list.items[i]->kind == PC_AST_ARG)
+				expr(C, e->list.items[i]->a);
+		return T(ERROR);
+	}
+	if (sym && (sym->kind == PC_SYM_STAGE || sym->kind == PC_SYM_PIPELINE)) {
+		pc_sig *sig = sig_of(C->S, sym);
+		char what[256];
+		snprintf(what, sizeof what, "%s '%s'", sym->kind == PC_SYM_STAGE ? "stage" : "pipeline",
+			 text_of(C, callee));
+		if (C->in_stage) {
+			ERR(C, "E0317", e->span, "a stage's directives cannot call %s", what);
+			return T(ERROR);
+		}
+		match_args(C, e, sig, what);
+		return sig->result;
+	}
+	if (sym && (sym->kind == PC_SYM_TYPE || sym->kind == PC_SYM_RECORD || sym->kind == PC_SYM_ENUM)) {
+		const pc_type *t = symbol_type(C->S, sym);
+		if (t->kind != PC_T_DISTINCT) {
+			pc_diag *d = ERR(C, "E0317", callee->span, "'%s' is a %s; only distinct types convert with %s(...)",
+					 sym->name, sym->kind == PC_SYM_RECORD ? "record" : "enum", sym->name);
+			if (sym->kind == PC_SYM_RECORD)
+				pc_diag_note(C->ctx, d, "write a record as a literal: { field: value, ... }");
+			return T(ERROR);
+		}
+		return conversion(C, e, t, sym->name);
+	}
+	if (sym) {
+		return not_a_value(C, callee, sym);
+	}
+	if (callee->kind == PC_AST_NAME && !lookup(C, callee->name)) {
+		for (size_t i = 0; i < NBUILTINS; i++)
+			if (strcmp(builtin_functions[i], callee->name) == 0)
+				return builtin_call(C, e, callee->name);
+		const pc_type *basic = basic_named(callee->name);
+		if (basic)
+			return conversion(C, e, basic, callee->name);
+		pc_diag *d = ERR(C, "E0302", callee->span, "unknown stage, pipeline or function '%s'", callee->name);
+		note_suggestion(C, d, callee->name, WANT_CALLABLE);
+		for (uint32_t i = 0; i < e->list.n; i++)
+			if (e->list.items[i]->kind == PC_AST_ARG)
+				expr(C, e->list.items[i]->a);
+		return T(ERROR);
+	}
+	const pc_type *t = expr(C, callee);
+	if (t->kind != PC_T_ERROR)
+		ERR(C, "E0317", callee->span, "a value of type %s cannot be called", tstr(C, t));
+	return T(ERROR);
+}
+
+/* ---- operators ----------------------------------------------------------- */
+
+static int is_num(const pc_type *t)
+{
+	return t->kind == PC_T_INT || t->kind == PC_T_FLOAT;
+}
+
+static const char *op_name(int op)
+{
+	switch (op) {
+	case EQ: return "==";
+	case NE: return "!=";
+	case LE: return "<=";
+	case GE: return ">=";
+	case ANDAND: return "&&";
+	case OROR: return "||";
+	default: {
+		static char s[4][2];
+		static int k;
+		k = (k + 1) % 4;
+		s[k][0] = (char)op;
+		s[k][1] = 0;
+		return s[k];
+	}
+	}
+}
+
+static const pc_type *binary(checker *C, pc_ast *e)
+{
+	const pc_type *a = expr(C, e->a), *b = expr(C, e->b);
+	if (a->kind == PC_T_ERROR || b->kind == PC_T_ERROR)
+		return T(ERROR);
+	int op = e->op;
+	const pc_type *r = NULL;
+	switch (op) {
+	case ANDAND: case OROR:
+		if (a->kind == PC_T_BOOL && b->kind == PC_T_BOOL)
+			r = T(BOOL);
+		break;
+	case '+':
+		if (a->kind == PC_T_STRING && b->kind == PC_T_STRING)
+			r = T(STRING);
+		else if (a->kind == PC_T_LIST && b->kind == PC_T_LIST)
+			r = pc_type_join(C->ctx, a, b);
+		/* fall through */
+	case '-':
+		if (r)
+			break;
+		if (is_num(a) && is_num(b))
+			r = a->kind == PC_T_FLOAT || b->kind == PC_T_FLOAT ? T(FLOAT) : T(INT);
+		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && a->kind == b->kind)
+			r = a;
+		break;
+	case '*':
+		if (is_num(a) && is_num(b))
+			r = a->kind == PC_T_FLOAT || b->kind == PC_T_FLOAT ? T(FLOAT) : T(INT);
+		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && b->kind == PC_T_INT)
+			r = a;
+		else if ((b->kind == PC_T_SIZE || b->kind == PC_T_DURATION) && a->kind == PC_T_INT)
+			r = b;
+		break;
+	case '/':
+		if (is_num(a) && is_num(b))
+			r = a->kind == PC_T_FLOAT || b->kind == PC_T_FLOAT ? T(FLOAT) : T(INT);
+		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && b->kind == PC_T_INT)
+			r = a;
+		break;
+	case '%':
+		if (a->kind == PC_T_INT && b->kind == PC_T_INT)
+			r = T(INT);
+		break;
+	}
+	if (r)
+		return r;
+	pc_diag *d = ERR(C, "E0320", e->span, "'%s' does not apply to %s and %s", op_name(op), tstr(C, a), tstr(C, b));
+	if ((op == ANDAND || op == OROR))
+		pc_diag_note(C->ctx, d, "'%s' takes two Bools", op_name(op));
+	else if (a->kind == PC_T_OPTIONAL || b->kind == PC_T_OPTIONAL)
+		pc_diag_note(C->ctx, d, "an optional value may be none here");
+	else if (op == '+' && (a->kind == PC_T_STRING || b->kind == PC_T_STRING))
+		pc_diag_note(C->ctx, d, "'+' joins two Strings; convert with str(...) or interpolate: \"...${x}\"");
+	return T(ERROR);
+}
+
+static int ordered(const pc_type *a, const pc_type *b)
+{
+	if (is_num(a) && is_num(b))
+		return 1;
+	return a->kind == b->kind &&
+	       (a->kind == PC_T_SIZE || a->kind == PC_T_DURATION || a->kind == PC_T_STRING);
+}
+
+static const pc_type *compare(checker *C, pc_ast *e)
+{
+	const pc_type *left = expr(C, e->a);
+	const pc_ast *left_node = e->a;
+	int bad = 0;
+	for (uint32_t i = 0; i < e->list.n; i++) {
+		pc_ast *step = e->list.items[i];
+		const pc_type *right = expr(C, step->a);
+		if (left->kind != PC_T_ERROR && right->kind != PC_T_ERROR) {
+			int ok = step->op == EQ || step->op == NE
+				 ? pc_type_assignable(left, right) || pc_type_assignable(right, left)
+				 : ordered(left, right);
+			if (!ok && !bad) {
+				pc_diag *d = ERR(C, "E0320", (pc_span){e->span.file, left_node->span.start, step->span.end},
+						 "cannot compare %s %s %s", tstr(C, left), op_name(step->op), tstr(C, right));
+				if (step->op != EQ && step->op != NE)
+					pc_diag_note(C->ctx, d, "ordering compares numbers, Sizes, Durations or Strings, each with its own kind");
+				bad = 1;
+			}
+		}
+		left = right;
+		left_node = step->a;
+	}
+	return T(BOOL);
+}
+
+/* ---- expressions --------------------------------------------------------- */
+
+static const pc_type *string_expr(checker *C, pc_ast *e)
+{
+	for (uint32_t i = 0; i < e->list.n; i++) {
+		pc_ast *p = e->list.items[i];
+		if (p->kind == PC_AST_STR_TEXT || p->kind == PC_AST_ERROR)
+			continue;
+		const pc_type *t = expr(C, p);
+		if (!pc_type_has_text(t)) {
+			pc_diag *d = ERR(C, "E0316", p->span, "a value of type %s cannot be interpolated into a string",
+					 tstr(C, t));
+			if (t->kind == PC_T_RECORD && t->nfields)
+				pc_diag_note(C->ctx, d, "interpolate one of its fields, as in ${%s.%s}", text_of(C, p),
+					     t->fields[0].name);
+			else if (t->kind == PC_T_OPTIONAL)
+				pc_diag_note(C->ctx, d, "it may be none here");
+			else
+				pc_diag_note(C->ctx, d, "numbers, Bools, Strings, Sizes, Durations, Files, Dirs, enums and Lists of them can be");
+		}
+	}
+	return T(STRING);
+}
+
+static const pc_type *list_expr(checker *C, pc_ast *e)
+{
+	const pc_type *elem = T(EMPTY);
+	for (uint32_t i = 0; i < e->list.n; i++) {
+		pc_ast *it = e->list.items[i];
+		if (it->kind == PC_AST_ERROR)
+			continue;
+		const pc_type *t = expr(C, it);
+		const pc_type *j = pc_type_join(C->ctx, elem, t);
+		if (!j) {
+			pc_diag *d = ERR(C, "E0301", it->span, "the elements of a list have one type: expected %s, found %s",
+					 tstr(C, elem), tstr(C, t));
+			(void)d;
+			continue;
+		}
+		elem = j;
+	}
+	return pc_type_list(C->ctx, elem);
+}
+
+static const pc_type *record_expr(checker *C, pc_ast *e)
+{
+	pc_ctx *ctx = C->ctx;
+	pc_type *t = new_type(ctx, PC_T_RECORD, NULL, e);
+	t->anon = 1;
+	t->fields = pc_arena_alloc(ctx->arena, (e->list.n + 1) * sizeof *t->fields);
+	for (uint32_t i = 0; i < e->list.n; i++) {
+		pc_ast *en = e->list.items[i];
+		if (en->kind != PC_AST_ENTRY)
+			continue;
+		const char *key = en->name;
+		if (en->flags & PC_AF_STRKEY) {
+			pc_ast *s = en->b;
+			int plain = s->list.n <= 1 && (!s->list.n || s->list.items[0]->kind == PC_AST_STR_TEXT);
+			if (!plain) {
+				ERR(C, "E0301", s->span, "a record key is a plain string, without interpolation");
+				expr(C, en->a);
+				continue;
+			}
+			key = s->list.n ? pc_intern(ctx->names, s->list.items[0]->name, (size_t)s->list.items[0]->v.i)
+					: I(C, "");
+		}
+		const pc_type *ft = expr(C, en->a);
+		if (pc_type_field(t, key)) {
+			ERR(C, "E0315", en->span, "the field '%s' is written twice", key);
+			continue;
+		}
+		t->fields[t->nfields++] = (pc_field){key, ft, en};
+	}
+	return t;
+}
+
+static const pc_type *expr_inner(checker *C, pc_ast *e)
+{
+	switch ((pc_ast_kind)e->kind) {
+	case PC_AST_INT: return T(INT);
+	case PC_AST_FLOAT: return T(FLOAT);
+	case PC_AST_BOOL: return T(BOOL);
+	case PC_AST_NONE: return T(NONE);
+	case PC_AST_DURATION: return T(DURATION);
+	case PC_AST_SIZE: return T(SIZE);
+	case PC_AST_STRING: return string_expr(C, e);
+	case PC_AST_NAME: return name_value(C, e);
+	case PC_AST_FIELD: return field_value(C, e);
+	case PC_AST_CALL: return call_expr(C, e);
+	case PC_AST_LIST: return list_expr(C, e);
+	case PC_AST_RECORD: return record_expr(C, e);
+	case PC_AST_PAREN: return expr(C, e->a);
+	case PC_AST_BINARY: return binary(C, e);
+	case PC_AST_COMPARE: return compare(C, e);
+	case PC_AST_UNARY: {
+		const pc_type *t = expr(C, e->a);
+		if (t->kind == PC_T_ERROR)
+			return t;
+		if (e->op == '!' && t->kind == PC_T_BOOL)
+			return t;
+		if (e->op == '-' && is_num(t))
+			return t;
+		ERR(C, "E0320", e->span, "'%s' does not apply to %s", op_name(e->op), tstr(C, t));
+		return T(ERROR);
+	}
+	case PC_AST_RANGE:
+		expect(C, e->a, T(INT), " as the start of a range");
+		expect(C, e->b, T(INT), " as the end of a range");
+		return pc_type_list(C->ctx, T(INT));
+	case PC_AST_IF: {
+		expect(C, e->a, T(BOOL), " as the condition");
+		const pc_type *a = block(C, e->b, 1);
+		if (!e->c)
+			return a->kind == PC_T_UNIT || a->kind == PC_T_ERROR ? a : pc_type_optional(C->ctx, a);
+		const pc_type *b = e->c->kind == PC_AST_IF ? expr(C, e->c) : block(C, e->c, 1);
+		const pc_type *j = pc_type_join(C->ctx, a, b);
+		if (!j) {
+			pc_diag *d = ERR(C, "E0301", e->span, "the branches of this if have different types: %s and %s",
+					 tstr(C, a), tstr(C, b));
+			pc_diag_note(C->ctx, d, "both branches must give one type");
+			return T(ERROR);
+		}
+		return j;
+	}
+	case PC_AST_FOR: {
+		const pc_type *t = expr(C, e->a);
+		const pc_type *elem = T(ERROR);
+		if (pc_type_base(t)->kind == PC_T_LIST)
+			elem = pc_type_base(t)->elem;
+		else if (t->kind != PC_T_ERROR)
+			ERR(C, "E0301", e->a->span, "for takes a List or a range, found %s", tstr(C, t));
+		scope s;
+		push_scope(C, &s);
+		bind(C, e->name, elem, e, B_FOR);
+		const pc_type *body = block(C, e->b, 1);
+		pop_scope(C);
+		return pc_type_list(C->ctx, body);
+	}
+	case PC_AST_TRY: {
+		const pc_type *a = expr(C, e->a), *b = expr(C, e->b);
+		const pc_type *j = pc_type_join(C->ctx, a, b);
+		if (!j) {
+			ERR(C, "E0301", e->b->span, "the fallback of try gives %s, but the body gives %s", tstr(C, b),
+			    tstr(C, a));
+			return T(ERROR);
+		}
+		return j;
+	}
+	case PC_AST_AFTER:
+		expr(C, e->b);
+		return expr(C, e->a);
+	case PC_AST_ERROR:
+		return T(ERROR);
+	default:
+		return T(ERROR);
+	}
+}
+
+static const pc_type *expr(checker *C, pc_ast *e)
+{
+	return expr_inner(C, e);
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+static void stage_directives(checker *C, pc_ast *body, const pc_sig *sig, const char *what);
+static void mock_stmt(checker *C, pc_ast *m);
+
+/* Enters every name the statements of BODY will let, as FUTURE. */
+static void declare_future(checker *C, pc_ast *body)
+{
+	for (uint32_t i = 0; i < body->list.n; i++) {
+		pc_ast *s = body->list.items[i];
+		if (s->kind == PC_AST_LET && strcmp(s->name, "_") != 0 && !pc_map_get(&C->sc->names, s->name))
+			bind(C, s->name, T(ERROR), s, B_FUTURE);
+	}
+}
+
+static const pc_type *stmt(checker *C, pc_ast *s, int last_is_value, int is_last)
+{
+	switch ((pc_ast_kind)s->kind) {
+	case PC_AST_LET: {
+		const pc_type *t = expr(C, s->a);
+		if (t->kind == PC_T_UNIT)
+			ERR(C, "E0301", s->a->span, "this call has no outputs, so there is no value to bind");
+		if (strcmp(s->name, "_") == 0)
+			return T(UNIT);
+		binding *b = pc_map_get(&C->sc->names, s->name);
+		if (b && b->kind != B_FUTURE) {
+			pc_diag *d = ERR(C, "E0308", pc_sema_name_span(C->mod, s), "'%s' is already bound", s->name);
+			pc_diag_secondary(C->ctx, d, b->node->span, "bound here");
+			pc_diag_note(C->ctx, d, "a name is bound once; choose another name");
+			return T(UNIT);
+		}
+		if (b && b->node != s) {
+			/* FUTURE of an earlier let of the same name was replaced already */
+		}
+		bind(C, s->name, t, s, B_LET);
+		return T(UNIT);
+	}
+	case PC_AST_REQUIRE:
+	case PC_AST_EXPECT:
+		if (s->kind == PC_AST_EXPECT && !C->in_test)
+			ERR(C, "E0323", s->span, "expect is only allowed in tests");
+		expect(C, s->a, T(BOOL), s->kind == PC_AST_REQUIRE ? " (the condition of require)" : " (the condition of expect)");
+		if (s->b)
+			expect(C, s->b, T(STRING), " as the message");
+		return T(UNIT);
+	case PC_AST_RETURN:
+		if (!C->result) {
+			ERR(C, "E0323", s->span, "return is only allowed in a pipeline");
+			if (s->a)
+				expr(C, s->a);
+		} else if (C->nested) {
+			ERR(C, "E0323", s->span, "return must be a statement of the pipeline's body, not inside if or for");
+			if (s->a)
+				expr(C, s->a);
+			return T(ERROR);
+		} else if (C->result->kind == PC_T_UNIT) {
+			if (s->a) {
+				ERR(C, "E0321", s->a->span, "this pipeline declares no outputs, so it returns no value");
+				expr(C, s->a);
+			}
+		} else if (!s->a) {
+			ERR(C, "E0321", s->span, "this pipeline returns %s; return a value", tstr(C, C->result));
+		} else {
+			expect(C, s->a, C->result, " (the pipeline's outputs)");
+		}
+		return T(UNIT);
+	case PC_AST_EXPR_STMT: {
+		const pc_type *t = expr(C, s->a);
+		if (last_is_value && is_last)
+			return t;
+		if (t->kind != PC_T_UNIT && t->kind != PC_T_ERROR && s->a->kind == PC_AST_CALL) {
+			pc_diag *d = pc_diag_emit(C->ctx, PC_SEV_WARNING, "W0301", s->span, "the value of this call is not used");
+			pc_diag_note(C->ctx, d, "the stage still runs; bind the value to _ to say that is intended: let _ = ...");
+		} else if (t->kind != PC_T_UNIT && t->kind != PC_T_ERROR && s->a->kind != PC_AST_IF &&
+			   s->a->kind != PC_AST_FOR) {
+			pc_diag_emit(C->ctx, PC_SEV_WARNING, "W0301", s->span, "this value is not used");
+		}
+		return T(UNIT);
+	}
+	case PC_AST_MOCK:
+		if (!C->in_test)
+			ERR(C, "E0323", s->span, "mock is only allowed in tests");
+		else
+			mock_stmt(C, s);
+		return T(UNIT);
+	default:
+		return T(UNIT);
+	}
+}
+
+static const pc_type *block(checker *C, pc_ast *body, int value)
+{
+	scope s;
+	push_scope(C, &s);
+	C->nested++;
+	declare_future(C, body);
+	const pc_type *t = T(UNIT);
+	for (uint32_t i = 0; i < body->list.n; i++)
+		t = stmt(C, body->list.items[i], value, i + 1 == body->list.n);
+	C->nested--;
+	pop_scope(C);
+	return t;
+}
+
+/* The statements of a pipeline's or test's body, in the current scope. */
+static void body_statements(checker *C, pc_ast *body)
+{
+	scope s;
+	push_scope(C, &s);
+	declare_future(C, body);
+	for (uint32_t i = 0; i < body->list.n; i++)
+		stmt(C, body->list.items[i], 0, 0);
+	pop_scope(C);
+}
+
+/* ---- stages -------------------------------------------------------------- */
+
+enum dkind { D_STRING, D_RUN, D_BOOL, D_INT, D_DURATION, D_SIZE, D_NUM, D_ENV, D_RESOURCES, D_RETRY, D_SANDBOX };
+
+typedef struct dfield {
+	const char *name;
+	enum dkind kind;
+} dfield;
+
+static const dfield directives[] = {
+	{"run", D_RUN}, {"resources", D_RESOURCES}, {"retry", D_RETRY}, {"timeout", D_DURATION},
+	{"cache", D_BOOL}, {"image", D_STRING}, {"env", D_ENV}, {"checkpoint", D_BOOL},
+	{"priority", D_INT}, {"sandbox", D_SANDBOX},
+};
+static const dfield resource_fields[] = {
+	{"cpu", D_NUM}, {"memory", D_SIZE}, {"gpu", D_NUM}, {"gpu_memory", D_SIZE},
+	{"gpu_type", D_STRING}, {"disk", D_SIZE},
+};
+static const dfield retry_fields[] = {{"attempts", D_INT}, {"backoff", D_DURATION}};
+static const dfield sandbox_fields[] = {{"network", D_BOOL}};
+
+static void check_value(checker *C, pc_ast *v, enum dkind k, const char *what);
+
+static void record_directive(checker *C, pc_ast *v, const dfield *fields, size_t n, const char *what)
+{
+	if (v->kind != PC_AST_RECORD) {
+		const pc_type *t = expr(C, v);
+		if (t->kind != PC_T_ERROR)
+			ERR(C, "E0301", v->span, "expected a record { ... } for %s, found %s", what, tstr(C, t));
+		return;
+	}
+	for (uint32_t i = 0; i < v->list.n; i++) {
+		pc_ast *en = v->list.items[i];
+		if (en->kind != PC_AST_ENTRY)
+			continue;
+		if (en->flags & PC_AF_STRKEY) {
+			ERR(C, "E0318", en->b->span, "the fields of %s are names, not strings", what);
+			continue;
+		}
+		size_t k = 0;
+		while (k < n && strcmp(fields[k].name, en->name) != 0)
+			k++;
+		for (uint32_t j = 0; j < i; j++)
+			if (v->list.items[j]->kind == PC_AST_ENTRY && v->list.items[j]->name == en->name) {
+				ERR(C, "E0315", en->span, "'%s' is given twice in %s", en->name, what);
+				k = n + 1;
+				break;
+			}
+		if (k == n + 1)
+			continue;
+		if (k == n) {
+			pc_diag *d = ERR(C, "E0318", pc_sema_name_span(C->mod, en), "%s has no field '%s'", what, en->name);
+			suggestion s = {NULL, 99, en->name};
+			pc_buf all = {0};
+			for (size_t j = 0; j < n; j++) {
+				consider(&s, fields[j].name);
+				pc_buf_printf(&all, "%s%s", j ? ", " : "", fields[j].name);
+			}
+			if (s.name)
+				pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
+			else
+				pc_diag_note(C->ctx, d, "its fields are %s", all.data);
+			pc_buf_free(&all);
+			expr(C, en->a);
+			continue;
+		}
+		char sub[128];
+		snprintf(sub, sizeof sub, "%s.%s", what, en->name);
+		check_value(C, en->a, fields[k].kind, sub);
+	}
+}
+
+static void check_value(checker *C, pc_ast *v, enum dkind k, const char *what)
+{
+	char ctx[160];
+	snprintf(ctx, sizeof ctx, " for %s", what);
+	switch (k) {
+	case D_STRING: case D_RUN: expect(C, v, T(STRING), ctx); break;
+	case D_BOOL: expect(C, v, T(BOOL), ctx); break;
+	case D_INT: expect(C, v, T(INT), ctx); break;
+	case D_DURATION: expect(C, v, T(DURATION), ctx); break;
+	case D_SIZE: {
+		const pc_type *t = expect(C, v, T(SIZE), ctx);
+		(void)t;
+		break;
+	}
+	case D_NUM: {
+		const pc_type *t = expr(C, v);
+		if (t->kind != PC_T_ERROR && !is_num(t))
+			ERR(C, "E0301", v->span, "expected Int or Float%s, found %s", ctx, tstr(C, t));
+		break;
+	}
+	case D_ENV: expect(C, v, pc_type_map(C->ctx, T(STRING)), ctx); break;
+	case D_RESOURCES:
+		record_directive(C, v, resource_fields, sizeof resource_fields / sizeof resource_fields[0], what);
+		break;
+	case D_RETRY:
+		if (v->kind == PC_AST_RECORD)
+			record_directive(C, v, retry_fields, 2, what);
+		else {
+			const pc_type *t = expr(C, v);
+			if (t->kind != PC_T_ERROR && t->kind != PC_T_INT)
+				ERR(C, "E0301", v->span, "expected an Int or { attempts: Int, backoff: Duration } for retry, found %s",
+				    tstr(C, t));
+		}
+		break;
+	case D_SANDBOX:
+		record_directive(C, v, sandbox_fields, 1, what);
+		break;
+	}
+}
+
+/* Checks the directives of a stage or mock body against SIG. */
+static void stage_directives(checker *C, pc_ast *body, const pc_sig *sig, const char *what)
+{
+	pc_ast *run = NULL;
+	int checkpoint = 0;
+	for (uint32_t i = 0; i < body->list.n; i++) {
+		pc_ast *d = body->list.items[i];
+		if (d->kind == PC_AST_DIRECTIVE && strcmp(d->name, "checkpoint") == 0 && d->a->kind == PC_AST_BOOL)
+			checkpoint = (int)d->a->v.i;
+	}
+	C->in_stage = 1;
+	for (uint32_t i = 0; i < body->list.n; i++) {
+		pc_ast *d = body->list.items[i];
+		if (d->kind != PC_AST_DIRECTIVE)
+			continue;
+		size_t k = 0, n = sizeof directives / sizeof directives[0];
+		while (k < n && strcmp(directives[k].name, d->name) != 0)
+			k++;
+		int dup = 0;
+		for (uint32_t j = 0; j < i; j++)
+			if (body->list.items[j]->kind == PC_AST_DIRECTIVE && body->list.items[j]->name == d->name) {
+				pc_diag *e = ERR(C, "E0315", pc_sema_name_span(C->mod, d), "the directive '%s' is given twice", d->name);
+				pc_diag_secondary(C->ctx, e, body->list.items[j]->span, "first given here");
+				dup = 1;
+				break;
+			}
+		if (dup)
+			continue;
+		if (k == n) {
+			pc_diag *e = ERR(C, "E0313", pc_sema_name_span(C->mod, d), "unknown directive '%s' in %s", d->name, what);
+			suggestion s = {NULL, 99, d->name};
+			for (size_t j = 0; j < n; j++)
+				consider(&s, directives[j].name);
+			int resource = 0;
+			for (size_t j = 0; j < sizeof resource_fields / sizeof resource_fields[0]; j++)
+				resource |= strcmp(resource_fields[j].name, d->name) == 0;
+			if (resource)
+				pc_diag_note(C->ctx, e, "%s is a field of resources: resources: { %s: %s }", d->name,
+					     d->name, text_of(C, d->a));
+			else if (s.name)
+				pc_diag_note(C->ctx, e, "did you mean '%s'?", s.name);
+			else
+				pc_diag_note(C->ctx, e, "the directives are run, resources, retry, timeout, cache, image, env, checkpoint, priority and sandbox");
+			continue;
+		}
+		if (directives[k].kind == D_RUN) {
+			run = d;
+			/* outputs and checkpoint_dir are visible in run only */
+			scope s;
+			push_scope(C, &s);
+			if (sig->result->kind == PC_T_RECORD && sig->result->outputs) {
+				for (uint32_t j = 0; j < sig->result->nfields; j++)
+					bind(C, sig->result->fields[j].name, T(FILE), sig->result->fields[j].node, B_OUTPUT);
+			} else if (sig->result->kind != PC_T_UNIT) {
+				bind(C, I(C, "out"), T(FILE), d, B_OUTPUT);
+			}
+			binding *cd = bind(C, I(C, "checkpoint_dir"), T(DIR), d, B_CHECKPOINT_DIR);
+			cd->allowed = checkpoint;
+			check_value(C, d->a, D_RUN, "run");
+			pop_scope(C);
+			continue;
+		}
+		check_value(C, d->a, directives[k].kind, d->name);
+	}
+	C->in_stage = 0;
+	if (!run && body->kind == PC_AST_BODY) {
+		pc_diag *e = ERR(C, "E0314", body->span, "%s has no run directive", what);
+		pc_diag_note(C->ctx, e, "a stage runs one command: run: \"...\"");
+	}
+}
+
+static void params_scope(checker *C, const pc_sig *sig)
+{
+	for (uint32_t i = 0; i < sig->nparams; i++)
+		bind(C, sig->params[i].name, sig->params[i].type, sig->params[i].node, B_PARAM);
+	/* defaults and constraints, with every parameter in scope */
+	for (uint32_t i = 0; i < sig->nparams; i++) {
+		const pc_ast *p = sig->params[i].node;
+		if (p->b)
+			expect(C, p->b, sig->params[i].type, " as the default");
+		if (p->c)
+			expect(C, p->c, T(BOOL), " (a where constraint)");
+	}
+}
+
+static void mock_stmt(checker *C, pc_ast *m)
+{
+	int broken;
+	pc_symbol *sym = lookup_symbol(C->S, C->mod, m->a->name, &broken);
+	if (broken)
+		return;
+	if (!sym || sym->kind != PC_SYM_STAGE) {
+		pc_diag *d = ERR(C, "E0322", m->a->span, sym ? "'%s' is not a stage; only stages can be mocked"
+							     : "unknown stage '%s'", m->a->name);
+		if (!sym)
+			note_suggestion(C, d, m->a->name, WANT_CALLABLE);
+		return;
+	}
+	pc_sig *sig = sig_of(C->S, sym);
+	pc_sig view = *sig;
+	view.params = pc_arena_alloc(C->ctx->arena, (m->list.n + 1) * sizeof *view.params);
+	view.nparams = 0;
+	for (uint32_t i = 0; i < m->list.n; i++) {
+		pc_ast *n = m->list.items[i];
+		uint32_t k = 0;
+		while (k < sig->nparams && sig->params[k].name != n->name)
+			k++;
+		if (k == sig->nparams) {
+			pc_diag *d = ERR(C, "E0322", n->span, "stage '%s' has no parameter '%s'", m->a->name, n->name);
+			suggestion s = {NULL, 99, n->name};
+			for (uint32_t j = 0; j < sig->nparams; j++)
+				consider(&s, sig->params[j].name);
+			if (s.name)
+				pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
+			continue;
+		}
+		view.params[view.nparams++] = sig->params[k];
+	}
+	scope s;
+	push_scope(C, &s);
+	for (uint32_t i = 0; i < view.nparams; i++)
+		bind(C, view.params[i].name, view.params[i].type, view.params[i].node, B_PARAM);
+	char what[256];
+	snprintf(what, sizeof what, "the mock of '%s'", m->a->name);
+	stage_directives(C, m->c, &view, what);
+	pop_scope(C);
+}
+
+/* ---- declarations -------------------------------------------------------- */
+
+static int has_return(const pc_ast *body)
+{
+	for (uint32_t i = 0; i < body->list.n; i++)
+		if (body->list.items[i]->kind == PC_AST_RETURN)
+			return 1;
+	return 0;
+}
+
+static void check_module(pc_sema *S, pc_module *m)
+{
+	checker c = {.S = S, .ctx = S->ctx, .mod = m};
+	checker *C = &c;
+	for (uint32_t i = 0; i < m->ast->list.n; i++) {
+		pc_ast *d = m->ast->list.items[i];
+		pc_symbol *sym = d->name ? pc_map_get(&m->symbols, d->name) : NULL;
+		if (sym && sym->decl != d)
+			sym = NULL; /* a duplicate: reported when loading */
+		switch (d->kind) {
+		case PC_AST_TYPE_DECL: case PC_AST_RECORD_DECL: case PC_AST_ENUM_DECL:
+			if (sym)
+				symbol_type(S, sym);
+			break;
+		case PC_AST_STAGE: {
+			if (!sym)
+				break;
+			pc_sig *sig = sig_of(S, sym);
+			scope s;
+			push_scope(C, &s);
+			params_scope(C, sig);
+			char what[256];
+			snprintf(what, sizeof what, "stage '%s'", d->name);
+			stage_directives(C, d->c, sig, what);
+			pop_scope(C);
+			break;
+		}
+		case PC_AST_PIPELINE: {
+			if (!sym)
+				break;
+			pc_sig *sig = sig_of(S, sym);
+			scope s;
+			push_scope(C, &s);
+			params_scope(C, sig);
+			C->result = sig->result;
+			body_statements(C, d->c);
+			C->result = NULL;
+			pop_scope(C);
+			if (sig->result->kind != PC_T_UNIT && !has_return(d->c)) {
+				pc_diag *e = ERR(C, "E0321", pc_sema_name_span(m, d),
+						 "pipeline '%s' declares outputs (%s) but has no return", d->name,
+						 tstr(C, sig->result));
+				pc_diag_note(C->ctx, e, "end its body with: return ...");
+			}
+			break;
+		}
+		case PC_AST_TEST: {
+			expect(C, d->a, T(STRING), " as the test's description");
+			C->in_test = 1;
+			body_statements(C, d->c);
+			C->in_test = 0;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+}
+
+void pc_sema_check(pc_sema *S)
+{
+	for (size_t i = 0; i < S->nmodules; i++) {
+		pc_module *m = S->modules[i];
+		if (m->checked)
+			continue;
+		m->checked = 1;
+		check_module(S, m);
+	}
+}
