@@ -28,6 +28,8 @@
  */
 #include "sema-internal.h"
 
+#include "constraint.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +43,7 @@ typedef struct binding {
 	const pc_ast *node; /* where it was bound */
 	int kind;
 	int allowed;        /* B_CHECKPOINT_DIR: the stage has checkpoint: true */
+	pc_absval av;       /* what is known of its value at compile time */
 } binding;
 
 typedef struct scope {
@@ -109,8 +112,50 @@ static binding *bind(checker *C, const char *name, const pc_type *t, const pc_as
 	b->type = t;
 	b->node = node;
 	b->kind = kind;
+	b->av = pc_av_top();
 	pc_map_put(&C->sc->names, name, b);
 	return b;
+}
+
+/* The constraint evaluator's view of the scopes. */
+static const pc_absval *av_lookup(void *ud, const char *name)
+{
+	checker *C = ud;
+	for (scope *s = C->sc; s; s = s->parent) {
+		binding *b = pc_map_get(&s->names, name);
+		if (b)
+			return b->kind == B_FUTURE ? NULL : &b->av;
+	}
+	return NULL;
+}
+
+static void av_narrow(void *ud, const char *name, pc_absval v)
+{
+	checker *C = ud;
+	for (scope *s = C->sc; s; s = s->parent) {
+		binding *b = pc_map_get(&s->names, name);
+		if (b) {
+			if (b->kind != B_FUTURE)
+				b->av = v;
+			return;
+		}
+	}
+}
+
+/* A fixed set of names and values: a callee's parameters at one call. */
+typedef struct av_env {
+	uint32_t n;
+	const char **names;
+	pc_absval *vals;
+} av_env;
+
+static const pc_absval *env_lookup(void *ud, const char *name)
+{
+	av_env *e = ud;
+	for (uint32_t i = 0; i < e->n; i++)
+		if (e->names[i] == name)
+			return &e->vals[i];
+	return NULL;
 }
 
 static binding *lookup(checker *C, const char *name)
@@ -690,10 +735,80 @@ static const pc_type *field_value(checker *C, pc_ast *e)
 
 /* ---- calls --------------------------------------------------------------- */
 
+/* Appends "n is 20000, m is between 1 and 5" for the names E mentions. */
+static void describe_names(pc_buf *b, const pc_ast *e, av_env *env, const char **seen, int *nseen)
+{
+	if (!e)
+		return;
+	if (e->kind == PC_AST_NAME) {
+		const pc_absval *v = env_lookup(env, e->name);
+		for (int i = 0; i < *nseen; i++)
+			if (seen[i] == e->name)
+				return;
+		if (!v || *nseen >= 16)
+			return;
+		seen[(*nseen)++] = e->name;
+		pc_buf_printf(b, "%s%s is ", *nseen > 1 ? ", " : "", e->name);
+		pc_av_describe(b, v);
+		return;
+	}
+	describe_names(b, e->a, env, seen, nseen);
+	describe_names(b, e->b, env, seen, nseen);
+	describe_names(b, e->c, env, seen, nseen);
+	for (uint32_t i = 0; i < e->list.n; i++)
+		describe_names(b, e->list.items[i], env, seen, nseen);
+}
+
+/*
+ * The callee's `where` constraints at one call: proven, refuted (E0401), or
+ * undecided (a run-time check; E0402 with --strict).  GIVEN holds the
+ * argument for each parameter, or NULL where the default applies.
+ */
+static void call_constraints(checker *C, pc_ast *call, const pc_sig *sig, const pc_ast **given,
+			     const char *what)
+{
+	av_env env = {sig->nparams, pc_xcalloc(sig->nparams + 1, sizeof(char *)),
+		      pc_xcalloc(sig->nparams + 1, sizeof(pc_absval))};
+	for (uint32_t k = 0; k < sig->nparams; k++) {
+		env.names[k] = sig->params[k].name;
+		const pc_ast *p = sig->params[k].node;
+		env.vals[k] = given[k] ? pc_av_eval(given[k]->a, av_lookup, C)
+			      : p->b ? pc_av_eval(p->b, NULL, NULL) : pc_av_top();
+	}
+	for (uint32_t k = 0; k < sig->nparams; k++) {
+		const pc_ast *w = sig->params[k].node->c;
+		if (!w)
+			continue;
+		pc_truth t = pc_av_truth(w, env_lookup, &env);
+		if (t == PC_TRUE || (t == PC_UNKNOWN && !C->ctx->strict))
+			continue;
+		pc_buf vals = {0};
+		const char *seen[16];
+		int nseen = 0;
+		describe_names(&vals, w, &env, seen, &nseen);
+		pc_span at = given[k] ? given[k]->span : call->span;
+		pc_diag *d;
+		if (t == PC_FALSE) {
+			d = ERR(C, "E0401", at, "%s requires %s, but here %s", what, text_of(C, w), vals.data ? vals.data : "");
+			pc_diag_label(C->ctx, d, "breaks the constraint");
+		} else {
+			d = ERR(C, "E0402", at, "cannot prove that %s holds here (%s)", text_of(C, w),
+				vals.data ? vals.data : "");
+			pc_diag_note(C->ctx, d, "--strict makes this an error; without it the constraint is checked when the run starts");
+			pc_diag_note(C->ctx, d, "constrain the caller's own parameters (where ...) or add a require before the call");
+		}
+		pc_diag_secondary(C->ctx, d, w->span, "the constraint on '%s'", sig->params[k].name);
+		pc_buf_free(&vals);
+	}
+	free(env.names);
+	free(env.vals);
+}
+
 /* Matches the arguments of CALL to the parameters of SIG (for WHAT, e.g.
  * "stage 'fetch'"). */
 static void match_args(checker *C, pc_ast *call, const pc_sig *sig, const char *what)
 {
+	size_t errors = C->ctx->nerrors;
 	const pc_ast **given = pc_xcalloc(sig->nparams + 1, sizeof *given);
 	uint32_t npos = 0;
 	int named_seen = 0;
@@ -755,6 +870,8 @@ static void match_args(checker *C, pc_ast *call, const pc_sig *sig, const char *
 		ERR(C, "E0312", call->span, "%s needs %s %s, which %s not given", what,
 		    nmissing == 1 ? "the argument" : "the arguments", missing.data, nmissing == 1 ? "is" : "are");
 	pc_buf_free(&missing);
+	if (C->ctx->nerrors == errors)
+		call_constraints(C, call, sig, given, what);
 	free(given);
 }
 
@@ -1181,7 +1298,12 @@ static const pc_type *expr_inner(checker *C, pc_ast *e)
 			ERR(C, "E0301", e->a->span, "for takes a List or a range, found %s", tstr(C, t));
 		scope s;
 		push_scope(C, &s);
-		bind(C, e->name, elem, e, B_FOR);
+		binding *v = bind(C, e->name, elem, e, B_FOR);
+		if (e->a->kind == PC_AST_RANGE) {
+			pc_absval lo = pc_av_eval(e->a->a, av_lookup, C), hi = pc_av_eval(e->a->b, av_lookup, C);
+			if (lo.kind == PC_AV_NUM && hi.kind == PC_AV_NUM)
+				v->av = pc_av_num(PC_T_INT, lo.lo, hi.hi - 1);
+		}
 		const pc_type *body = block(C, e->b, 1);
 		pop_scope(C);
 		return pc_type_list(C->ctx, body);
@@ -1245,17 +1367,27 @@ static const pc_type *stmt(checker *C, pc_ast *s, int last_is_value, int is_last
 		if (b && b->node != s) {
 			/* FUTURE of an earlier let of the same name was replaced already */
 		}
-		bind(C, s->name, t, s, B_LET);
+		binding *nb = bind(C, s->name, t, s, B_LET);
+		nb->av = pc_av_eval(s->a, av_lookup, C);
 		return T(UNIT);
 	}
 	case PC_AST_REQUIRE:
-	case PC_AST_EXPECT:
+	case PC_AST_EXPECT: {
 		if (s->kind == PC_AST_EXPECT && !C->in_test)
 			ERR(C, "E0323", s->span, "expect is only allowed in tests");
+		size_t errors = C->ctx->nerrors;
 		expect(C, s->a, T(BOOL), s->kind == PC_AST_REQUIRE ? " (the condition of require)" : " (the condition of expect)");
 		if (s->b)
 			expect(C, s->b, T(STRING), " as the message");
+		if (s->kind == PC_AST_REQUIRE && C->ctx->nerrors == errors) {
+			if (pc_av_truth(s->a, av_lookup, C) == PC_FALSE) {
+				pc_diag *d = ERR(C, "E0404", s->a->span, "this requirement can never hold");
+				pc_diag_note(C->ctx, d, "the parameters' own constraints rule it out");
+			}
+			pc_av_assume(s->a, av_lookup, av_narrow, C);
+		}
 		return T(UNIT);
+	}
 	case PC_AST_RETURN:
 		if (!C->result) {
 			ERR(C, "E0323", s->span, "return is only allowed in a pipeline");
@@ -1516,11 +1648,29 @@ static void params_scope(checker *C, const pc_sig *sig)
 	/* defaults and constraints, with every parameter in scope */
 	for (uint32_t i = 0; i < sig->nparams; i++) {
 		const pc_ast *p = sig->params[i].node;
+		size_t errors = C->ctx->nerrors;
 		if (p->b)
 			expect(C, p->b, sig->params[i].type, " as the default");
 		if (p->c)
 			expect(C, p->c, T(BOOL), " (a where constraint)");
+		if (!p->b || !p->c || C->ctx->nerrors != errors)
+			continue;
+		/* a default must satisfy its own constraint */
+		av_env env = {1, &sig->params[i].name, &(pc_absval){0}};
+		env.vals[0] = pc_av_eval(p->b, NULL, NULL);
+		if (pc_av_truth(p->c, env_lookup, &env) == PC_FALSE) {
+			pc_buf v = {0};
+			pc_av_describe(&v, &env.vals[0]);
+			pc_diag *d = ERR(C, "E0403", p->b->span, "the default %s = %s breaks its own constraint %s",
+					 p->name, v.data, text_of(C, p->c));
+			pc_diag_secondary(C->ctx, d, p->c->span, "the constraint");
+			pc_buf_free(&v);
+		}
 	}
+	/* what the constraints say about the parameters holds in the body */
+	for (uint32_t i = 0; i < sig->nparams; i++)
+		if (sig->params[i].node->c)
+			pc_av_assume(sig->params[i].node->c, av_lookup, av_narrow, C);
 }
 
 static void mock_stmt(checker *C, pc_ast *m)

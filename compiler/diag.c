@@ -70,6 +70,10 @@ static const struct {
 	{"E0324", "wrong type arguments"},
 	{"E0325", "optional value used as if present"},
 	{"W0301", "unused value"},
+	{"E0401", "constraint refuted at a call"},
+	{"E0402", "constraint not provable (--strict)"},
+	{"E0403", "default breaks its own constraint"},
+	{"E0404", "requirement that can never hold"},
 };
 
 const char *pc_diag_describe(const char *code)

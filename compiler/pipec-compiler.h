@@ -56,6 +56,10 @@ void pc_set_stdlib_dirs(pc_ctx *ctx, const char *const *dirs, size_t n);
  */
 int pc_check_file(pc_ctx *ctx, const char *path);
 
+/* With STRICT, a constraint that cannot be proven or refuted at compile time
+ * is an error instead of a run-time check. */
+void pc_set_strict(pc_ctx *ctx, int strict);
+
 /* Number of error-severity diagnostics collected so far. */
 size_t pc_error_count(const pc_ctx *ctx);
 /* Number of diagnostics of any severity collected so far. */

@@ -197,3 +197,8 @@ int pc_check_file(pc_ctx *ctx, const char *path)
 	pc_sema_check(ctx->sema);
 	return 0;
 }
+
+void pc_set_strict(pc_ctx *ctx, int strict)
+{
+	ctx->strict = strict;
+}

@@ -57,6 +57,8 @@ static const char check_usage[] =
 	"  --stdlib DIR      search DIR for `import std.NAME` (NAME.pipe) before the\n"
 	"                    directories in PIPEC_PATH and the installed library;\n"
 	"                    may be given more than once\n"
+	"  --strict          a value constraint that cannot be proven or refuted at\n"
+	"                    compile time is an error (else it is checked at run time)\n"
 	"  --dump-ast        print each file's syntax tree (parse only; for debugging)\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -104,7 +106,7 @@ static int parse_color(const char *s)
 	return strcmp(s, "auto") == 0 || strcmp(s, "always") == 0 || strcmp(s, "never") == 0;
 }
 
-enum { OPT_FORMAT = 256, OPT_COLOR, OPT_DUMP, OPT_CHECK, OPT_LIST_KEYWORDS, OPT_STDLIB };
+enum { OPT_FORMAT = 256, OPT_COLOR, OPT_DUMP, OPT_CHECK, OPT_LIST_KEYWORDS, OPT_STDLIB, OPT_STRICT };
 
 /* The directory of this executable, or NULL. */
 static char *exe_dir(void)
@@ -184,9 +186,11 @@ static int cmd_check(int argc, char **argv)
 		{"color", required_argument, NULL, OPT_COLOR},
 		{"dump-ast", no_argument, NULL, OPT_DUMP},
 		{"stdlib", required_argument, NULL, OPT_STDLIB},
+		{"strict", no_argument, NULL, OPT_STRICT},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
+	int strict = 0;
 	char *stdlib[32];
 	size_t nstdlib = 0;
 	pc_diag_format format = PC_FORMAT_HUMAN;
@@ -218,6 +222,9 @@ static int cmd_check(int argc, char **argv)
 		case OPT_DUMP:
 			dump = 1;
 			break;
+		case OPT_STRICT:
+			strict = 1;
+			break;
 		case OPT_STDLIB:
 			if (!is_dir(optarg))
 				return usage_error(check_usage, "--stdlib '%s' is not a directory", optarg);
@@ -236,6 +243,7 @@ static int cmd_check(int argc, char **argv)
 
 	pc_ctx *ctx = pc_ctx_new();
 	set_stdlib(ctx, stdlib, nstdlib);
+	pc_set_strict(ctx, strict);
 	int io_error = 0;
 	for (int i = optind; i < argc; i++) {
 		if (dump) {
