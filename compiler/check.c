@@ -29,7 +29,9 @@
 #include "sema-internal.h"
 
 #include "constraint.h"
+#include "profile.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1641,6 +1643,46 @@ static void stage_directives(checker *C, pc_ast *body, const pc_sig *sig, const 
 	}
 }
 
+/* The smallest value E may have here, or 0 when nothing bounds it below. */
+static long double least(checker *C, const pc_ast *e)
+{
+	pc_absval v = pc_av_eval(e, av_lookup, C);
+	return v.kind == PC_AV_NUM && isfinite(v.lo) && v.lo > 0 ? v.lo : 0;
+}
+
+/* A stage's resources against the profile's nodes (--profile). */
+static void stage_feasible(checker *C, const pc_ast *stage)
+{
+	const pc_ast *body = stage->c, *res = NULL;
+	for (uint32_t i = 0; i < body->list.n; i++)
+		if (body->list.items[i]->kind == PC_AST_DIRECTIVE && strcmp(body->list.items[i]->name, "resources") == 0)
+			res = body->list.items[i];
+	if (!res || res->a->kind != PC_AST_RECORD)
+		return;
+	pc_request r = {0};
+	for (uint32_t i = 0; i < res->a->list.n; i++) {
+		const pc_ast *en = res->a->list.items[i];
+		if (en->kind != PC_AST_ENTRY || (en->flags & PC_AF_STRKEY))
+			continue;
+		if (strcmp(en->name, "cpu") == 0)
+			r.cpu = (double)least(C, en->a);
+		else if (strcmp(en->name, "memory") == 0)
+			r.memory = (int64_t)least(C, en->a);
+		else if (strcmp(en->name, "gpu") == 0)
+			r.gpu = (double)least(C, en->a);
+		else if (strcmp(en->name, "gpu_memory") == 0)
+			r.gpu_memory = (int64_t)least(C, en->a);
+		else if (strcmp(en->name, "disk") == 0)
+			r.disk = (int64_t)least(C, en->a);
+		else if (strcmp(en->name, "gpu_type") == 0) {
+			pc_absval v = pc_av_eval(en->a, av_lookup, C);
+			if (v.kind == PC_AV_STR)
+				r.gpu_type = pc_arena_strndup(C->ctx->arena, v.s, v.slen);
+		}
+	}
+	pc_profile_check(C->ctx, C->ctx->profile, &r, res->span, stage->name);
+}
+
 static void params_scope(checker *C, const pc_sig *sig)
 {
 	for (uint32_t i = 0; i < sig->nparams; i++)
@@ -1749,7 +1791,10 @@ static void check_module(pc_sema *S, pc_module *m)
 			params_scope(C, sig);
 			char what[256];
 			snprintf(what, sizeof what, "stage '%s'", d->name);
+			size_t errors = C->ctx->nerrors;
 			stage_directives(C, d->c, sig, what);
+			if (C->ctx->profile && C->ctx->nerrors == errors)
+				stage_feasible(C, d);
 			pop_scope(C);
 			break;
 		}

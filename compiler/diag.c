@@ -74,6 +74,11 @@ static const struct {
 	{"E0402", "constraint not provable (--strict)"},
 	{"E0403", "default breaks its own constraint"},
 	{"E0404", "requirement that can never hold"},
+	{"E0501", "stage that no node of the profile can hold"},
+	{"E0502", "malformed YAML"},
+	{"E0503", "unknown key in pipec.yaml"},
+	{"E0504", "bad value in pipec.yaml"},
+	{"E0505", "profile or resources file not found"},
 };
 
 const char *pc_diag_describe(const char *code)

@@ -139,6 +139,7 @@ struct pc_ctx {
 	size_t nerrors;
 	size_t max_errors;     /* per file, after which a file stops reporting */
 	int strict;            /* undecided constraints are errors (--strict) */
+	struct pc_profile *profile; /* nodes stages must fit (--profile), or NULL; malloc()ed */
 	struct pc_sema *sema;  /* modules and symbols, once pc_check_file() ran */
 	char **stdlib_dirs;    /* malloc()ed copies */
 	size_t nstdlib_dirs;

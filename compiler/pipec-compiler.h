@@ -60,6 +60,14 @@ int pc_check_file(pc_ctx *ctx, const char *path);
  * is an error instead of a run-time check. */
 void pc_set_strict(pc_ctx *ctx, int strict);
 
+/*
+ * Loads profile NAME from the pipec.yaml at PATH; the stages checked after
+ * this must fit its nodes.  Returns 0; -1 when the file has problems (they
+ * are diagnostics) or has no such profile; -2 with errno when PATH cannot be
+ * read.
+ */
+int pc_use_profile(pc_ctx *ctx, const char *path, const char *name);
+
 /* Number of error-severity diagnostics collected so far. */
 size_t pc_error_count(const pc_ctx *ctx);
 /* Number of diagnostics of any severity collected so far. */

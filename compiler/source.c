@@ -9,6 +9,8 @@
  */
 #include "sema-internal.h"
 
+#include "profile.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,10 @@ void pc_ctx_free(pc_ctx *ctx)
 	if (!ctx)
 		return;
 	pc_sema_free(ctx->sema);
+	if (ctx->profile) {
+		pc_profile_free(ctx->profile);
+		free(ctx->profile);
+	}
 	for (size_t i = 0; i < ctx->nstdlib_dirs; i++)
 		free(ctx->stdlib_dirs[i]);
 	free(ctx->stdlib_dirs);
@@ -201,4 +207,19 @@ int pc_check_file(pc_ctx *ctx, const char *path)
 void pc_set_strict(pc_ctx *ctx, int strict)
 {
 	ctx->strict = strict;
+}
+
+int pc_use_profile(pc_ctx *ctx, const char *path, const char *name)
+{
+	pc_profile *p = pc_xcalloc(1, sizeof *p);
+	int rc = pc_profile_load(ctx, path, name, p);
+	if (rc != 0) {
+		int e = errno;
+		pc_profile_free(p);
+		free(p);
+		errno = e;
+		return rc;
+	}
+	ctx->profile = p;
+	return 0;
 }

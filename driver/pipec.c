@@ -59,6 +59,10 @@ static const char check_usage[] =
 	"                    may be given more than once\n"
 	"  --strict          a value constraint that cannot be proven or refuted at\n"
 	"                    compile time is an error (else it is checked at run time)\n"
+	"  --profile NAME    check every stage's resources against the nodes of profile\n"
+	"                    NAME of pipec.yaml (./pipec.yaml, else beside the first\n"
+	"                    FILE, else --config FILE)\n"
+	"  --config FILE     the pipec.yaml to read profiles from\n"
 	"  --dump-ast        print each file's syntax tree (parse only; for debugging)\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -106,7 +110,7 @@ static int parse_color(const char *s)
 	return strcmp(s, "auto") == 0 || strcmp(s, "always") == 0 || strcmp(s, "never") == 0;
 }
 
-enum { OPT_FORMAT = 256, OPT_COLOR, OPT_DUMP, OPT_CHECK, OPT_LIST_KEYWORDS, OPT_STDLIB, OPT_STRICT };
+enum { OPT_FORMAT = 256, OPT_COLOR, OPT_DUMP, OPT_CHECK, OPT_LIST_KEYWORDS, OPT_STDLIB, OPT_STRICT, OPT_PROFILE, OPT_CONFIG };
 
 /* The directory of this executable, or NULL. */
 static char *exe_dir(void)
@@ -187,10 +191,13 @@ static int cmd_check(int argc, char **argv)
 		{"dump-ast", no_argument, NULL, OPT_DUMP},
 		{"stdlib", required_argument, NULL, OPT_STDLIB},
 		{"strict", no_argument, NULL, OPT_STRICT},
+		{"profile", required_argument, NULL, OPT_PROFILE},
+		{"config", required_argument, NULL, OPT_CONFIG},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	int strict = 0;
+	const char *profile = NULL, *config = NULL;
 	char *stdlib[32];
 	size_t nstdlib = 0;
 	pc_diag_format format = PC_FORMAT_HUMAN;
@@ -225,6 +232,12 @@ static int cmd_check(int argc, char **argv)
 		case OPT_STRICT:
 			strict = 1;
 			break;
+		case OPT_PROFILE:
+			profile = optarg;
+			break;
+		case OPT_CONFIG:
+			config = optarg;
+			break;
 		case OPT_STDLIB:
 			if (!is_dir(optarg))
 				return usage_error(check_usage, "--stdlib '%s' is not a directory", optarg);
@@ -245,6 +258,29 @@ static int cmd_check(int argc, char **argv)
 	set_stdlib(ctx, stdlib, nstdlib);
 	pc_set_strict(ctx, strict);
 	int io_error = 0;
+	if (profile || config) {
+		char found[4096];
+		const char *cfg = config;
+		if (!cfg) {
+			/* ./pipec.yaml, else the one beside the first file */
+			cfg = "pipec.yaml";
+			if (access(cfg, R_OK) != 0 && optind < argc && strchr(argv[optind], '/')) {
+				snprintf(found, sizeof found, "%.*s/pipec.yaml",
+					 (int)(strrchr(argv[optind], '/') - argv[optind]), argv[optind]);
+				cfg = found;
+			}
+		}
+		if (!profile) {
+			pc_ctx_free(ctx);
+			return usage_error(check_usage, "%s", "--config needs --profile NAME");
+		}
+		if (pc_use_profile(ctx, cfg, profile) == -2) {
+			fprintf(stderr, "pipec: cannot read '%s': %s%s\n", cfg, strerror(errno),
+				config ? "" : " (give the file with --config FILE)");
+			pc_ctx_free(ctx);
+			return EXIT_USAGE;
+		}
+	}
 	for (int i = optind; i < argc; i++) {
 		if (dump) {
 			pc_ast *m = pc_parse_file(ctx, argv[i]);

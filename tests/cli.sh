@@ -55,4 +55,12 @@ printf 'stage s() -> File {\n  run: "a \\q, b: %%"\n}\n' > "$TMP/esc,a:b.pipe"
 "$PIPEC" check --format github "$TMP/esc,a:b.pipe" | grep -q 'esc%2Ca%3Ab.pipe,line=2' && ok "github escapes ',' and ':' in properties" \
 	|| fail "github property escaping: $("$PIPEC" check --format github "$TMP/esc,a:b.pipe")"
 "$PIPEC" check --format github tests/golden/E0106-unknown-escape.pipe | grep -q '%0Anote: ' && ok "github puts notes on escaped new lines" || fail "github notes"
+# profiles
+expect_rc 2 "a missing pipec.yaml" "$PIPEC" check --profile laptop --config "$TMP/none.yaml" $good
+"$PIPEC" check --profile laptop --config "$TMP/none.yaml" $good 2>&1 | grep -q "cannot read '$TMP/none.yaml'" \
+	&& ok "the missing pipec.yaml is named" || fail "missing pipec.yaml message"
+expect_rc 2 "--config without --profile" "$PIPEC" check --config tests/golden/profiles/pipec.yaml $good
+expect_rc 0 "a stage that fits the profile" "$PIPEC" check --profile cluster --config tests/golden/profiles/pipec.yaml $good
+(cd tests/golden/profiles && "$PIPEC" check --profile laptop ../E0501-infeasible.pipe >/dev/null 2>&1); rc=$?
+[ "$rc" -eq 1 ] && ok "./pipec.yaml is found in the current directory" || fail "./pipec.yaml not used (exit $rc)"
 finish

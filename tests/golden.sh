@@ -11,8 +11,8 @@ for f in *.pipe; do
 	name=${f%.pipe}
 	# standard library directories differ between machines: not part of the expectation
 	norm='s#looked for /[^"]*#looked for <the standard library directories>#'
-	# a first line "# checked with --OPTION" adds that option
-	opt=$(sed -n '1s/^# checked with \(--[a-z-]*\).*/\1/p' "$f")
+	# a first line "# checked with --OPTION..." adds those options
+	opt=$(sed -n '1s/^# checked with \(--.*\)$/\1/p' "$f")
 	"$PIPEC" check $opt --color never "$f" 2>&1 >/dev/null | sed "$norm" >"$out/$name.err"
 	"$PIPEC" check $opt --format json "$f" 2>/dev/null | sed "$norm" >"$out/$name.json"
 	"$PIPEC" check $opt "$f" >/dev/null 2>&1; rc=$?
