@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "parser.h"
+
 static const char *const kind_names[] = {
 #define PC_AST_NAME_STR(k) #k,
 	PC_AST_KINDS(PC_AST_NAME_STR)
@@ -83,4 +85,25 @@ void pc_ast_set_list(pc_ctx *ctx, pc_ast *n, pc_ast_list *list)
 	n->list = *list;
 	for (uint32_t i = 0; i < list->n; i++)
 		fold_depth(ctx, n, list->items[i]);
+}
+
+const char *pc_op_text(int op)
+{
+	switch (op) {
+	case EQ: return "==";
+	case NE: return "!=";
+	case LE: return "<=";
+	case GE: return ">=";
+	case ANDAND: return "&&";
+	case OROR: return "||";
+	case '<': return "<";
+	case '>': return ">";
+	case '+': return "+";
+	case '-': return "-";
+	case '*': return "*";
+	case '/': return "/";
+	case '%': return "%";
+	case '!': return "!";
+	}
+	return "?";
 }

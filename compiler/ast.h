@@ -106,6 +106,8 @@ struct pc_ast {
 };
 
 const char *pc_ast_kind_name(pc_ast_kind k);
+/* The source text of an operator token kept in UNARY, BINARY, CMP_STEP ("<="). */
+const char *pc_op_text(int op);
 
 pc_ast *pc_ast_new(pc_ctx *ctx, pc_ast_kind kind, pc_span span);
 /* Sets the a/b/c slots and recomputes depth (reports E0202 when too deep). */

@@ -253,6 +253,8 @@ static void note_suggestion(checker *C, pc_diag *d, const char *name, int want)
 
 static const pc_type *symbol_type(pc_sema *S, pc_symbol *sym);
 static const pc_type *resolve_type(pc_sema *S, pc_module *m, const pc_ast *t);
+static void add_field(pc_sema *S, pc_module *m, pc_field *fields, uint32_t *n, const pc_ast *node,
+		      const char *dup);
 
 /*
  * A module-level symbol named by DOTTED ("x", "alias.x", "std.text.x") as
@@ -328,22 +330,11 @@ static const pc_type *symbol_type(pc_sema *S, pc_symbol *sym)
 		pc_type *t = new_type(ctx, PC_T_RECORD, sym->name, d);
 		sym->type = t; /* before the fields: records may refer to themselves */
 		t->fields = pc_arena_alloc(ctx->arena, (d->list.n + 1) * sizeof *t->fields);
-		for (uint32_t i = 0; i < d->list.n; i++) {
-			pc_ast *f = d->list.items[i];
-			if (f->kind != PC_AST_FIELD_DECL)
-				continue;
-			if (pc_type_field(t, f->name)) {
-				pc_diag *e = ERR(&(checker){.ctx = ctx}, "E0315", pc_sema_name_span(sym->owner, f),
-						 "record '%s' has two fields named '%s'", sym->name, f->name);
-				(void)e;
-				continue;
-			}
-			pc_field *fl = &t->fields[t->nfields++];
-			fl->name = f->name;
-			fl->node = f;
-			fl->type = T(ERROR);
-			fl->type = resolve_type(S, sym->owner, f->a);
-		}
+		char dup[256];
+		snprintf(dup, sizeof dup, "record '%s' has two fields", sym->name);
+		for (uint32_t i = 0; i < d->list.n; i++)
+			if (d->list.items[i]->kind == PC_AST_FIELD_DECL)
+				add_field(S, sym->owner, t->fields, &t->nfields, d->list.items[i], dup);
 		return t;
 	}
 	case PC_SYM_ENUM: {
@@ -446,6 +437,27 @@ static const pc_type *resolve_type(pc_sema *S, pc_module *m, const pc_ast *t)
 	return r;
 }
 
+/*
+ * Appends the field NODE (a FIELD_DECL, PARAM or OUTPUT) declares, of type
+ * resolved in module M, unless the name is taken; DUP says what then, as in
+ * "record 'R' has two fields".
+ */
+static void add_field(pc_sema *S, pc_module *m, pc_field *fields, uint32_t *n, const pc_ast *node,
+		      const char *dup)
+{
+	for (uint32_t j = 0; j < *n; j++)
+		if (fields[j].name == node->name) {
+			ERR(&(checker){.ctx = S->ctx}, "E0315", pc_sema_name_span(m, node), "%s named '%s'", dup,
+			    node->name);
+			return;
+		}
+	pc_field *f = &fields[(*n)++];
+	f->name = node->name;
+	f->node = node;
+	f->type = T(ERROR);
+	f->type = resolve_type(S, m, node->a);
+}
+
 static pc_sig *sig_of(pc_sema *S, pc_symbol *sym)
 {
 	if (sym->sig)
@@ -455,23 +467,9 @@ static pc_sig *sig_of(pc_sema *S, pc_symbol *sym)
 	pc_sig *sig = pc_arena_alloc(ctx->arena, sizeof *sig);
 	sym->sig = sig;
 	sig->params = pc_arena_alloc(ctx->arena, (d->list.n + 1) * sizeof *sig->params);
-	for (uint32_t i = 0; i < d->list.n; i++) {
-		pc_ast *p = d->list.items[i];
-		if (p->kind != PC_AST_PARAM)
-			continue;
-		int dup = 0;
-		for (uint32_t j = 0; j < sig->nparams; j++)
-			dup |= sig->params[j].name == p->name;
-		if (dup) {
-			ERR(&(checker){.ctx = ctx}, "E0315", pc_sema_name_span(sym->owner, p),
-			    "two parameters named '%s'", p->name);
-			continue;
-		}
-		pc_field *f = &sig->params[sig->nparams++];
-		f->name = p->name;
-		f->node = p;
-		f->type = resolve_type(S, sym->owner, p->a);
-	}
+	for (uint32_t i = 0; i < d->list.n; i++)
+		if (d->list.items[i]->kind == PC_AST_PARAM)
+			add_field(S, sym->owner, sig->params, &sig->nparams, d->list.items[i], "two parameters");
 	pc_ast *out = d->b;
 	if (!out) {
 		sig->result = T(UNIT);
@@ -481,18 +479,8 @@ static pc_sig *sig_of(pc_sema *S, pc_symbol *sym)
 		pc_type *r = new_type(ctx, PC_T_RECORD, NULL, out);
 		r->outputs = 1;
 		r->fields = pc_arena_alloc(ctx->arena, (out->list.n + 1) * sizeof *r->fields);
-		for (uint32_t i = 0; i < out->list.n; i++) {
-			pc_ast *o = out->list.items[i];
-			if (pc_type_field(r, o->name)) {
-				ERR(&(checker){.ctx = ctx}, "E0315", pc_sema_name_span(sym->owner, o),
-				    "two outputs named '%s'", o->name);
-				continue;
-			}
-			pc_field *f = &r->fields[r->nfields++];
-			f->name = o->name;
-			f->node = o;
-			f->type = resolve_type(S, sym->owner, o->a);
-		}
+		for (uint32_t i = 0; i < out->list.n; i++)
+			add_field(S, sym->owner, r->fields, &r->nfields, out->list.items[i], "two outputs");
 		sig->result = r;
 	}
 	return sig;
@@ -1056,25 +1044,7 @@ static int is_num(const pc_type *t)
 	return t->kind == PC_T_INT || t->kind == PC_T_FLOAT;
 }
 
-static const char *op_name(int op)
-{
-	switch (op) {
-	case EQ: return "==";
-	case NE: return "!=";
-	case LE: return "<=";
-	case GE: return ">=";
-	case ANDAND: return "&&";
-	case OROR: return "||";
-	default: {
-		static char s[4][2];
-		static int k;
-		k = (k + 1) % 4;
-		s[k][0] = (char)op;
-		s[k][1] = 0;
-		return s[k];
-	}
-	}
-}
+#define op_name pc_op_text
 
 static const pc_type *binary(checker *C, pc_ast *e)
 {

@@ -316,26 +316,7 @@ static void list(printer *p, const pc_ast_list *l, int multiline, const char *op
 
 /* ---- expressions --------------------------------------------------------- */
 
-static const char *op_text(int op)
-{
-	switch (op) {
-	case EQ: return "==";
-	case NE: return "!=";
-	case LE: return "<=";
-	case GE: return ">=";
-	case ANDAND: return "&&";
-	case OROR: return "||";
-	case '<': return "<";
-	case '>': return ">";
-	case '+': return "+";
-	case '-': return "-";
-	case '*': return "*";
-	case '/': return "/";
-	case '%': return "%";
-	case '!': return "!";
-	}
-	return "?";
-}
+#define op_text pc_op_text
 
 static void stmt(printer *p, const pc_ast *n);
 
