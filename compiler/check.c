@@ -1810,3 +1810,21 @@ void pc_sema_check(pc_sema *S)
 		check_module(S, m);
 	}
 }
+
+/* ---- for lowering (sema-internal.h) ----------------------------------------- */
+
+pc_symbol *pc_sema_lookup(pc_sema *S, pc_module *m, const char *dotted)
+{
+	int broken;
+	return lookup_symbol(S, m, dotted, &broken);
+}
+
+pc_sig *pc_sema_sig(pc_sema *S, pc_symbol *sym)
+{
+	return sig_of(S, sym);
+}
+
+const pc_type *pc_sema_symbol_type(pc_sema *S, pc_symbol *sym)
+{
+	return symbol_type(S, sym);
+}

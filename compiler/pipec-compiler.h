@@ -68,6 +68,16 @@ void pc_set_strict(pc_ctx *ctx, int strict);
  */
 int pc_use_profile(pc_ctx *ctx, const char *path, const char *name);
 
+/*
+ * Lowers PIPELINE of FILE (checked with pc_check_file, without errors) to a
+ * plan, with PARAMS as "name=value" strings parsed by the parameters' types.
+ * Returns 0 and *PLAN (a new string: the plan's JSON); 1 when lowering found
+ * errors (diagnostics); 2 for a bad parameter or an unknown pipeline, with
+ * *ERR a new message naming it.
+ */
+int pc_build_plan(pc_ctx *ctx, const char *file, const char *pipeline, const char *const *params,
+		  size_t nparams, char **plan, char **err);
+
 /* Number of error-severity diagnostics collected so far. */
 size_t pc_error_count(const pc_ctx *ctx);
 /* Number of diagnostics of any severity collected so far. */

@@ -27,5 +27,11 @@ void pc_sema_check(pc_sema *S);
 /* The span of a declaration's name. */
 pc_span pc_sema_name_span(const pc_module *m, const pc_ast *n);
 int pc_is_builtin_type(const char *name);
+/* The module-level symbol DOTTED names from module M ("x", "alias.x"), or NULL. */
+pc_symbol *pc_sema_lookup(pc_sema *S, pc_module *m, const char *dotted);
+/* The resolved signature of a stage or pipeline symbol. */
+pc_sig *pc_sema_sig(pc_sema *S, pc_symbol *sym);
+/* The type a type, record or enum symbol declares. */
+const pc_type *pc_sema_symbol_type(pc_sema *S, pc_symbol *sym);
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include "sema-internal.h"
 
+#include "lower.h"
 #include "profile.h"
 
 #include <errno.h>
@@ -222,4 +223,14 @@ int pc_use_profile(pc_ctx *ctx, const char *path, const char *name)
 	}
 	ctx->profile = p;
 	return 0;
+}
+
+int pc_build_plan(pc_ctx *ctx, const char *file, const char *pipeline, const char *const *params,
+		  size_t nparams, char **plan, char **err)
+{
+	pc_buf e = {0};
+	int rc = pc_lower(ctx, file, pipeline, params, nparams, plan, &e);
+	*err = e.len ? pc_buf_steal(&e, NULL) : NULL;
+	pc_buf_free(&e);
+	return rc;
 }

@@ -18,7 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "pipec-compiler.h"
+
+static const char *g_output;       /* build -o */
+static const char *g_graph_format; /* graph --format */
 
 #define EXIT_ERRORS 1
 #define EXIT_USAGE 2
@@ -30,6 +35,8 @@ static const char main_usage[] =
 	"\n"
 	"commands:\n"
 	"  check FILE...     parse FILE(s) and report every error found\n"
+	"  build FILE        compile FILE's pipeline to a plan (JSON) for the runtime\n"
+	"  graph FILE        print the pipeline's task graph (dot or mermaid)\n"
 	"  fmt FILE...       print FILE(s) in the canonical layout (or check, or rewrite)\n"
 	"  help [COMMAND]    show this help, or a command's\n"
 	"\n"
@@ -85,6 +92,38 @@ static const char fmt_usage[] =
 	"\n"
 	"exit status: 0 ok, 1 syntax errors or (with --check) unformatted files,\n"
 	"2 usage or I/O error.\n";
+
+static const char build_usage[] =
+	"usage: pipec build FILE [-p name=value]... [-o PLAN] [options]\n"
+	"\n"
+	"Check FILE and compile its pipeline, with the given parameters, to a plan:\n"
+	"versioned JSON with the tasks, their commands, inputs, outputs, resources\n"
+	"and dependencies, and the run-time pieces (see docs/plan.md). The same\n"
+	"source and parameters always give the same bytes.\n"
+	"\n"
+	"options:\n"
+	"  -p, --param NAME=VALUE  a parameter of the pipeline, parsed by its type\n"
+	"                    (42, 0.5, true, 4GiB, 30m, text; lists and records as JSON);\n"
+	"                    parameters not given take their defaults\n"
+	"  -o, --output PLAN write the plan to PLAN (default: standard output)\n"
+	"  --pipeline NAME   the pipeline to build (default: main)\n"
+	"  --strict, --profile NAME, --config FILE, --stdlib DIR, --color WHEN\n"
+	"                    as for pipec check\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"exit status: 0 built, 1 errors in the program, 2 a bad parameter, usage or I/O error.\n";
+
+static const char graph_usage[] =
+	"usage: pipec graph FILE [-p name=value]... [--format dot|mermaid] [options]\n"
+	"\n"
+	"Print the task graph of FILE's pipeline: a node per task, labelled with its\n"
+	"stage and resources; edges by kind: data (solid), control from after\n"
+	"(dashed), error from try/else (dotted).\n"
+	"\n"
+	"options:\n"
+	"  --format FORMAT   dot (default, for Graphviz) or mermaid\n"
+	"  -p, --param NAME=VALUE, --pipeline NAME, --stdlib DIR  as for pipec build\n"
+	"  -h, --help        show this help\n";
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
@@ -205,7 +244,7 @@ static int cmd_check(int argc, char **argv)
 	int dump = 0, c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "human") == 0)
@@ -364,7 +403,7 @@ static int cmd_fmt(int argc, char **argv)
 	const char *color = "auto";
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hw", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hw", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CHECK:
 			check = 1;
@@ -444,6 +483,248 @@ static int cmd_fmt(int argc, char **argv)
 	return rc;
 }
 
+/* ---- build and graph ------------------------------------------------------ */
+
+enum { OPT_PIPELINE = 400, OPT_GFORMAT };
+
+/*
+ * Checks FILE and lowers PIPELINE with the -p parameters.  Returns the exit
+ * status; *PLAN gets the plan's JSON on success.
+ */
+static int compile_plan(int argc, char **argv, const char *usage, int graph, char **plan)
+{
+	static const struct option opts[] = {
+		{"param", required_argument, NULL, 'p'},
+		{"output", required_argument, NULL, 'o'},
+		{"pipeline", required_argument, NULL, OPT_PIPELINE},
+		{"format", required_argument, NULL, OPT_GFORMAT},
+		{"strict", no_argument, NULL, OPT_STRICT},
+		{"profile", required_argument, NULL, OPT_PROFILE},
+		{"config", required_argument, NULL, OPT_CONFIG},
+		{"stdlib", required_argument, NULL, OPT_STDLIB},
+		{"color", required_argument, NULL, OPT_COLOR},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *params[256];
+	size_t nparams = 0;
+	char *stdlib[32];
+	size_t nstdlib = 0;
+	const char *pipeline = "main", *profile = NULL, *config = NULL, *color = "auto";
+	int strict = 0, c;
+	*plan = NULL;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hp:o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (nparams < 256)
+				params[nparams++] = optarg;
+			break;
+		case 'o':
+			if (graph)
+				return usage_error(usage, "unknown option '%s'", "-o");
+			g_output = optarg;
+			break;
+		case OPT_PIPELINE: pipeline = optarg; break;
+		case OPT_GFORMAT:
+			if (!graph)
+				return usage_error(usage, "unknown option '%s'", "--format");
+			if (strcmp(optarg, "dot") != 0 && strcmp(optarg, "mermaid") != 0)
+				return usage_error(usage, "unknown --format '%s' (expected dot or mermaid)", optarg);
+			g_graph_format = optarg;
+			break;
+		case OPT_STRICT: strict = 1; break;
+		case OPT_PROFILE: profile = optarg; break;
+		case OPT_CONFIG: config = optarg; break;
+		case OPT_STDLIB:
+			if (!is_dir(optarg))
+				return usage_error(usage, "--stdlib '%s' is not a directory", optarg);
+			if (nstdlib < 32)
+				stdlib[nstdlib++] = optarg;
+			break;
+		case OPT_COLOR:
+			if (!parse_color(optarg))
+				return usage_error(usage, "unknown --color '%s' (expected auto, always or never)", optarg);
+			color = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return usage_error(usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(usage, "%s", "give exactly one FILE");
+	const char *file = argv[optind];
+	pc_ctx *ctx = pc_ctx_new();
+	set_stdlib(ctx, stdlib, nstdlib);
+	pc_set_strict(ctx, strict);
+	if (profile && pc_use_profile(ctx, config ? config : "pipec.yaml", profile) == -2) {
+		fprintf(stderr, "pipec: cannot read '%s': %s\n", config ? config : "pipec.yaml", strerror(errno));
+		pc_ctx_free(ctx);
+		return EXIT_USAGE;
+	}
+	if (pc_check_file(ctx, file) != 0) {
+		fprintf(stderr, "pipec: cannot read '%s': %s\n", file, strerror(errno));
+		pc_ctx_free(ctx);
+		return EXIT_USAGE;
+	}
+	int rc = EXIT_ERRORS;
+	if (!pc_error_count(ctx)) {
+		char *err = NULL;
+		rc = pc_build_plan(ctx, file, pipeline, params, nparams, plan, &err);
+		if (err) {
+			fprintf(stderr, "pipec: %s\n", err);
+			free(err);
+		}
+	}
+	if (pc_diag_count(ctx))
+		pc_diag_render(ctx, stderr, PC_FORMAT_HUMAN, want_color(color));
+	if (pc_error_count(ctx)) {
+		size_t n = pc_error_count(ctx);
+		fprintf(stderr, "pipec: %zu error%s\n", n, n == 1 ? "" : "s");
+		rc = EXIT_ERRORS;
+	}
+	pc_ctx_free(ctx);
+	return rc;
+}
+
+static int cmd_build(int argc, char **argv)
+{
+	char *plan;
+	g_output = NULL;
+	int rc = compile_plan(argc, argv, build_usage, 0, &plan);
+	if (rc != 0 || !plan)
+		return rc;
+	size_t len = strlen(plan);
+	if (!g_output || strcmp(g_output, "-") == 0) {
+		if (fwrite(plan, 1, len, stdout) != len || fflush(stdout) != 0) {
+			fprintf(stderr, "pipec: cannot write the plan: %s\n", strerror(errno));
+			rc = EXIT_USAGE;
+		}
+	} else if (write_atomically(g_output, plan, len) < 0) {
+		fprintf(stderr, "pipec: cannot write '%s': %s\n", g_output, strerror(errno));
+		rc = EXIT_USAGE;
+	}
+	free(plan);
+	return rc;
+}
+
+/* A label safe inside double quotes in dot and mermaid. */
+static void put_label(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputs(*s == '"' ? "'" : *s == '\\' ? "/" : (char[]){*s, 0}, out);
+}
+
+static void resources_label(json_t *task, char *buf, size_t n)
+{
+	json_t *r = json_object_get(task, "resources");
+	const char *k;
+	json_t *v;
+	size_t used = 0;
+	buf[0] = 0;
+	json_object_foreach(r, k, v) {
+		char val[64];
+		if (json_is_integer(v))
+			snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(val, sizeof val, "%g", json_real_value(v));
+		else if (json_is_string(v))
+			snprintf(val, sizeof val, "%s", json_string_value(v));
+		else
+			continue;
+		if (!strcmp(k, "memory") || !strcmp(k, "gpu_memory") || !strcmp(k, "disk")) {
+			double b = (double)json_integer_value(v);
+			const char *u = "B";
+			if (b >= 1 << 30)
+				b /= 1 << 30, u = "GiB";
+			else if (b >= 1 << 20)
+				b /= 1 << 20, u = "MiB";
+			snprintf(val, sizeof val, "%g%s", b, u);
+		}
+		used += (size_t)snprintf(buf + used, used < n ? n - used : 0, "%s%s: %s", used ? ", " : "", k, val);
+		if (used >= n)
+			break;
+	}
+}
+
+static int cmd_graph(int argc, char **argv)
+{
+	char *text;
+	g_graph_format = "dot";
+	int rc = compile_plan(argc, argv, graph_usage, 1, &text);
+	if (rc != 0 || !text)
+		return rc;
+	json_error_t jerr;
+	json_t *plan = json_loads(text, 0, &jerr);
+	free(text);
+	if (!plan)
+		return EXIT_USAGE;
+	int dot = strcmp(g_graph_format, "dot") == 0;
+	json_t *tasks = json_object_get(plan, "tasks");
+	size_t i;
+	json_t *t;
+	if (dot)
+		printf("digraph pipeline {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
+	else
+		printf("flowchart LR\n");
+	json_array_foreach(tasks, i, t) {
+		char res[256];
+		resources_label(t, res, sizeof res);
+		const char *id = json_string_value(json_object_get(t, "id"));
+		const char *stage = json_string_value(json_object_get(t, "stage"));
+		if (dot) {
+			printf("  t%zu [label=\"", i);
+			put_label(stdout, id);
+			printf("\\n");
+			put_label(stdout, stage);
+			if (*res) {
+				printf("\\n");
+				put_label(stdout, res);
+			}
+			printf("\"];\n");
+		} else {
+			printf("  t%zu[\"", i);
+			put_label(stdout, id);
+			printf("<br/>");
+			put_label(stdout, stage);
+			if (*res) {
+				printf("<br/>");
+				put_label(stdout, res);
+			}
+			printf("\"]\n");
+		}
+	}
+	static const char *const kinds[] = {"deps", "after", "fallback_of"};
+	json_array_foreach(tasks, i, t) {
+		for (int k = 0; k < 3; k++) {
+			size_t j;
+			json_t *d;
+			json_array_foreach(json_object_get(t, kinds[k]), j, d) {
+				size_t from;
+				json_t *u;
+				json_array_foreach(tasks, from, u) {
+					if (!json_equal(json_object_get(u, "id"), d))
+						continue;
+					if (dot)
+						printf("  t%zu -> t%zu%s;\n", from, i,
+						       k == 0 ? "" : k == 1 ? " [style=dashed, label=\"after\"]"
+									    : " [style=dotted, color=red, label=\"else\"]");
+					else
+						printf("  t%zu %s t%zu\n", from, k == 0 ? "-->" : k == 1 ? "-. after .->" : "-. else .-x", i);
+				}
+			}
+		}
+	}
+	if (dot)
+		printf("}\n");
+	json_decref(plan);
+	return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+}
+
 static int wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -465,6 +746,10 @@ static int help(const char *cmd)
 		fputs(check_usage, stdout);
 	else if (strcmp(cmd, "fmt") == 0)
 		fputs(fmt_usage, stdout);
+	else if (strcmp(cmd, "build") == 0)
+		fputs(build_usage, stdout);
+	else if (strcmp(cmd, "graph") == 0)
+		fputs(graph_usage, stdout);
 	else if (strcmp(cmd, "help") == 0)
 		fputs(main_usage, stdout);
 	else
@@ -496,6 +781,10 @@ int main(int argc, char **argv)
 		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_check(argc - 1, argv + 1);
 	if (strcmp(cmd, "fmt") == 0)
 		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_fmt(argc - 1, argv + 1);
+	if (strcmp(cmd, "build") == 0)
+		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_build(argc - 1, argv + 1);
+	if (strcmp(cmd, "graph") == 0)
+		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_graph(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return usage_error(main_usage, "unknown option '%s'", cmd);
 	return usage_error(main_usage, "no command '%s'", cmd);

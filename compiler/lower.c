@@ -1,0 +1,1678 @@
+/*
+ * lower.c - lowering a checked pipeline to the plan (docs/plan.md).
+ *
+ * The entry pipeline is evaluated at compile time with its parameters.
+ * Values known then (literals, parameters, arithmetic on them, records,
+ * lists, compile-time ranges) are folded; a stage call becomes a task whose
+ * value is a reference to its outputs; anything computed from task outputs
+ * is a run-time expression (JSON) the runtime evaluates when its inputs
+ * exist.  The constructs whose shape depends on run-time values become the
+ * plan's run-time pieces:
+ *
+ *   if c {..} else {..}  c known: only the branch taken is lowered.  c at
+ *                        run time: both are, each task carrying a `when`.
+ *   for x in xs {..}     xs known: unrolled, ids suffixed [i].  xs at run
+ *                        time: the body is lowered once as a `scatter`
+ *                        template the runtime expands per element.
+ *   try e1 else e2       e2's tasks run only if one of e1's failed
+ *                        (`fallback_of`); the value is the first that exists.
+ *   e after d            e's tasks wait for d's (`after`: control edges).
+ *   where / require      decided now when the values are known (a refuted
+ *                        one is an error), else a run-time `check`.
+ *
+ * Task ids come from the statements that made them (`let c = fetch(n)` is
+ * task "c"; a call not bound by let is named after its stage), prefixed by
+ * the sub-pipeline they are in and suffixed for loops and repeats, so they
+ * follow the pipeline's statements, not the order of declarations.  The
+ * plan is written with sorted keys; its content hash is over the plan
+ * without source locations, so moving declarations changes nothing but
+ * the locations.
+ */
+#include "lower.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "constraint.h"
+#include "parser.h"
+#include "profile.h"
+
+enum { LV_INT, LV_FLOAT, LV_BOOL, LV_STR, LV_NONE, LV_LIST, LV_REC, LV_ENUM, LV_RT };
+enum { U_INT, U_SIZE, U_DURATION };
+
+typedef struct lval lval;
+struct lval {
+	uint8_t kind;     /* LV_* */
+	uint8_t unit;     /* LV_INT: U_* */
+	int64_t i;
+	double f;
+	const char *s;    /* LV_STR (s, n), LV_ENUM member */
+	uint32_t n;
+	lval **items;     /* LV_LIST, LV_REC */
+	const char **keys;/* LV_REC */
+	uint32_t count;
+	json_t *rt;       /* LV_RT: a run-time expression; owned by the lowerer's pool */
+};
+
+typedef struct env {
+	struct env *parent;
+	pc_map names; /* interned name -> lval */
+} env;
+
+typedef struct lowerer {
+	pc_ctx *ctx;
+	pc_sema *S;
+	pc_module *mod;     /* module of the code being lowered */
+	env *e;
+	json_t *tasks;      /* array of task objects */
+	json_t *checks;     /* plan-level run-time checks (require) */
+	json_t *pool;       /* every run-time expression made, for release */
+	pc_map ids;         /* interned task id -> (void *)1 */
+	const char *prefix; /* "" or "sub." */
+	const char *suffix; /* "" or "[3]" */
+	const char *let_name; /* the let a call is bound to, for its id */
+	json_t *when;       /* array of run-time conditions on new tasks, or NULL */
+	json_t *fallback;   /* array of ids new tasks are the fallback of, or NULL */
+	json_t *after;      /* array of ids new tasks wait for, or NULL */
+	json_t *scatter;    /* array of scatter ids new tasks belong to, or NULL */
+	json_t *scatter_over; /* array of the lists those scatters expand, or NULL */
+	json_t *created;    /* ids of tasks created while capturing, or NULL */
+	int nscatter;
+	int failed;
+	int depth;
+} lowerer;
+
+static lval *eval(lowerer *L, const pc_ast *e);
+
+#define ERR(L, code, span, ...) ((L)->failed = 1, pc_diag_emit((L)->ctx, PC_SEV_ERROR, code, span, __VA_ARGS__))
+
+/* ---- values ---------------------------------------------------------------- */
+
+static lval *lv_new(lowerer *L, int kind)
+{
+	lval *v = pc_arena_alloc(L->ctx->arena, sizeof *v);
+	v->kind = (uint8_t)kind;
+	return v;
+}
+
+static lval *lv_int(lowerer *L, int64_t i, int unit)
+{
+	lval *v = lv_new(L, LV_INT);
+	v->i = i;
+	v->unit = (uint8_t)unit;
+	return v;
+}
+
+static lval *lv_float(lowerer *L, double f)
+{
+	lval *v = lv_new(L, LV_FLOAT);
+	v->f = f;
+	return v;
+}
+
+static lval *lv_bool(lowerer *L, int b)
+{
+	lval *v = lv_new(L, LV_BOOL);
+	v->i = b != 0;
+	return v;
+}
+
+static lval *lv_str(lowerer *L, const char *s, size_t n)
+{
+	lval *v = lv_new(L, LV_STR);
+	v->s = pc_arena_strndup(L->ctx->arena, s, n);
+	v->n = (uint32_t)n;
+	return v;
+}
+
+/* A run-time expression; takes the reference to J. */
+static lval *lv_rt(lowerer *L, json_t *j)
+{
+	lval *v = lv_new(L, LV_RT);
+	json_array_append_new(L->pool, j);
+	v->rt = j;
+	return v;
+}
+
+static lval *lv_list(lowerer *L, uint32_t n)
+{
+	lval *v = lv_new(L, LV_LIST);
+	v->items = pc_arena_alloc(L->ctx->arena, (n + 1) * sizeof *v->items);
+	v->count = n;
+	return v;
+}
+
+static int is_const(const lval *v)
+{
+	if (v->kind == LV_RT)
+		return 0;
+	for (uint32_t i = 0; i < v->count; i++)
+		if (!is_const(v->items[i]))
+			return 0;
+	return 1;
+}
+
+/* The JSON of a value: constants as JSON, run-time expressions as they are. New reference. */
+static json_t *to_json(const lval *v)
+{
+	switch (v->kind) {
+	case LV_INT: return json_integer(v->i);
+	case LV_FLOAT: return json_real(v->f);
+	case LV_BOOL: return json_boolean(v->i);
+	case LV_STR: {
+		json_t *s = json_stringn(v->s, v->n);
+		return s ? s : json_string("");
+	}
+	case LV_ENUM: return json_string(v->s);
+	case LV_NONE: return json_null();
+	case LV_LIST: {
+		json_t *a = json_array();
+		for (uint32_t i = 0; i < v->count; i++)
+			json_array_append_new(a, to_json(v->items[i]));
+		return a;
+	}
+	case LV_REC: {
+		json_t *o = json_object();
+		for (uint32_t i = 0; i < v->count; i++)
+			json_object_set_new(o, v->keys[i], to_json(v->items[i]));
+		return o;
+	}
+	default:
+		return json_incref(v->rt);
+	}
+}
+
+/* A value as a run-time operand: constants become {"const": ...}. */
+static json_t *operand(const lval *v)
+{
+	if (v->kind == LV_RT)
+		return json_incref(v->rt);
+	json_t *o = json_object();
+	json_object_set_new(o, "const", to_json(v));
+	return o;
+}
+
+static lval *rt_op(lowerer *L, const char *op, const lval *a, const lval *b)
+{
+	json_t *args = json_array();
+	json_array_append_new(args, operand(a));
+	if (b)
+		json_array_append_new(args, operand(b));
+	json_t *j = json_object();
+	json_object_set_new(j, "op", json_string(op));
+	json_object_set_new(j, "args", args);
+	return lv_rt(L, j);
+}
+
+/* The ids of the tasks a value refers to, added to DEPS (a JSON array, no repeats). */
+static void collect_refs(json_t *j, json_t *deps)
+{
+	if (json_is_object(j)) {
+		json_t *r = json_object_get(j, "ref");
+		if (json_is_string(r)) {
+			size_t i;
+			json_t *d;
+			int seen = 0;
+			json_array_foreach(deps, i, d) seen |= json_equal(d, r);
+			if (!seen)
+				json_array_append(deps, r);
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v) collect_refs(v, deps);
+	} else if (json_is_array(j)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v) collect_refs(v, deps);
+	}
+}
+
+/* ---- environments ------------------------------------------------------------ */
+
+static void push_env(lowerer *L, env *e)
+{
+	memset(e, 0, sizeof *e);
+	e->parent = L->e;
+	L->e = e;
+}
+
+static void pop_env(lowerer *L)
+{
+	env *e = L->e;
+	L->e = e->parent;
+	pc_map_free(&e->names);
+}
+
+static void bind(lowerer *L, const char *name, lval *v)
+{
+	pc_map_put(&L->e->names, name, v);
+}
+
+static lval *lookup(lowerer *L, const char *name)
+{
+	for (env *e = L->e; e; e = e->parent) {
+		lval *v = pc_map_get(&e->names, name);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+/* ---- text forms, for commands --------------------------------------------------- */
+
+static void text_of(pc_buf *b, const lval *v)
+{
+	switch (v->kind) {
+	case LV_INT:
+		if (v->unit == U_DURATION) {
+			/* seconds, the unit commands take */
+			if (v->i % 1000000000 == 0)
+				pc_buf_printf(b, "%" PRId64, v->i / 1000000000);
+			else
+				pc_buf_printf(b, "%.9g", (double)v->i / 1e9);
+		} else {
+			pc_buf_printf(b, "%" PRId64, v->i);
+		}
+		break;
+	case LV_FLOAT: pc_buf_printf(b, "%.17g", v->f); break;
+	case LV_BOOL: pc_buf_adds(b, v->i ? "true" : "false"); break;
+	case LV_STR: pc_buf_add(b, v->s, v->n); break;
+	case LV_ENUM: pc_buf_adds(b, v->s); break;
+	case LV_NONE: break;
+	default: break;
+	}
+}
+
+/* Appends S quoted for /bin/sh, unless it needs no quotes. */
+static void shell_quote(pc_buf *b, const char *s, size_t n)
+{
+	int plain = n > 0;
+	for (size_t i = 0; i < n && plain; i++) {
+		unsigned char c = (unsigned char)s[i];
+		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			strchr("_-./:=@%+,", c);
+	}
+	if (plain) {
+		pc_buf_add(b, s, n);
+		return;
+	}
+	pc_buf_addc(b, '\'');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\'')
+			pc_buf_adds(b, "'\\''");
+		else
+			pc_buf_addc(b, s[i]);
+	}
+	pc_buf_addc(b, '\'');
+}
+
+/* ---- arithmetic ------------------------------------------------------------------- */
+
+static int is_num(const lval *v)
+{
+	return v->kind == LV_INT || v->kind == LV_FLOAT;
+}
+
+static double num(const lval *v)
+{
+	return v->kind == LV_INT ? (double)v->i : v->f;
+}
+
+static lval *overflow(lowerer *L, const pc_ast *e)
+{
+	ERR(L, "E0601", e->span, "this arithmetic overflows a 64-bit Int with the values of this build");
+	return lv_int(L, 0, U_INT);
+}
+
+static lval *binary(lowerer *L, const pc_ast *e)
+{
+	lval *a = eval(L, e->a);
+	if (e->op == ANDAND || e->op == OROR) {
+		if (a->kind == LV_BOOL) {
+			if ((e->op == ANDAND && !a->i) || (e->op == OROR && a->i))
+				return a;
+			return eval(L, e->b);
+		}
+		return rt_op(L, pc_op_text(e->op), a, eval(L, e->b));
+	}
+	lval *b = eval(L, e->b);
+	if (!is_const(a) || !is_const(b))
+		return rt_op(L, pc_op_text(e->op), a, b);
+	int op = e->op;
+	if (op == '+' && a->kind == LV_STR && b->kind == LV_STR) {
+		lval *v = lv_new(L, LV_STR);
+		char *s = pc_arena_alloc(L->ctx->arena, a->n + b->n + 1);
+		memcpy(s, a->s, a->n);
+		memcpy(s + a->n, b->s, b->n);
+		v->s = s;
+		v->n = a->n + b->n;
+		return v;
+	}
+	if (op == '+' && a->kind == LV_LIST && b->kind == LV_LIST) {
+		lval *v = lv_list(L, a->count + b->count);
+		memcpy(v->items, a->items, a->count * sizeof *v->items);
+		memcpy(v->items + a->count, b->items, b->count * sizeof *v->items);
+		return v;
+	}
+	if (!is_num(a) || !is_num(b))
+		return rt_op(L, pc_op_text(op), a, b);
+	if (a->kind == LV_FLOAT || b->kind == LV_FLOAT) {
+		double x = num(a), y = num(b), r;
+		switch (op) {
+		case '+': r = x + y; break;
+		case '-': r = x - y; break;
+		case '*': r = x * y; break;
+		case '/':
+			if (y == 0) {
+				ERR(L, "E0602", e->span, "division by zero with the values of this build");
+				return lv_float(L, 0);
+			}
+			r = x / y;
+			break;
+		default: r = fmod(x, y); break;
+		}
+		return lv_float(L, r);
+	}
+	int64_t x = a->i, y = b->i, r = 0;
+	int unit = a->unit != U_INT ? a->unit : b->unit;
+	switch (op) {
+	case '+': if (__builtin_add_overflow(x, y, &r)) return overflow(L, e); break;
+	case '-': if (__builtin_sub_overflow(x, y, &r)) return overflow(L, e); break;
+	case '*': if (__builtin_mul_overflow(x, y, &r)) return overflow(L, e); break;
+	case '/':
+	case '%':
+		if (y == 0) {
+			ERR(L, "E0602", e->span, "division by zero with the values of this build");
+			return lv_int(L, 0, unit);
+		}
+		if (x == INT64_MIN && y == -1)
+			return overflow(L, e);
+		r = op == '/' ? x / y : x % y;
+		break;
+	}
+	return lv_int(L, r, unit);
+}
+
+static int compare_const(const lval *a, const lval *b, int op, int *result)
+{
+	int c;
+	if (is_num(a) && is_num(b)) {
+		if (a->kind == LV_INT && b->kind == LV_INT)
+			c = a->i < b->i ? -1 : a->i > b->i;
+		else
+			c = num(a) < num(b) ? -1 : num(a) > num(b);
+	} else if (a->kind == LV_STR && b->kind == LV_STR) {
+		size_t n = a->n < b->n ? a->n : b->n;
+		c = memcmp(a->s, b->s, n);
+		if (!c)
+			c = a->n < b->n ? -1 : a->n > b->n;
+	} else if (op == EQ || op == NE) {
+		json_t *x = to_json(a), *y = to_json(b);
+		c = !json_equal(x, y);
+		json_decref(x);
+		json_decref(y);
+	} else {
+		return -1;
+	}
+	switch (op) {
+	case '<': *result = c < 0; break;
+	case LE: *result = c <= 0; break;
+	case '>': *result = c > 0; break;
+	case GE: *result = c >= 0; break;
+	case EQ: *result = c == 0; break;
+	default: *result = c != 0; break;
+	}
+	return 0;
+}
+
+static lval *compare(lowerer *L, const pc_ast *e)
+{
+	lval *left = eval(L, e->a);
+	lval *all = NULL;
+	for (uint32_t i = 0; i < e->list.n; i++) {
+		const pc_ast *step = e->list.items[i];
+		lval *right = eval(L, step->a);
+		lval *r;
+		int res;
+		if (is_const(left) && is_const(right) && compare_const(left, right, step->op, &res) == 0)
+			r = lv_bool(L, res);
+		else
+			r = rt_op(L, pc_op_text(step->op), left, right);
+		if (!all) {
+			all = r;
+		} else if (all->kind == LV_BOOL && r->kind == LV_BOOL) {
+			all = lv_bool(L, all->i && r->i);
+		} else if (all->kind == LV_BOOL) {
+			if (all->i)
+				all = r;
+		} else if (!(r->kind == LV_BOOL && r->i)) {
+			all = r->kind == LV_BOOL ? r : rt_op(L, "&&", all, r);
+		}
+		left = right;
+	}
+	return all ? all : lv_bool(L, 1);
+}
+
+/* ---- tasks ------------------------------------------------------------------------- */
+
+/* A task id not used yet: BASE, BASE-2, BASE-3... with the loop suffix. */
+static const char *new_id(lowerer *L, const char *base)
+{
+	pc_buf b = {0};
+	for (int k = 1;; k++) {
+		b.len = 0;
+		pc_buf_printf(&b, "%s%s%s", L->prefix, base, L->suffix);
+		if (k > 1)
+			pc_buf_printf(&b, "-%d", k);
+		const char *id = pc_intern(L->ctx->names, b.data, b.len);
+		if (!pc_map_get(&L->ids, id)) {
+			pc_map_put(&L->ids, id, (void *)1);
+			pc_buf_free(&b);
+			return id;
+		}
+	}
+}
+
+static const char *type_name(lowerer *L, const pc_type *t)
+{
+	return pc_type_str(L->ctx, t);
+}
+
+static json_t *loc_of(lowerer *L, const pc_ast *n)
+{
+	const pc_source *s = L->ctx->files[n->span.file];
+	uint32_t line, col;
+	pc_source_linecol(s, n->span.start, &line, &col);
+	json_t *o = json_object();
+	json_object_set_new(o, "file", json_string(s->path));
+	json_object_set_new(o, "line", json_integer(line));
+	json_object_set_new(o, "column", json_integer(col));
+	return o;
+}
+
+/* How the plan names a module: std.NAME, or a file's name without its directory
+ * (so the plan does not depend on where pipec was run from). */
+static const char *module_label(const pc_module *m)
+{
+	if (strncmp(m->name, "std.", 4) == 0)
+		return m->name;
+	const char *slash = strrchr(m->path, '/');
+	return slash ? slash + 1 : m->path;
+}
+
+/* The value of a callee's parameters at a call: positional, named, defaults. */
+static lval **bind_args(lowerer *L, const pc_ast *call, const pc_sig *sig, pc_module *callee_mod)
+{
+	lval **vals = pc_arena_alloc(L->ctx->arena, (sig->nparams + 1) * sizeof *vals);
+	uint32_t pos = 0;
+	for (uint32_t i = 0; i < call->list.n; i++) {
+		const pc_ast *a = call->list.items[i];
+		if (!a->name) {
+			if (pos < sig->nparams)
+				vals[pos] = eval(L, a->a);
+			pos++;
+			continue;
+		}
+		for (uint32_t k = 0; k < sig->nparams; k++)
+			if (sig->params[k].name == a->name)
+				vals[k] = eval(L, a->a);
+	}
+	/* defaults are evaluated in the callee's module, with the parameters before them */
+	pc_module *saved = L->mod;
+	env e;
+	push_env(L, &e);
+	L->mod = callee_mod;
+	for (uint32_t k = 0; k < sig->nparams; k++) {
+		if (!vals[k] && sig->params[k].node->b)
+			vals[k] = eval(L, sig->params[k].node->b);
+		if (!vals[k])
+			vals[k] = lv_new(L, LV_NONE);
+		bind(L, sig->params[k].name, vals[k]);
+	}
+	L->mod = saved;
+	pop_env(L);
+	return vals;
+}
+
+/* Checks the callee's where clauses with the values of this call; a run-time
+ * one goes into CHECKS (may be NULL: then it is a plan-level check). */
+static void where_checks(lowerer *L, const pc_ast *call, const pc_sig *sig, lval **vals, pc_module *m,
+			 const char *what, json_t *checks)
+{
+	env e;
+	push_env(L, &e);
+	pc_module *saved = L->mod;
+	L->mod = m;
+	for (uint32_t k = 0; k < sig->nparams; k++)
+		bind(L, sig->params[k].name, vals[k]);
+	for (uint32_t k = 0; k < sig->nparams; k++) {
+		const pc_ast *w = sig->params[k].node->c;
+		if (!w)
+			continue;
+		lval *r = eval(L, w);
+		if (r->kind == LV_BOOL && !r->i) {
+			pc_buf b = {0};
+			text_of(&b, vals[k]);
+			const pc_source *src = L->ctx->files[w->span.file];
+			pc_diag *d = ERR(L, "E0401", call->span, "%s requires %.*s, but %s is %s in this build", what,
+					 (int)(w->span.end - w->span.start), src->text + w->span.start,
+					 sig->params[k].name, b.data ? b.data : "none");
+			pc_diag_secondary(L->ctx, d, w->span, "the constraint on '%s'", sig->params[k].name);
+			pc_buf_free(&b);
+		} else if (r->kind == LV_RT) {
+			json_t *c = json_object();
+			json_object_set_new(c, "expr", to_json(r));
+			const pc_source *src = L->ctx->files[w->span.file];
+			json_object_set_new(c, "constraint", json_stringn(src->text + w->span.start, w->span.end - w->span.start));
+			json_object_set_new(c, "loc", loc_of(L, w));
+			json_array_append_new(checks, c);
+		}
+	}
+	L->mod = saved;
+	pop_env(L);
+}
+
+static json_t *resources_json(lowerer *L, const pc_ast *rec)
+{
+	json_t *o = json_object();
+	if (rec->kind != PC_AST_RECORD)
+		return o;
+	for (uint32_t i = 0; i < rec->list.n; i++) {
+		const pc_ast *en = rec->list.items[i];
+		lval *v = eval(L, en->a);
+		if (!is_const(v)) {
+			ERR(L, "E0603", en->a->span, "resources must be known when the plan is built");
+			continue;
+		}
+		json_object_set_new(o, en->name, to_json(v));
+	}
+	return o;
+}
+
+/* The command of a stage: literal text and the pieces the runtime fills in. */
+static json_t *command_of(lowerer *L, const pc_ast *run, const pc_sig *sig)
+{
+	json_t *parts = json_array();
+	pc_buf text = {0};
+	for (uint32_t i = 0; i < run->list.n; i++) {
+		const pc_ast *p = run->list.items[i];
+		if (p->kind == PC_AST_STR_TEXT) {
+			pc_buf_add(&text, p->name, (size_t)p->v.i);
+			continue;
+		}
+		/* an output or the checkpoint directory: a path the runtime chooses */
+		if (p->kind == PC_AST_NAME && !lookup(L, p->name)) {
+			int out = 0;
+			if (sig->result->kind == PC_T_RECORD && sig->result->outputs)
+				out = pc_type_field(sig->result, p->name) != NULL;
+			else
+				out = strcmp(p->name, "out") == 0;
+			if (out || strcmp(p->name, "checkpoint_dir") == 0) {
+				if (text.len)
+					json_array_append_new(parts, json_stringn(text.data, text.len));
+				text.len = 0;
+				json_t *o = json_object();
+				if (out)
+					json_object_set_new(o, "output", json_string(p->name));
+				else
+					json_object_set_new(o, "checkpoint_dir", json_true());
+				json_array_append_new(parts, o);
+				continue;
+			}
+		}
+		lval *v = eval(L, p);
+		if (is_const(v)) {
+			if (v->kind == LV_LIST) {
+				for (uint32_t k = 0; k < v->count; k++) {
+					pc_buf t = {0};
+					text_of(&t, v->items[k]);
+					if (k)
+						pc_buf_addc(&text, ' ');
+					shell_quote(&text, t.data ? t.data : "", t.len);
+					pc_buf_free(&t);
+				}
+			} else {
+				pc_buf t = {0};
+				text_of(&t, v);
+				shell_quote(&text, t.data ? t.data : "", t.len);
+				pc_buf_free(&t);
+			}
+			continue;
+		}
+		if (text.len)
+			json_array_append_new(parts, json_stringn(text.data, text.len));
+		text.len = 0;
+		json_t *o = json_object();
+		json_object_set_new(o, "value", to_json(v));
+		json_object_set_new(o, "quote", json_true());
+		json_array_append_new(parts, o);
+	}
+	if (text.len || json_array_size(parts) == 0)
+		json_array_append_new(parts, json_stringn(text.data ? text.data : "", text.len));
+	pc_buf_free(&text);
+	return parts;
+}
+
+static void attach(lowerer *L, json_t *task, const char *key, json_t *arr)
+{
+	if (arr && json_array_size(arr))
+		json_object_set_new(task, key, json_deep_copy(arr));
+}
+
+/* A stage call: one task; its value refers to the task's outputs. */
+static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
+{
+	pc_sig *sig = pc_sema_sig(L->S, sym);
+	const char *base = L->let_name ? L->let_name : sym->name;
+	L->let_name = NULL;
+	lval **vals = bind_args(L, call, sig, sym->owner);
+	const char *id = new_id(L, base);
+	char what[256];
+	snprintf(what, sizeof what, "stage '%s'", sym->name);
+	json_t *task = json_object();
+	json_t *checks = json_array();
+	where_checks(L, call, sig, vals, sym->owner, what, checks);
+	json_object_set_new(task, "id", json_string(id));
+	json_object_set_new(task, "stage", json_string(sym->name));
+	json_object_set_new(task, "module", json_string(module_label(sym->owner)));
+	json_object_set_new(task, "loc", loc_of(L, call));
+
+	json_t *inputs = json_object(), *deps = json_array();
+	for (uint32_t k = 0; k < sig->nparams; k++) {
+		json_t *in = json_object();
+		json_object_set_new(in, "type", json_string(type_name(L, sig->params[k].type)));
+		json_object_set_new(in, "value", to_json(vals[k]));
+		json_object_set_new(inputs, sig->params[k].name, in);
+	}
+	collect_refs(inputs, deps);
+	json_object_set_new(task, "inputs", inputs);
+
+	json_t *outputs = json_object();
+	const pc_type *r = sig->result;
+	if (r->kind == PC_T_RECORD && r->outputs) {
+		for (uint32_t k = 0; k < r->nfields; k++)
+			json_object_set_new(outputs, r->fields[k].name, json_string(type_name(L, r->fields[k].type)));
+	} else if (r->kind != PC_T_UNIT) {
+		json_object_set_new(outputs, "out", json_string(type_name(L, r)));
+	}
+	json_object_set_new(task, "outputs", outputs);
+
+	/* the directives, evaluated with the parameters' values */
+	env e;
+	push_env(L, &e);
+	pc_module *saved = L->mod;
+	L->mod = sym->owner;
+	for (uint32_t k = 0; k < sig->nparams; k++)
+		bind(L, sig->params[k].name, vals[k]);
+	json_t *retry = json_object();
+	json_object_set_new(retry, "attempts", json_integer(0));
+	json_object_set_new(retry, "backoff_ns", json_integer(0));
+	json_object_set_new(task, "cache", json_true());
+	json_object_set_new(task, "checkpoint", json_false());
+	json_object_set_new(task, "priority", json_integer(0));
+	json_object_set_new(task, "timeout_ns", json_null());
+	json_object_set_new(task, "image", json_null());
+	json_object_set_new(task, "env", json_object());
+	json_t *sandbox = json_object();
+	json_object_set_new(sandbox, "network", json_false());
+	json_object_set_new(task, "resources", json_object());
+	const pc_ast *body = sym->decl->c;
+	for (uint32_t i = 0; i < body->list.n; i++) {
+		const pc_ast *d = body->list.items[i];
+		if (d->kind != PC_AST_DIRECTIVE)
+			continue;
+		const char *n = d->name;
+		if (strcmp(n, "run") == 0) {
+			json_object_set_new(task, "command", command_of(L, d->a, sig));
+			continue;
+		}
+		if (strcmp(n, "resources") == 0) {
+			json_object_set_new(task, "resources", resources_json(L, d->a));
+			continue;
+		}
+		if (strcmp(n, "retry") == 0 && d->a->kind == PC_AST_RECORD) {
+			for (uint32_t k = 0; k < d->a->list.n; k++) {
+				const pc_ast *en = d->a->list.items[k];
+				lval *v = eval(L, en->a);
+				if (v->kind == LV_INT)
+					json_object_set_new(retry, strcmp(en->name, "backoff") == 0 ? "backoff_ns" : "attempts",
+							    json_integer(v->i));
+			}
+			continue;
+		}
+		lval *v = eval(L, d->a);
+		if (!is_const(v)) {
+			ERR(L, "E0603", d->a->span, "the directive '%s' must be known when the plan is built", n);
+			continue;
+		}
+		if (strcmp(n, "retry") == 0)
+			json_object_set_new(retry, "attempts", to_json(v));
+		else if (strcmp(n, "timeout") == 0)
+			json_object_set_new(task, "timeout_ns", to_json(v));
+		else if (strcmp(n, "sandbox") == 0) {
+			json_t *sj = to_json(v);
+			json_object_update(sandbox, sj);
+			json_decref(sj);
+		}
+		else
+			json_object_set_new(task, n, to_json(v));
+	}
+	json_object_set_new(task, "retry", retry);
+	json_object_set_new(task, "sandbox", sandbox);
+	L->mod = saved;
+	pop_env(L);
+
+	attach(L, task, "when", L->when);
+	attach(L, task, "fallback_of", L->fallback);
+	attach(L, task, "scatter", L->scatter);
+	json_t *after = json_array();
+	if (L->after)
+		json_array_extend(after, L->after);
+	if (L->when)
+		collect_refs(L->when, deps);
+	if (L->scatter_over)
+		collect_refs(L->scatter_over, deps);
+	json_object_set_new(task, "deps", deps);
+	json_object_set_new(task, "after", after);
+	if (json_array_size(checks))
+		json_object_set(task, "checks", checks);
+	json_decref(checks);
+	json_array_append_new(L->tasks, task);
+	if (L->created)
+		json_array_append_new(L->created, json_string(id));
+
+	json_t *ref = json_object();
+	json_object_set_new(ref, "ref", json_string(id));
+	if (r->kind == PC_T_RECORD && r->outputs)
+		return lv_rt(L, ref); /* fields read as {"ref", "output"} */
+	if (r->kind == PC_T_UNIT) {
+		json_decref(ref);
+		return lv_new(L, LV_NONE);
+	}
+	json_object_set_new(ref, "output", json_string("out"));
+	return lv_rt(L, ref);
+}
+
+static lval *pipeline_body(lowerer *L, const pc_ast *body, int *returned);
+
+static lval *pipeline_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
+{
+	if (L->depth > 64) {
+		ERR(L, "E0604", call->span, "pipelines call each other more than 64 deep (a recursion?)");
+		return lv_new(L, LV_NONE);
+	}
+	pc_sig *sig = pc_sema_sig(L->S, sym);
+	const char *name = L->let_name ? L->let_name : sym->name;
+	L->let_name = NULL;
+	lval **vals = bind_args(L, call, sig, sym->owner);
+	char what[256];
+	snprintf(what, sizeof what, "pipeline '%s'", sym->name);
+	where_checks(L, call, sig, vals, sym->owner, what, L->checks);
+	const char *saved_prefix = L->prefix;
+	pc_buf p = {0};
+	pc_buf_printf(&p, "%s%s%s.", L->prefix, name, L->suffix);
+	L->prefix = pc_arena_strndup(L->ctx->arena, p.data, p.len);
+	pc_buf_free(&p);
+	const char *saved_suffix = L->suffix;
+	L->suffix = "";
+	env *saved_env = L->e;
+	L->e = NULL;
+	env e;
+	push_env(L, &e);
+	pc_module *saved_mod = L->mod;
+	L->mod = sym->owner;
+	for (uint32_t k = 0; k < sig->nparams; k++)
+		bind(L, sig->params[k].name, vals[k]);
+	L->depth++;
+	int returned = 0;
+	lval *r = pipeline_body(L, sym->decl->c, &returned);
+	L->depth--;
+	pop_env(L);
+	L->e = saved_env;
+	L->mod = saved_mod;
+	L->prefix = saved_prefix;
+	L->suffix = saved_suffix;
+	return r;
+}
+
+/* ---- expressions ----------------------------------------------------------------- */
+
+static const char *dotted(lowerer *L, const pc_ast *e)
+{
+	if (e->kind == PC_AST_NAME)
+		return e->name;
+	if (e->kind != PC_AST_FIELD)
+		return NULL;
+	const char *left = dotted(L, e->a);
+	if (!left)
+		return NULL;
+	pc_buf b = {0};
+	pc_buf_printf(&b, "%s.%s", left, e->name);
+	const char *s = pc_intern(L->ctx->names, b.data, b.len);
+	pc_buf_free(&b);
+	return s;
+}
+
+static const pc_ast *root_name(const pc_ast *e)
+{
+	while (e->kind == PC_AST_FIELD)
+		e = e->a;
+	return e->kind == PC_AST_NAME ? e : NULL;
+}
+
+static pc_symbol *path_symbol(lowerer *L, const pc_ast *e)
+{
+	const pc_ast *root = root_name(e);
+	if (!root || lookup(L, root->name))
+		return NULL;
+	const char *path = dotted(L, e);
+	return path ? pc_sema_lookup(L->S, L->mod, path) : NULL;
+}
+
+static lval *enum_value(lowerer *L, const char *member)
+{
+	lval *v = lv_new(L, LV_ENUM);
+	v->s = member;
+	return v;
+}
+
+static lval *field(lowerer *L, const pc_ast *e)
+{
+	/* E.member */
+	const pc_ast *root = root_name(e);
+	if (root && !lookup(L, root->name)) {
+		const char *left = dotted(L, e->a);
+		pc_symbol *sym = left ? pc_sema_lookup(L->S, L->mod, left) : NULL;
+		if (sym && sym->kind == PC_SYM_ENUM)
+			return enum_value(L, e->name);
+	}
+	lval *v = eval(L, e->a);
+	if (v->kind == LV_REC) {
+		for (uint32_t i = 0; i < v->count; i++)
+			if (v->keys[i] == e->name || strcmp(v->keys[i], e->name) == 0)
+				return v->items[i];
+		return lv_new(L, LV_NONE);
+	}
+	if (v->kind == LV_RT) {
+		json_t *rt = v->rt;
+		/* a task's named output, or a field of a run-time record */
+		if (json_object_get(rt, "ref") && !json_object_get(rt, "output")) {
+			json_t *j = json_deep_copy(rt);
+			json_object_set_new(j, "output", json_string(e->name));
+			return lv_rt(L, j);
+		}
+		json_t *j = json_object();
+		json_object_set_new(j, "field", json_string(e->name));
+		json_object_set_new(j, "of", json_incref(rt));
+		return lv_rt(L, j);
+	}
+	return lv_new(L, LV_NONE);
+}
+
+static lval *builtin(lowerer *L, const pc_ast *call, const char *fn)
+{
+	uint32_t n = call->list.n;
+	lval *a[2] = {NULL, NULL};
+	for (uint32_t i = 0; i < n && i < 2; i++)
+		a[i] = eval(L, call->list.items[i]->a);
+	int known = a[0] && is_const(a[0]) && (!a[1] || is_const(a[1]));
+	if (!known) {
+		json_t *args = json_array();
+		for (uint32_t i = 0; i < n && i < 2; i++)
+			json_array_append_new(args, operand(a[i]));
+		json_t *j = json_object();
+		json_object_set_new(j, "call", json_string(fn));
+		json_object_set_new(j, "args", args);
+		return lv_rt(L, j);
+	}
+	lval *x = a[0];
+	if (strcmp(fn, "len") == 0)
+		return lv_int(L, x->kind == LV_STR ? x->n : x->count, U_INT);
+	if (strcmp(fn, "range") == 0) {
+		int64_t lo = a[1] ? x->i : 0, hi = a[1] ? a[1]->i : x->i;
+		if (hi - lo > 1000000) {
+			ERR(L, "E0605", call->span, "range(%" PRId64 ", %" PRId64 ") has more than a million elements", lo, hi);
+			return lv_list(L, 0);
+		}
+		lval *v = lv_list(L, hi > lo ? (uint32_t)(hi - lo) : 0);
+		for (int64_t i = lo; i < hi; i++)
+			v->items[i - lo] = lv_int(L, i, U_INT);
+		return v;
+	}
+	if (strcmp(fn, "str") == 0) {
+		pc_buf b = {0};
+		text_of(&b, x);
+		lval *v = lv_str(L, b.data ? b.data : "", b.len);
+		pc_buf_free(&b);
+		return v;
+	}
+	if (strcmp(fn, "int") == 0) {
+		if (x->kind == LV_FLOAT)
+			return lv_int(L, (int64_t)x->f, U_INT);
+		if (x->kind == LV_STR) {
+			char *end;
+			char *tmp = pc_arena_strndup(L->ctx->arena, x->s, x->n);
+			errno = 0;
+			long long v = strtoll(tmp, &end, 10);
+			if (errno || *end || end == tmp)
+				ERR(L, "E0606", call->span, "int(\"%s\"): not a whole number", tmp);
+			return lv_int(L, v, U_INT);
+		}
+		return lv_int(L, x->i, U_INT);
+	}
+	if (strcmp(fn, "float") == 0) {
+		if (x->kind == LV_STR) {
+			char *tmp = pc_arena_strndup(L->ctx->arena, x->s, x->n), *end;
+			double v = strtod(tmp, &end);
+			if (*end || end == tmp)
+				ERR(L, "E0606", call->span, "float(\"%s\"): not a number", tmp);
+			return lv_float(L, v);
+		}
+		return lv_float(L, num(x));
+	}
+	if (strcmp(fn, "file") == 0 || strcmp(fn, "dir") == 0)
+		return x;
+	if (strcmp(fn, "flatten") == 0) {
+		uint32_t total = 0;
+		for (uint32_t i = 0; i < x->count; i++)
+			total += x->items[i]->count;
+		lval *v = lv_list(L, total);
+		total = 0;
+		for (uint32_t i = 0; i < x->count; i++)
+			for (uint32_t j = 0; j < x->items[i]->count; j++)
+				v->items[total++] = x->items[i]->items[j];
+		return v;
+	}
+	if (strcmp(fn, "zip") == 0) {
+		uint32_t m = x->count < a[1]->count ? x->count : a[1]->count;
+		lval *v = lv_list(L, m);
+		for (uint32_t i = 0; i < m; i++) {
+			lval *r = lv_new(L, LV_REC);
+			r->count = 2;
+			r->keys = pc_arena_alloc(L->ctx->arena, 2 * sizeof *r->keys);
+			r->items = pc_arena_alloc(L->ctx->arena, 2 * sizeof *r->items);
+			r->keys[0] = "first", r->keys[1] = "second";
+			r->items[0] = x->items[i], r->items[1] = a[1]->items[i];
+			v->items[i] = r;
+		}
+		return v;
+	}
+	if (strcmp(fn, "keys") == 0 || strcmp(fn, "values") == 0) {
+		lval *v = lv_list(L, x->count);
+		for (uint32_t i = 0; i < x->count; i++)
+			v->items[i] = fn[0] == 'k' ? lv_str(L, x->keys[i], strlen(x->keys[i])) : x->items[i];
+		return v;
+	}
+	return lv_new(L, LV_NONE);
+}
+
+static lval *call(lowerer *L, const pc_ast *e)
+{
+	pc_symbol *sym = path_symbol(L, e->a);
+	if (sym && sym->kind == PC_SYM_STAGE)
+		return stage_call(L, e, sym);
+	if (sym && sym->kind == PC_SYM_PIPELINE)
+		return pipeline_call(L, e, sym);
+	L->let_name = NULL;
+	if (sym) /* a conversion to a distinct type: the same value */
+		return eval(L, e->list.items[0]->a);
+	const char *fn = e->a->kind == PC_AST_NAME ? e->a->name : "";
+	static const char *const conversions[] = {"Int", "Float", "Bool", "String", "Duration", "Size", "File", "Dir"};
+	for (size_t i = 0; i < sizeof conversions / sizeof conversions[0]; i++)
+		if (strcmp(fn, conversions[i]) == 0)
+			return eval(L, e->list.items[0]->a);
+	return builtin(L, e, fn);
+}
+
+/* Lowers E while recording the ids of the tasks it creates into *CREATED (new array). */
+static lval *capture(lowerer *L, const pc_ast *e, json_t **created)
+{
+	json_t *saved = L->created;
+	L->created = json_array();
+	lval *v = eval(L, e);
+	*created = L->created;
+	if (saved)
+		json_array_extend(saved, *created);
+	L->created = saved;
+	return v;
+}
+
+static lval *block(lowerer *L, const pc_ast *body);
+
+/* Lowers BODY (an if branch) with COND added to the conditions of its tasks. */
+static lval *guarded(lowerer *L, const pc_ast *body, json_t *cond)
+{
+	json_t *saved = L->when;
+	L->when = saved ? json_deep_copy(saved) : json_array();
+	json_array_append(L->when, cond);
+	lval *v = body->kind == PC_AST_IF ? eval(L, body) : block(L, body);
+	json_decref(L->when);
+	L->when = saved;
+	return v;
+}
+
+static lval *if_expr(lowerer *L, const pc_ast *e)
+{
+	lval *c = eval(L, e->a);
+	if (c->kind == LV_BOOL) {
+		if (c->i)
+			return block(L, e->b);
+		if (!e->c)
+			return lv_new(L, LV_NONE);
+		return e->c->kind == PC_AST_IF ? eval(L, e->c) : block(L, e->c);
+	}
+	/* a condition known only at run time: both branches, each guarded */
+	json_t *yes = json_object();
+	json_object_set_new(yes, "expr", to_json(c));
+	json_object_set_new(yes, "is", json_true());
+	lval *a = guarded(L, e->b, yes);
+	lval *b = NULL;
+	if (e->c) {
+		json_t *no = json_object();
+		json_object_set_new(no, "expr", to_json(c));
+		json_object_set_new(no, "is", json_false());
+		b = guarded(L, e->c, no);
+		json_decref(no);
+	}
+	json_decref(yes);
+	json_t *j = json_object();
+	json_object_set_new(j, "if", to_json(c));
+	json_object_set_new(j, "then", to_json(a));
+	json_object_set_new(j, "else", b ? to_json(b) : json_null());
+	return lv_rt(L, j);
+}
+
+static lval *for_expr(lowerer *L, const pc_ast *e)
+{
+	lval *xs = eval(L, e->a);
+	const char *saved_suffix = L->suffix;
+	if (xs->kind == LV_LIST) {
+		lval *out = lv_list(L, xs->count);
+		for (uint32_t i = 0; i < xs->count; i++) {
+			pc_buf b = {0};
+			pc_buf_printf(&b, "%s[%u]", saved_suffix, i);
+			L->suffix = pc_arena_strndup(L->ctx->arena, b.data, b.len);
+			pc_buf_free(&b);
+			env en;
+			push_env(L, &en);
+			bind(L, e->name, xs->items[i]);
+			out->items[i] = block(L, e->b);
+			pop_env(L);
+		}
+		L->suffix = saved_suffix;
+		return out;
+	}
+	/* a list known only at run time: a scatter the runtime expands */
+	char sid[32];
+	snprintf(sid, sizeof sid, "scatter-%d", ++L->nscatter);
+	json_t *item = json_object();
+	json_object_set_new(item, "item", json_string(sid));
+	json_t *saved_scatter = L->scatter, *saved_over = L->scatter_over;
+	L->scatter = saved_scatter ? json_deep_copy(saved_scatter) : json_array();
+	json_array_append_new(L->scatter, json_string(sid));
+	L->scatter_over = saved_over ? json_deep_copy(saved_over) : json_array();
+	json_array_append_new(L->scatter_over, to_json(xs));
+	pc_buf b = {0};
+	pc_buf_printf(&b, "%s[*]", saved_suffix);
+	L->suffix = pc_arena_strndup(L->ctx->arena, b.data, b.len);
+	pc_buf_free(&b);
+	env en;
+	push_env(L, &en);
+	bind(L, e->name, lv_rt(L, item));
+	lval *body = block(L, e->b);
+	pop_env(L);
+	json_decref(L->scatter);
+	L->scatter = saved_scatter;
+	json_decref(L->scatter_over);
+	L->scatter_over = saved_over;
+	L->suffix = saved_suffix;
+	json_t *j = json_object();
+	json_object_set_new(j, "gather", json_string(sid));
+	json_object_set_new(j, "over", to_json(xs));
+	json_object_set_new(j, "value", to_json(body));
+	return lv_rt(L, j);
+}
+
+static lval *try_expr(lowerer *L, const pc_ast *e)
+{
+	json_t *first;
+	lval *a = capture(L, e->a, &first);
+	json_t *saved = L->fallback;
+	L->fallback = first;
+	json_t *second;
+	lval *b = capture(L, e->b, &second);
+	L->fallback = saved;
+	json_t *j = json_object();
+	json_t *opts = json_array();
+	json_array_append_new(opts, to_json(a));
+	json_array_append_new(opts, to_json(b));
+	json_object_set_new(j, "first_of", opts);
+	json_decref(first);
+	json_decref(second);
+	return lv_rt(L, j);
+}
+
+static lval *after_expr(lowerer *L, const pc_ast *e)
+{
+	json_t *before;
+	lval *d = capture(L, e->b, &before);
+	/* what d's value refers to counts as well as the tasks it created */
+	json_t *v = to_json(d);
+	collect_refs(v, before);
+	json_decref(v);
+	json_t *saved = L->after;
+	L->after = saved ? json_deep_copy(saved) : json_array();
+	json_array_extend(L->after, before);
+	json_decref(before);
+	lval *r = eval(L, e->a);
+	json_decref(L->after);
+	L->after = saved;
+	return r;
+}
+
+static lval *eval(lowerer *L, const pc_ast *e)
+{
+	switch ((pc_ast_kind)e->kind) {
+	case PC_AST_INT: return lv_int(L, e->v.i, U_INT);
+	case PC_AST_SIZE: return lv_int(L, e->v.i, U_SIZE);
+	case PC_AST_DURATION: return lv_int(L, e->v.i, U_DURATION);
+	case PC_AST_FLOAT: return lv_float(L, e->v.f);
+	case PC_AST_BOOL: return lv_bool(L, (int)e->v.i);
+	case PC_AST_NONE: return lv_new(L, LV_NONE);
+	case PC_AST_STRING: {
+		int known = 1;
+		lval **parts = pc_arena_alloc(L->ctx->arena, (e->list.n + 1) * sizeof *parts);
+		for (uint32_t i = 0; i < e->list.n; i++) {
+			const pc_ast *p = e->list.items[i];
+			parts[i] = p->kind == PC_AST_STR_TEXT ? lv_str(L, p->name, (size_t)p->v.i) : eval(L, p);
+			known &= is_const(parts[i]);
+		}
+		if (known) {
+			pc_buf b = {0};
+			for (uint32_t i = 0; i < e->list.n; i++) {
+				if (parts[i]->kind == LV_LIST)
+					for (uint32_t k = 0; k < parts[i]->count; k++) {
+						if (k)
+							pc_buf_addc(&b, ' ');
+						text_of(&b, parts[i]->items[k]);
+					}
+				else
+					text_of(&b, parts[i]);
+			}
+			lval *v = lv_str(L, b.data ? b.data : "", b.len);
+			pc_buf_free(&b);
+			return v;
+		}
+		json_t *arr = json_array();
+		for (uint32_t i = 0; i < e->list.n; i++)
+			json_array_append_new(arr, operand(parts[i]));
+		json_t *j = json_object();
+		json_object_set_new(j, "concat", arr);
+		return lv_rt(L, j);
+	}
+	case PC_AST_NAME: {
+		lval *v = lookup(L, e->name);
+		if (v)
+			return v;
+		return enum_value(L, e->name); /* an unqualified enum member */
+	}
+	case PC_AST_FIELD: return field(L, e);
+	case PC_AST_CALL: return call(L, e);
+	case PC_AST_LIST: {
+		lval *v = lv_list(L, e->list.n);
+		for (uint32_t i = 0; i < e->list.n; i++)
+			v->items[i] = eval(L, e->list.items[i]);
+		return v;
+	}
+	case PC_AST_RECORD: {
+		lval *v = lv_new(L, LV_REC);
+		v->count = e->list.n;
+		v->items = pc_arena_alloc(L->ctx->arena, (e->list.n + 1) * sizeof *v->items);
+		v->keys = pc_arena_alloc(L->ctx->arena, (e->list.n + 1) * sizeof *v->keys);
+		for (uint32_t i = 0; i < e->list.n; i++) {
+			const pc_ast *en = e->list.items[i];
+			if (en->flags & PC_AF_STRKEY) {
+				const pc_ast *k = en->b;
+				v->keys[i] = k->list.n ? pc_arena_strndup(L->ctx->arena, k->list.items[0]->name, (size_t)k->list.items[0]->v.i) : "";
+			} else {
+				v->keys[i] = en->name;
+			}
+			v->items[i] = eval(L, en->a);
+		}
+		return v;
+	}
+	case PC_AST_PAREN: return eval(L, e->a);
+	case PC_AST_UNARY: {
+		lval *a = eval(L, e->a);
+		if (e->op == '!' && a->kind == LV_BOOL)
+			return lv_bool(L, !a->i);
+		if (e->op == '-' && a->kind == LV_INT) {
+			if (a->i == INT64_MIN)
+				return overflow(L, e);
+			return lv_int(L, -a->i, a->unit);
+		}
+		if (e->op == '-' && a->kind == LV_FLOAT)
+			return lv_float(L, -a->f);
+		return rt_op(L, e->op == '!' ? "!" : "neg", a, NULL);
+	}
+	case PC_AST_BINARY: return binary(L, e);
+	case PC_AST_COMPARE: return compare(L, e);
+	case PC_AST_RANGE: {
+		lval *a = eval(L, e->a), *b = eval(L, e->b);
+		if (a->kind == LV_INT && b->kind == LV_INT) {
+			if (b->i - a->i > 1000000) {
+				ERR(L, "E0605", e->span, "the range %" PRId64 "..%" PRId64 " has more than a million elements", a->i, b->i);
+				return lv_list(L, 0);
+			}
+			lval *v = lv_list(L, b->i > a->i ? (uint32_t)(b->i - a->i) : 0);
+			for (int64_t i = a->i; i < b->i; i++)
+				v->items[i - a->i] = lv_int(L, i, U_INT);
+			return v;
+		}
+		return rt_op(L, "..", a, b);
+	}
+	case PC_AST_IF: return if_expr(L, e);
+	case PC_AST_FOR: return for_expr(L, e);
+	case PC_AST_TRY: return try_expr(L, e);
+	case PC_AST_AFTER: return after_expr(L, e);
+	default: return lv_new(L, LV_NONE);
+	}
+}
+
+/* ---- statements ----------------------------------------------------------------- */
+
+static lval *statement(lowerer *L, const pc_ast *s, int *returned)
+{
+	switch ((pc_ast_kind)s->kind) {
+	case PC_AST_LET:
+		/* a call bound directly by let names its task after the let */
+		{
+			const pc_ast *principal = s->a;
+			while (principal->kind == PC_AST_AFTER || principal->kind == PC_AST_PAREN)
+				principal = principal->a;
+			L->let_name = strcmp(s->name, "_") == 0 || principal->kind != PC_AST_CALL ? NULL : s->name;
+		}
+		lval *v = eval(L, s->a);
+		L->let_name = NULL;
+		bind(L, s->name, v);
+		return NULL;
+	case PC_AST_REQUIRE: {
+		lval *c = eval(L, s->a);
+		lval *msg = s->b ? eval(L, s->b) : NULL;
+		if (c->kind == LV_BOOL && !c->i) {
+			pc_diag *d = ERR(L, "E0404", s->a->span, "this requirement does not hold for the parameters of this build%s%.*s",
+					 msg && msg->kind == LV_STR ? ": " : "", msg && msg->kind == LV_STR ? (int)msg->n : 0,
+					 msg && msg->kind == LV_STR ? msg->s : "");
+			(void)d;
+		} else if (c->kind == LV_RT) {
+			json_t *chk = json_object();
+			json_object_set_new(chk, "expr", to_json(c));
+			if (msg)
+				json_object_set_new(chk, "message", to_json(msg));
+			json_object_set_new(chk, "loc", loc_of(L, s));
+			json_array_append_new(L->checks, chk);
+		}
+		return NULL;
+	}
+	case PC_AST_RETURN:
+		*returned = 1;
+		return s->a ? eval(L, s->a) : lv_new(L, LV_NONE);
+	case PC_AST_EXPR_STMT:
+		return eval(L, s->a);
+	default:
+		return NULL;
+	}
+}
+
+static lval *block(lowerer *L, const pc_ast *body)
+{
+	env e;
+	push_env(L, &e);
+	lval *last = lv_new(L, LV_NONE);
+	int returned = 0;
+	for (uint32_t i = 0; i < body->list.n; i++) {
+		lval *v = statement(L, body->list.items[i], &returned);
+		last = v ? v : lv_new(L, LV_NONE);
+	}
+	pop_env(L);
+	return last;
+}
+
+static lval *pipeline_body(lowerer *L, const pc_ast *body, int *returned)
+{
+	lval *result = lv_new(L, LV_NONE);
+	for (uint32_t i = 0; i < body->list.n && !*returned; i++) {
+		lval *v = statement(L, body->list.items[i], returned);
+		if (*returned)
+			result = v;
+	}
+	return result;
+}
+
+/* ---- parameters ----------------------------------------------------------------- */
+
+static lval *from_json(lowerer *L, json_t *j, const pc_type *t, pc_buf *why);
+
+/* A parameter's value from its text on the command line (-p name=value). */
+static lval *parse_param(lowerer *L, const char *text, const pc_type *t, pc_buf *why)
+{
+	const pc_type *b = pc_type_base(t);
+	if (t->kind == PC_T_OPTIONAL) {
+		if (strcmp(text, "none") == 0)
+			return lv_new(L, LV_NONE);
+		return parse_param(L, text, t->elem, why);
+	}
+	switch (b->kind) {
+	case PC_T_STRING: case PC_T_FILE: case PC_T_DIR:
+		return lv_str(L, text, strlen(text));
+	case PC_T_INT: case PC_T_FLOAT: case PC_T_BOOL: case PC_T_SIZE: case PC_T_DURATION: {
+		/* the literal, lexed as in a .pipe file */
+		pc_ctx *tmp = pc_ctx_new();
+		pc_buf src = {0};
+		pc_buf_printf(&src, "pipeline p() { return %s }\n", text);
+		pc_ast *m = pc_parse_buffer(tmp, "-p", src.data, src.len);
+		pc_buf_free(&src);
+		lval *v = NULL;
+		if (!pc_error_count(tmp) && m->list.n == 1 && m->list.items[0]->c->list.n == 1) {
+			pc_ast *e = m->list.items[0]->c->list.items[0]->a;
+			int neg = 0;
+			if (e->kind == PC_AST_UNARY && e->op == '-')
+				neg = 1, e = e->a;
+			int want = b->kind == PC_T_INT ? PC_AST_INT : b->kind == PC_T_FLOAT ? PC_AST_FLOAT
+				   : b->kind == PC_T_BOOL ? PC_AST_BOOL : b->kind == PC_T_SIZE ? PC_AST_SIZE : PC_AST_DURATION;
+			if (e->kind == want || (want == PC_AST_FLOAT && e->kind == PC_AST_INT)) {
+				if (want == PC_AST_FLOAT)
+					v = lv_float(L, e->kind == PC_AST_INT ? (double)e->v.i : e->v.f);
+				else if (want == PC_AST_BOOL)
+					v = neg ? NULL : lv_bool(L, (int)e->v.i);
+				else
+					v = lv_int(L, e->v.i, want == PC_AST_SIZE ? U_SIZE : want == PC_AST_DURATION ? U_DURATION : U_INT);
+				if (v && neg) {
+					if (v->kind == LV_FLOAT)
+						v->f = -v->f;
+					else
+						v->i = -v->i;
+				}
+			}
+		}
+		pc_ctx_free(tmp);
+		if (!v)
+			pc_buf_printf(why, "%s", b->kind == PC_T_INT ? "an Int, such as 42" : b->kind == PC_T_FLOAT ? "a Float, such as 0.5"
+						 : b->kind == PC_T_BOOL ? "true or false" : b->kind == PC_T_SIZE ? "a Size, such as 4GiB"
+						 : "a Duration, such as 30m");
+		return v;
+	}
+	case PC_T_ENUM:
+		for (uint32_t i = 0; i < b->nmembers; i++)
+			if (strcmp(b->members[i], text) == 0)
+				return enum_value(L, b->members[i]);
+		pc_buf_printf(why, "one of ");
+		for (uint32_t i = 0; i < b->nmembers; i++)
+			pc_buf_printf(why, "%s%s", i ? ", " : "", b->members[i]);
+		return NULL;
+	default: {
+		json_error_t err;
+		json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
+		if (!j) {
+			pc_buf_printf(why, "%s written as JSON (%s)", pc_type_str(L->ctx, t), err.text);
+			return NULL;
+		}
+		lval *v = from_json(L, j, t, why);
+		json_decref(j);
+		return v;
+	}
+	}
+}
+
+static lval *from_json(lowerer *L, json_t *j, const pc_type *t, pc_buf *why)
+{
+	const pc_type *b = pc_type_base(t);
+	if (t->kind == PC_T_OPTIONAL) {
+		if (json_is_null(j))
+			return lv_new(L, LV_NONE);
+		return from_json(L, j, t->elem, why);
+	}
+	switch (b->kind) {
+	case PC_T_INT:
+		if (json_is_integer(j))
+			return lv_int(L, json_integer_value(j), U_INT);
+		break;
+	case PC_T_FLOAT:
+		if (json_is_number(j))
+			return lv_float(L, json_number_value(j));
+		break;
+	case PC_T_BOOL:
+		if (json_is_boolean(j))
+			return lv_bool(L, json_is_true(j));
+		break;
+	case PC_T_STRING: case PC_T_FILE: case PC_T_DIR: case PC_T_SIZE: case PC_T_DURATION: case PC_T_ENUM:
+		if (json_is_string(j))
+			return parse_param(L, json_string_value(j), b, why);
+		if (json_is_integer(j) && (b->kind == PC_T_SIZE || b->kind == PC_T_DURATION))
+			return lv_int(L, json_integer_value(j), b->kind == PC_T_SIZE ? U_SIZE : U_DURATION);
+		break;
+	case PC_T_LIST:
+		if (json_is_array(j)) {
+			lval *v = lv_list(L, (uint32_t)json_array_size(j));
+			for (size_t i = 0; i < json_array_size(j); i++) {
+				v->items[i] = from_json(L, json_array_get(j, i), b->elem, why);
+				if (!v->items[i])
+					return NULL;
+			}
+			return v;
+		}
+		break;
+	case PC_T_MAP: case PC_T_RECORD:
+		if (json_is_object(j)) {
+			lval *v = lv_new(L, LV_REC);
+			size_t n = json_object_size(j);
+			v->items = pc_arena_alloc(L->ctx->arena, (n + 1) * sizeof *v->items);
+			v->keys = pc_arena_alloc(L->ctx->arena, (n + 1) * sizeof *v->keys);
+			if (b->kind == PC_T_RECORD) {
+				for (uint32_t i = 0; i < b->nfields; i++) {
+					json_t *f = json_object_get(j, b->fields[i].name);
+					if (!f) {
+						pc_buf_printf(why, "%s with the field '%s'", pc_type_str(L->ctx, t), b->fields[i].name);
+						return NULL;
+					}
+					v->keys[v->count] = b->fields[i].name;
+					v->items[v->count] = from_json(L, f, b->fields[i].type, why);
+					if (!v->items[v->count++])
+						return NULL;
+				}
+				if (json_object_size(j) != b->nfields) {
+					pc_buf_printf(why, "%s with only its fields", pc_type_str(L->ctx, t));
+					return NULL;
+				}
+				return v;
+			}
+			const char *k;
+			json_t *val;
+			json_object_foreach(j, k, val) {
+				v->keys[v->count] = pc_arena_strndup(L->ctx->arena, k, strlen(k));
+				v->items[v->count] = from_json(L, val, b->elem, why);
+				if (!v->items[v->count++])
+					return NULL;
+			}
+			return v;
+		}
+		break;
+	default:
+		break;
+	}
+	if (!why->len)
+		pc_buf_printf(why, "%s", pc_type_str(L->ctx, t));
+	return NULL;
+}
+
+/* ---- the plan --------------------------------------------------------------------- */
+
+static void strip_locations(json_t *j)
+{
+	if (json_is_object(j)) {
+		json_object_del(j, "loc");
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v) strip_locations(v);
+	} else if (json_is_array(j)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v) strip_locations(v);
+	}
+}
+
+int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *const *params,
+	     size_t nparams, char **plan_out, pc_buf *err)
+{
+	pc_sema *S = ctx->sema;
+	*plan_out = NULL;
+	if (!S || !S->nmodules || pc_error_count(ctx))
+		return 1;
+	pc_module *root = NULL;
+	for (size_t i = 0; i < S->nmodules; i++)
+		if (strcmp(S->modules[i]->path, file) == 0 || strcmp(S->modules[i]->name, file) == 0)
+			root = S->modules[i];
+	if (!root)
+		root = S->modules[0];
+	const char *pname = pc_intern(ctx->names, pipeline, strlen(pipeline));
+	pc_symbol *sym = pc_map_get(&root->symbols, pname);
+	if (!sym || sym->kind != PC_SYM_PIPELINE) {
+		pc_buf_printf(err, "%s has no pipeline '%s'", root->path, pipeline);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		pc_buf_printf(err, "libsodium could not be initialized");
+		return 2;
+	}
+	lowerer lw = {.ctx = ctx, .S = S, .mod = root, .prefix = "", .suffix = ""};
+	lowerer *L = &lw;
+	L->tasks = json_array();
+	L->checks = json_array();
+	L->pool = json_array();
+	pc_sig *sig = pc_sema_sig(S, sym);
+
+	/* parameters: -p name=value, else the defaults */
+	lval **vals = pc_arena_alloc(ctx->arena, (sig->nparams + 1) * sizeof *vals);
+	int rc = 0;
+	for (size_t i = 0; i < nparams; i++) {
+		const char *eq = strchr(params[i], '=');
+		if (!eq) {
+			pc_buf_printf(err, "-p %s: write -p name=value", params[i]);
+			rc = 2;
+			break;
+		}
+		const char *name = pc_intern(ctx->names, params[i], (size_t)(eq - params[i]));
+		uint32_t k = 0;
+		while (k < sig->nparams && sig->params[k].name != name)
+			k++;
+		if (k == sig->nparams) {
+			pc_buf_printf(err, "-p %s: pipeline '%s' has no parameter '%s'", params[i], pipeline, name);
+			if (sig->nparams) {
+				pc_buf_adds(err, " (its parameters: ");
+				for (uint32_t j = 0; j < sig->nparams; j++)
+					pc_buf_printf(err, "%s%s: %s", j ? ", " : "", sig->params[j].name,
+						      pc_type_str(ctx, sig->params[j].type));
+				pc_buf_adds(err, ")");
+			}
+			rc = 2;
+			break;
+		}
+		pc_buf why = {0};
+		vals[k] = parse_param(L, eq + 1, sig->params[k].type, &why);
+		if (!vals[k]) {
+			pc_buf_printf(err, "-p %s: '%s' is not %s", name, eq + 1, why.data ? why.data : "valid");
+			pc_buf_free(&why);
+			rc = 2;
+			break;
+		}
+		pc_buf_free(&why);
+	}
+	env e;
+	push_env(L, &e);
+	for (uint32_t k = 0; rc == 0 && k < sig->nparams; k++) {
+		if (!vals[k] && sig->params[k].node->b)
+			vals[k] = eval(L, sig->params[k].node->b);
+		if (!vals[k]) {
+			pc_buf_printf(err, "pipeline '%s' needs -p %s=VALUE (a %s)", pipeline, sig->params[k].name,
+				      pc_type_str(ctx, sig->params[k].type));
+			rc = 2;
+			break;
+		}
+		bind(L, sig->params[k].name, vals[k]);
+	}
+	/* the entry pipeline's own constraints, with the values of this build */
+	for (uint32_t k = 0; rc == 0 && k < sig->nparams; k++) {
+		const pc_ast *w = sig->params[k].node->c;
+		if (!w)
+			continue;
+		lval *r = eval(L, w);
+		if (r->kind == LV_BOOL && !r->i) {
+			pc_buf v = {0};
+			text_of(&v, vals[k]);
+			const pc_source *src = ctx->files[w->span.file];
+			pc_buf_printf(err, "-p %s: %s breaks the constraint %.*s", sig->params[k].name, v.data ? v.data : "none",
+				      (int)(w->span.end - w->span.start), src->text + w->span.start);
+			pc_buf_free(&v);
+			rc = 2;
+		}
+	}
+	lval *result = NULL;
+	if (rc == 0) {
+		int returned = 0;
+		result = pipeline_body(L, sym->decl->c, &returned);
+	}
+	pop_env(L);
+	if (rc == 0 && (L->failed || pc_error_count(ctx)))
+		rc = 1;
+	if (rc == 0) {
+		json_t *plan = json_object();
+		json_object_set_new(plan, "pipec_plan", json_integer(PC_PLAN_VERSION));
+		json_t *src = json_object();
+		json_object_set_new(src, "file", json_string(root->path));
+		json_object_set_new(src, "pipeline", json_string(pipeline));
+		json_object_set_new(plan, "source", src);
+		json_t *pj = json_object();
+		for (uint32_t k = 0; k < sig->nparams; k++) {
+			json_t *in = json_object();
+			json_object_set_new(in, "type", json_string(pc_type_str(ctx, sig->params[k].type)));
+			json_object_set_new(in, "value", to_json(vals[k]));
+			json_object_set_new(pj, sig->params[k].name, in);
+		}
+		json_object_set_new(plan, "params", pj);
+		json_object_set_new(plan, "result_type", json_string(pc_type_str(ctx, sig->result)));
+		json_object_set_new(plan, "result", to_json(result));
+		json_object_set(plan, "tasks", L->tasks);
+		json_object_set(plan, "checks", L->checks);
+		/* the content hash: the plan without locations or source file */
+		json_t *content = json_deep_copy(plan);
+		strip_locations(content);
+		json_object_del(json_object_get(content, "source"), "file");
+		char *canon = json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+		unsigned char h[crypto_generichash_BYTES];
+		crypto_generichash(h, sizeof h, (const unsigned char *)canon, strlen(canon), NULL, 0);
+		free(canon);
+		json_decref(content);
+		char hex[2 * sizeof h + 1];
+		sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+		pc_buf hb = {0};
+		pc_buf_printf(&hb, "blake2b-256:%s", hex);
+		json_object_set_new(plan, "hash", json_string(hb.data));
+		pc_buf_free(&hb);
+		char *text = json_dumps(plan, JSON_INDENT(2) | JSON_SORT_KEYS);
+		pc_buf out = {0};
+		pc_buf_adds(&out, text);
+		pc_buf_addc(&out, '\n');
+		free(text);
+		*plan_out = pc_buf_steal(&out, NULL);
+		json_decref(plan);
+	}
+	json_decref(L->tasks);
+	json_decref(L->checks);
+	json_decref(L->pool);
+	pc_map_free(&L->ids);
+	return rc;
+}

@@ -1,0 +1,96 @@
+#!/bin/sh
+# pipec build and pipec graph: the plan of the quick start, determinism, the
+# content hash under permuted declarations, parameters (-p), the run-time
+# pieces, and the graph formats.  JSON is read with python3.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+cd "$top_srcdir" || exit 2
+py() { python3 -c "import json,sys; p=json.load(open('$1')); $2"; }
+q=examples/quickstart.pipe
+
+expect_rc 0 "build the quick start" "$PIPEC" build $q -o "$TMP/a.json"
+"$PIPEC" build $q > "$TMP/b.json"
+cmp -s "$TMP/a.json" "$TMP/b.json" && ok "the same source gives the same bytes" || fail "two builds differ"
+py "$TMP/a.json" "
+assert p['pipec_plan'] == 1
+ids = [t['id'] for t in p['tasks']]
+assert ids == ['c', 's'], ids
+t = {t['id']: t for t in p['tasks']}
+assert t['s']['deps'] == ['c'], t['s']['deps']
+assert t['c']['command'][0].startswith('seq 100 |'), t['c']['command']
+assert t['c']['inputs']['n'] == {'type': 'Int', 'value': 100}
+assert t['s']['outputs'] == {'words': 'Int', 'lines': 'Int'}
+assert t['s']['resources'] == {'cpu': 1, 'memory': 67108864}
+assert p['result'] == {'words': {'ref': 's', 'output': 'words'}, 'lines': {'ref': 's', 'output': 'lines'}}
+assert p['hash'].startswith('blake2b-256:')
+" && ok "the plan has the tasks, edges, inputs, outputs and resources" || fail "quick start plan content"
+
+"$PIPEC" build $q -p n=7 > "$TMP/n7.json"
+py "$TMP/n7.json" "assert p['tasks'][0]['command'][0].startswith('seq 7 |'); assert p['params']['n']['value'] == 7" \
+	&& ok "-p n=7 reaches the command" || fail "-p n=7"
+cmp -s "$TMP/a.json" "$TMP/n7.json" && fail "parameters do not change the plan" || ok "parameters change the plan and its hash"
+
+# permuting the declarations changes only the locations
+mkdir -p "$TMP/perm"
+python3 - "$q" "$TMP/perm/quickstart.pipe" <<'PY'
+import sys
+parts = open(sys.argv[1]).read().rstrip('\n').split('\n\n')
+open(sys.argv[2], 'w').write('\n\n'.join([parts[0]] + parts[1:][::-1]) + '\n')
+PY
+cmp -s $q "$TMP/perm/quickstart.pipe" && fail "the permutation did nothing"
+"$PIPEC" build "$TMP/perm/quickstart.pipe" > "$TMP/perm.json"
+[ "$(grep '"hash"' "$TMP/a.json")" = "$(grep '"hash"' "$TMP/perm.json")" ] && ok "permuted declarations keep the content hash" \
+	|| fail "the hash changed with the order of declarations"
+grep -v '"line"\|"column"\|"file"' "$TMP/a.json" > "$TMP/a.noloc"
+grep -v '"line"\|"column"\|"file"' "$TMP/perm.json" > "$TMP/perm.noloc"
+cmp -s "$TMP/a.noloc" "$TMP/perm.noloc" && ok "and differ only in source locations" || fail "permuted plans differ beyond locations"
+
+# parameters
+out=$("$PIPEC" build $q -p n=abc 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "n: 'abc' is not an Int" && ok "a mistyped parameter exits 2, naming it" || fail "-p n=abc: $rc $out"
+out=$("$PIPEC" build $q -p x=1 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "no parameter 'x' (its parameters: n: Int)" && ok "an unknown parameter exits 2" || fail "-p x=1: $rc $out"
+out=$("$PIPEC" build $q -p n 2>&1); rc=$?
+[ $rc -eq 2 ] && ok "-p without = exits 2" || fail "-p n: $rc"
+out=$("$PIPEC" build $q -p n=20000 2>&1); rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "E0401.*n is 20000 in this build" && ok "a value breaking a stage's where is an error of this build" \
+	|| fail "-p n=20000: $rc $out"
+printf 'stage s(t: Duration, m: Size, l: List[Int], r: Bool) -> File { run: "echo ${t} ${m} ${l} ${r} > ${out}" }\npipeline main(t: Duration where t <= 1h, m: Size, l: List[Int], r: Bool = false) -> File { return s(t, m, l, r) }\n' > "$TMP/typed.pipe"
+"$PIPEC" build "$TMP/typed.pipe" -p t=30m -p m=4GiB -p 'l=[1, 2]' -p r=true > "$TMP/typed.json" \
+	&& py "$TMP/typed.json" "c = p['tasks'][0]['command'][0]; assert c == 'echo 1800 4294967296 1 2 true > ', c" \
+	&& ok "Duration, Size, List and Bool parameters parse by their types" || fail "typed parameters"
+out=$("$PIPEC" build "$TMP/typed.pipe" -p t=2h -p m=1GiB -p l=[] 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "t: 2h breaks\|t: 7200 breaks" && ok "a parameter breaking the pipeline's where exits 2" || fail "-p t=2h: $rc $out"
+out=$("$PIPEC" build "$TMP/typed.pipe" -p t=1m 2>&1); rc=$?
+[ $rc -eq 2 ] && echo "$out" | grep -q "needs -p m=VALUE" && ok "a missing parameter exits 2, naming it" || fail "missing -p: $rc $out"
+expect_rc 2 "an unknown pipeline" "$PIPEC" build $q --pipeline nope
+expect_rc 1 "a program with errors is not built" "$PIPEC" build tests/golden/E0301-type-mismatch.pipe
+
+# run-time pieces
+"$PIPEC" build tests/build/pieces.pipe > "$TMP/pieces.json" || fail "pieces.pipe does not build"
+py "$TMP/pieces.json" "
+t = {t['id']: t for t in p['tasks']}
+assert t['score[*]']['scatter'] == ['scatter-1'] and t['score[*]']['deps'] == ['parts'], 'scatter over a run-time list'
+assert t['score[*]']['inputs']['f']['value'] == {'item': 'scatter-1'}
+assert 'fit[0]' in t and 'fit[1]' in t, 'a compile-time for is unrolled'
+assert t['fit-2']['fallback_of'] == ['fit'], 'try/else is an error edge'
+assert t['fit-3']['inputs']['k']['value'] == 8, 'a compile-time if lowers only the branch taken'
+assert 'fit-4' not in [x for x in t if t[x]['inputs'].get('k', {}).get('value') == 1 and x == 'fit-3']
+assert set(t['notify']['after']) >= {'score[*]'}, 'after is a control edge'
+w = t['notify-2']['when'][0]
+assert w['is'] is True and w['expr']['op'] == '>', 'a run-time condition guards its branch'
+assert t['counted']['checks'][0]['constraint'] == '1 <= k <= 64', 'an undecided where becomes a run-time check'
+assert p['result']['gather'] == 'scatter-1'
+assert t['fit[0]']['retry'] == {'attempts': 2, 'backoff_ns': 10000000000} and t['fit[0]']['timeout_ns'] == 1800000000000
+assert t['fit[0]']['command'][0] == \"echo 1 'a b' > \", 'interpolated values are shell-quoted'
+" && ok "scatter, unrolled for, try/else, if, after, run-time checks, retry and timeout are in the plan" || fail "run-time pieces"
+
+# graph
+"$PIPEC" graph examples/ml-train.pipe > "$TMP/g.dot" || fail "graph failed"
+grep -q '^digraph pipeline {' "$TMP/g.dot" && grep -q 'label="scored\\nevaluate\\ncpu: 1, memory: 512MiB"' "$TMP/g.dot" \
+	&& ok "dot: nodes labelled with stage and resources" || fail "dot nodes"
+grep -q 'style=dashed, label="after"' "$TMP/g.dot" && grep -q 'style=dotted, color=red, label="else"' "$TMP/g.dot" \
+	&& grep -Eq '^  t[0-9]+ -> t[0-9]+;$' "$TMP/g.dot" && ok "dot: data, control and error edges" || fail "dot edges"
+"$PIPEC" graph --format mermaid $q > "$TMP/g.mmd"
+[ "$(head -1 "$TMP/g.mmd")" = "flowchart LR" ] && grep -q 't0 --> t1' "$TMP/g.mmd" && ok "mermaid" || fail "mermaid: $(cat "$TMP/g.mmd")"
+expect_rc 2 "graph --format svg" "$PIPEC" graph --format svg $q
+finish
