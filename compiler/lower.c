@@ -63,12 +63,29 @@ typedef struct env {
 	pc_map names; /* interned name -> lval */
 } env;
 
+/* One task of the plan, kept as C data until the plan is written. */
+typedef struct task {
+	const char *id, *stage, *module;
+	const pc_ast *call;     /* where it was called (loc) */
+	const pc_sig *sig;      /* inputs and outputs: names and types */
+	lval **inputs;          /* one per parameter */
+	json_t *command;        /* array of text and pieces */
+	lval *resources;        /* a record, or NULL */
+	int64_t attempts, backoff_ns, priority;
+	lval *timeout, *image, *env; /* NULL: not given */
+	int cache, checkpoint, network;
+	const char **deps;      /* interned ids */
+	uint32_t ndeps;
+	json_t *after, *when, *fallback, *scatter, *checks; /* arrays, or NULL */
+} task;
+
 typedef struct lowerer {
 	pc_ctx *ctx;
 	pc_sema *S;
 	pc_module *mod;     /* module of the code being lowered */
 	env *e;
-	json_t *tasks;      /* array of task objects */
+	task *tasks;        /* malloc()ed */
+	uint32_t ntasks, captasks;
 	json_t *checks;     /* plan-level run-time checks (require) */
 	json_t *pool;       /* every run-time expression made, for release */
 	pc_map ids;         /* interned task id -> (void *)1 */
@@ -208,27 +225,79 @@ static lval *rt_op(lowerer *L, const char *op, const lval *a, const lval *b)
 	return lv_rt(L, j);
 }
 
-/* The ids of the tasks a value refers to, added to DEPS (a JSON array, no repeats). */
-static void collect_refs(json_t *j, json_t *deps)
+/* The ids of the tasks a value refers to, added to DEPS (a JSON array) unless
+ * SEEN (interned ids) has them already. */
+static void collect(pc_ctx *ctx, json_t *j, json_t *deps, pc_map *seen)
 {
 	if (json_is_object(j)) {
 		json_t *r = json_object_get(j, "ref");
 		if (json_is_string(r)) {
-			size_t i;
-			json_t *d;
-			int seen = 0;
-			json_array_foreach(deps, i, d) seen |= json_equal(d, r);
-			if (!seen)
+			const char *id = pc_intern(ctx->names, json_string_value(r), json_string_length(r));
+			if (!pc_map_get(seen, id)) {
+				pc_map_put(seen, id, (void *)1);
 				json_array_append(deps, r);
+			}
 		}
 		const char *k;
 		json_t *v;
-		json_object_foreach(j, k, v) collect_refs(v, deps);
+		json_object_foreach(j, k, v) collect(ctx, v, deps, seen);
 	} else if (json_is_array(j)) {
 		size_t i;
 		json_t *v;
-		json_array_foreach(j, i, v) collect_refs(v, deps);
+		json_array_foreach(j, i, v) collect(ctx, v, deps, seen);
 	}
+}
+
+/* Adds the ids J refers to to DEPS, each once (DEPS' own ids count as seen). */
+static void collect_refs_ctx(pc_ctx *ctx, json_t *j, json_t *deps)
+{
+	pc_map seen = {0};
+	size_t i;
+	json_t *d;
+	json_array_foreach(deps, i, d)
+		pc_map_put(&seen, pc_intern(ctx->names, json_string_value(d), json_string_length(d)), (void *)1);
+	collect(ctx, j, deps, &seen);
+	pc_map_free(&seen);
+}
+
+#define collect_refs(j, deps) collect_refs_ctx(L->ctx, (j), (deps))
+
+/* The task ids a JSON value refers to, appended to T's deps once each. */
+static void deps_of_json(lowerer *L, task *t, pc_map *seen, json_t *j)
+{
+	if (json_is_object(j)) {
+		json_t *r = json_object_get(j, "ref");
+		if (json_is_string(r)) {
+			const char *id = pc_intern(L->ctx->names, json_string_value(r), json_string_length(r));
+			if (!pc_map_get(seen, id)) {
+				pc_map_put(seen, id, (void *)1);
+				if ((t->ndeps & (t->ndeps - 1)) == 0) { /* grow at powers of two */
+					const char **d = pc_arena_alloc(L->ctx->arena, (t->ndeps ? 2 * t->ndeps : 1) * sizeof *d);
+					if (t->ndeps)
+						memcpy(d, t->deps, t->ndeps * sizeof *d);
+					t->deps = d;
+				}
+				t->deps[t->ndeps++] = id;
+			}
+		}
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v) deps_of_json(L, t, seen, v);
+	} else if (json_is_array(j)) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(j, i, v) deps_of_json(L, t, seen, v);
+	}
+}
+
+static void deps_of(lowerer *L, task *t, pc_map *seen, const lval *v)
+{
+	if (v->kind == LV_RT) {
+		deps_of_json(L, t, seen, v->rt);
+		return;
+	}
+	for (uint32_t i = 0; i < v->count; i++)
+		deps_of(L, t, seen, v->items[i]);
 }
 
 /* ---- environments ------------------------------------------------------------ */
@@ -576,11 +645,13 @@ static void where_checks(lowerer *L, const pc_ast *call, const pc_sig *sig, lval
 	pop_env(L);
 }
 
-static json_t *resources_json(lowerer *L, const pc_ast *rec)
+static lval *resources_of(lowerer *L, const pc_ast *rec)
 {
-	json_t *o = json_object();
 	if (rec->kind != PC_AST_RECORD)
-		return o;
+		return NULL;
+	lval *r = lv_new(L, LV_REC);
+	r->items = pc_arena_alloc(L->ctx->arena, (rec->list.n + 1) * sizeof *r->items);
+	r->keys = pc_arena_alloc(L->ctx->arena, (rec->list.n + 1) * sizeof *r->keys);
 	for (uint32_t i = 0; i < rec->list.n; i++) {
 		const pc_ast *en = rec->list.items[i];
 		lval *v = eval(L, en->a);
@@ -588,9 +659,10 @@ static json_t *resources_json(lowerer *L, const pc_ast *rec)
 			ERR(L, "E0603", en->a->span, "resources must be known when the plan is built");
 			continue;
 		}
-		json_object_set_new(o, en->name, to_json(v));
+		r->keys[r->count] = en->name;
+		r->items[r->count++] = v;
 	}
-	return o;
+	return r;
 }
 
 /* The command of a stage: literal text and the pieces the runtime fills in. */
@@ -657,10 +729,9 @@ static json_t *command_of(lowerer *L, const pc_ast *run, const pc_sig *sig)
 	return parts;
 }
 
-static void attach(lowerer *L, json_t *task, const char *key, json_t *arr)
+static json_t *copy_or_null(json_t *arr)
 {
-	if (arr && json_array_size(arr))
-		json_object_set_new(task, key, json_deep_copy(arr));
+	return arr && json_array_size(arr) ? json_deep_copy(arr) : NULL;
 }
 
 /* A stage call: one task; its value refers to the task's outputs. */
@@ -673,33 +744,25 @@ static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 	const char *id = new_id(L, base);
 	char what[256];
 	snprintf(what, sizeof what, "stage '%s'", sym->name);
-	json_t *task = json_object();
 	json_t *checks = json_array();
 	where_checks(L, call, sig, vals, sym->owner, what, checks);
-	json_object_set_new(task, "id", json_string(id));
-	json_object_set_new(task, "stage", json_string(sym->name));
-	json_object_set_new(task, "module", json_string(module_label(sym->owner)));
-	json_object_set_new(task, "loc", loc_of(L, call));
 
-	json_t *inputs = json_object(), *deps = json_array();
-	for (uint32_t k = 0; k < sig->nparams; k++) {
-		json_t *in = json_object();
-		json_object_set_new(in, "type", json_string(type_name(L, sig->params[k].type)));
-		json_object_set_new(in, "value", to_json(vals[k]));
-		json_object_set_new(inputs, sig->params[k].name, in);
+	if (L->ntasks == L->captasks) {
+		L->captasks = L->captasks ? 2 * L->captasks : 64;
+		L->tasks = pc_xrealloc(L->tasks, L->captasks * sizeof *L->tasks);
 	}
-	collect_refs(inputs, deps);
-	json_object_set_new(task, "inputs", inputs);
-
-	json_t *outputs = json_object();
-	const pc_type *r = sig->result;
-	if (r->kind == PC_T_RECORD && r->outputs) {
-		for (uint32_t k = 0; k < r->nfields; k++)
-			json_object_set_new(outputs, r->fields[k].name, json_string(type_name(L, r->fields[k].type)));
-	} else if (r->kind != PC_T_UNIT) {
-		json_object_set_new(outputs, "out", json_string(type_name(L, r)));
-	}
-	json_object_set_new(task, "outputs", outputs);
+	task *t = &L->tasks[L->ntasks++];
+	memset(t, 0, sizeof *t);
+	t->id = id;
+	t->stage = sym->name;
+	t->module = module_label(sym->owner);
+	t->call = call;
+	t->sig = sig;
+	t->inputs = vals;
+	t->cache = 1;
+	pc_map seen = {0};
+	for (uint32_t k = 0; k < sig->nparams; k++)
+		deps_of(L, t, &seen, vals[k]);
 
 	/* the directives, evaluated with the parameters' values */
 	env e;
@@ -708,18 +771,6 @@ static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 	L->mod = sym->owner;
 	for (uint32_t k = 0; k < sig->nparams; k++)
 		bind(L, sig->params[k].name, vals[k]);
-	json_t *retry = json_object();
-	json_object_set_new(retry, "attempts", json_integer(0));
-	json_object_set_new(retry, "backoff_ns", json_integer(0));
-	json_object_set_new(task, "cache", json_true());
-	json_object_set_new(task, "checkpoint", json_false());
-	json_object_set_new(task, "priority", json_integer(0));
-	json_object_set_new(task, "timeout_ns", json_null());
-	json_object_set_new(task, "image", json_null());
-	json_object_set_new(task, "env", json_object());
-	json_t *sandbox = json_object();
-	json_object_set_new(sandbox, "network", json_false());
-	json_object_set_new(task, "resources", json_object());
 	const pc_ast *body = sym->decl->c;
 	for (uint32_t i = 0; i < body->list.n; i++) {
 		const pc_ast *d = body->list.items[i];
@@ -727,20 +778,21 @@ static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 			continue;
 		const char *n = d->name;
 		if (strcmp(n, "run") == 0) {
-			json_object_set_new(task, "command", command_of(L, d->a, sig));
+			t->command = command_of(L, d->a, sig);
 			continue;
 		}
 		if (strcmp(n, "resources") == 0) {
-			json_object_set_new(task, "resources", resources_json(L, d->a));
+			t->resources = resources_of(L, d->a);
 			continue;
 		}
 		if (strcmp(n, "retry") == 0 && d->a->kind == PC_AST_RECORD) {
 			for (uint32_t k = 0; k < d->a->list.n; k++) {
 				const pc_ast *en = d->a->list.items[k];
 				lval *v = eval(L, en->a);
-				if (v->kind == LV_INT)
-					json_object_set_new(retry, strcmp(en->name, "backoff") == 0 ? "backoff_ns" : "attempts",
-							    json_integer(v->i));
+				if (v->kind == LV_INT && strcmp(en->name, "backoff") == 0)
+					t->backoff_ns = v->i;
+				else if (v->kind == LV_INT)
+					t->attempts = v->i;
 			}
 			continue;
 		}
@@ -750,41 +802,44 @@ static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 			continue;
 		}
 		if (strcmp(n, "retry") == 0)
-			json_object_set_new(retry, "attempts", to_json(v));
+			t->attempts = v->i;
 		else if (strcmp(n, "timeout") == 0)
-			json_object_set_new(task, "timeout_ns", to_json(v));
-		else if (strcmp(n, "sandbox") == 0) {
-			json_t *sj = to_json(v);
-			json_object_update(sandbox, sj);
-			json_decref(sj);
-		}
-		else
-			json_object_set_new(task, n, to_json(v));
+			t->timeout = v;
+		else if (strcmp(n, "cache") == 0)
+			t->cache = (int)v->i;
+		else if (strcmp(n, "checkpoint") == 0)
+			t->checkpoint = (int)v->i;
+		else if (strcmp(n, "priority") == 0)
+			t->priority = v->i;
+		else if (strcmp(n, "image") == 0)
+			t->image = v;
+		else if (strcmp(n, "env") == 0)
+			t->env = v;
+		else if (strcmp(n, "sandbox") == 0)
+			for (uint32_t k = 0; k < v->count; k++)
+				if (strcmp(v->keys[k], "network") == 0)
+					t->network = (int)v->items[k]->i;
 	}
-	json_object_set_new(task, "retry", retry);
-	json_object_set_new(task, "sandbox", sandbox);
 	L->mod = saved;
 	pop_env(L);
 
-	attach(L, task, "when", L->when);
-	attach(L, task, "fallback_of", L->fallback);
-	attach(L, task, "scatter", L->scatter);
-	json_t *after = json_array();
-	if (L->after)
-		json_array_extend(after, L->after);
+	t->when = copy_or_null(L->when);
+	t->fallback = copy_or_null(L->fallback);
+	t->scatter = copy_or_null(L->scatter);
+	t->after = copy_or_null(L->after);
 	if (L->when)
-		collect_refs(L->when, deps);
+		deps_of_json(L, t, &seen, L->when);
 	if (L->scatter_over)
-		collect_refs(L->scatter_over, deps);
-	json_object_set_new(task, "deps", deps);
-	json_object_set_new(task, "after", after);
+		deps_of_json(L, t, &seen, L->scatter_over);
+	pc_map_free(&seen);
 	if (json_array_size(checks))
-		json_object_set(task, "checks", checks);
-	json_decref(checks);
-	json_array_append_new(L->tasks, task);
+		t->checks = checks;
+	else
+		json_decref(checks);
 	if (L->created)
 		json_array_append_new(L->created, json_string(id));
 
+	const pc_type *r = sig->result;
 	json_t *ref = json_object();
 	json_object_set_new(ref, "ref", json_string(id));
 	if (r->kind == PC_T_RECORD && r->outputs)
@@ -1509,27 +1564,438 @@ static lval *from_json(lowerer *L, json_t *j, const pc_type *t, pc_buf *why)
 	return NULL;
 }
 
-/* ---- the plan --------------------------------------------------------------------- */
+/* ---- writing the plan ---------------------------------------------------------------
+ *
+ * The plan is written as it is serialized, twice: once compact, without
+ * source locations, into the hash; then indented, with them and the hash,
+ * to the output.  Keys are written in sorted order, so the bytes depend only
+ * on the content.
+ */
 
-static void strip_locations(json_t *j)
+typedef struct jw {
+	pc_buf buf;
+	FILE *out;                            /* the pretty pass, or NULL */
+	crypto_generichash_state *hash;       /* the canonical pass, or NULL */
+	int pretty, depth, after_key, error;
+	uint8_t first[128];                   /* per depth: nothing written yet */
+} jw;
+
+static void jw_flush(jw *w, int force)
 {
-	if (json_is_object(j)) {
-		json_object_del(j, "loc");
-		const char *k;
+	if (!force && w->buf.len < (1u << 16))
+		return;
+	if (w->out) {
+		if (w->buf.len && fwrite(w->buf.data, 1, w->buf.len, w->out) != w->buf.len)
+			w->error = 1;
+	} else if (w->buf.len) {
+		crypto_generichash_update(w->hash, (const unsigned char *)w->buf.data, w->buf.len);
+	}
+	w->buf.len = 0;
+}
+
+static void jw_raw(jw *w, const char *s, size_t n)
+{
+	pc_buf_add(&w->buf, s, n);
+	jw_flush(w, 0);
+}
+
+static void jw_newline(jw *w)
+{
+	if (!w->pretty)
+		return;
+	pc_buf_addc(&w->buf, '\n');
+	for (int i = 0; i < w->depth; i++)
+		pc_buf_add(&w->buf, "  ", 2);
+}
+
+/* Before a value: a comma and a new line unless it follows a key or is first. */
+static void jw_value(jw *w)
+{
+	if (w->after_key) {
+		w->after_key = 0;
+		return;
+	}
+	if (w->depth == 0)
+		return;
+	if (!w->first[w->depth])
+		pc_buf_addc(&w->buf, ',');
+	w->first[w->depth] = 0;
+	jw_newline(w);
+}
+
+static void jw_open(jw *w, char c)
+{
+	jw_value(w);
+	pc_buf_addc(&w->buf, c);
+	w->depth++;
+	w->first[w->depth] = 1;
+}
+
+static void jw_close(jw *w, char c)
+{
+	int empty = w->first[w->depth];
+	w->depth--;
+	if (!empty)
+		jw_newline(w);
+	jw_raw(w, &c, 1);
+}
+
+static void jw_strn(jw *w, const char *s, size_t n)
+{
+	pc_buf_addc(&w->buf, '"');
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		switch (c) {
+		case '"': pc_buf_add(&w->buf, "\\\"", 2); break;
+		case '\\': pc_buf_add(&w->buf, "\\\\", 2); break;
+		case '\n': pc_buf_add(&w->buf, "\\n", 2); break;
+		case '\t': pc_buf_add(&w->buf, "\\t", 2); break;
+		case '\r': pc_buf_add(&w->buf, "\\r", 2); break;
+		default:
+			if (c < 0x20)
+				pc_buf_printf(&w->buf, "\\u%04x", c);
+			else
+				pc_buf_addc(&w->buf, (char)c);
+		}
+	}
+	pc_buf_addc(&w->buf, '"');
+	jw_flush(w, 0);
+}
+
+static void jw_key(jw *w, const char *k)
+{
+	jw_value(w);
+	jw_strn(w, k, strlen(k));
+	pc_buf_add(&w->buf, w->pretty ? ": " : ":", w->pretty ? 2 : 1);
+	w->after_key = 1;
+}
+
+static void jw_string(jw *w, const char *s)
+{
+	jw_value(w);
+	jw_strn(w, s, strlen(s));
+}
+
+static void jw_int(jw *w, int64_t v)
+{
+	jw_value(w);
+	pc_buf_printf(&w->buf, "%" PRId64, v);
+}
+
+static void jw_real(jw *w, double v)
+{
+	jw_value(w);
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, "%.17g", v);
+	pc_buf_adds(&w->buf, tmp);
+	if (!strpbrk(tmp, ".eEni"))
+		pc_buf_adds(&w->buf, ".0");
+}
+
+static void jw_lit(jw *w, const char *lit)
+{
+	jw_value(w);
+	pc_buf_adds(&w->buf, lit);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A jansson value, keys sorted; "loc" only in the pretty pass. */
+static void jw_json(jw *w, json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		size_t n = json_object_size(j), k = 0;
+		const char **keys = pc_xmalloc((n + 1) * sizeof *keys);
+		const char *key;
 		json_t *v;
-		json_object_foreach(j, k, v) strip_locations(v);
-	} else if (json_is_array(j)) {
+		json_object_foreach(j, key, v) keys[k++] = key;
+		qsort(keys, n, sizeof *keys, cmp_str);
+		jw_open(w, '{');
+		for (k = 0; k < n; k++) {
+			if (!w->pretty && strcmp(keys[k], "loc") == 0)
+				continue;
+			jw_key(w, keys[k]);
+			jw_json(w, json_object_get(j, keys[k]));
+		}
+		jw_close(w, '}');
+		free(keys);
+		break;
+	}
+	case JSON_ARRAY: {
 		size_t i;
 		json_t *v;
-		json_array_foreach(j, i, v) strip_locations(v);
+		jw_open(w, '[');
+		json_array_foreach(j, i, v) jw_json(w, v);
+		jw_close(w, ']');
+		break;
+	}
+	case JSON_STRING: jw_value(w); jw_strn(w, json_string_value(j), json_string_length(j)); break;
+	case JSON_INTEGER: jw_int(w, json_integer_value(j)); break;
+	case JSON_REAL: jw_real(w, json_real_value(j)); break;
+	case JSON_TRUE: jw_lit(w, "true"); break;
+	case JSON_FALSE: jw_lit(w, "false"); break;
+	default: jw_lit(w, "null"); break;
 	}
 }
 
+/* Indices 0..n-1 ordered by KEYS (for writing records with sorted keys). */
+static uint32_t *sorted_order(const char *const *keys, uint32_t n)
+{
+	uint32_t *o = pc_xmalloc((n + 1) * sizeof *o);
+	for (uint32_t i = 0; i < n; i++)
+		o[i] = i;
+	for (uint32_t i = 1; i < n; i++) /* insertion sort: records are small */
+		for (uint32_t j = i; j > 0 && strcmp(keys[o[j - 1]], keys[o[j]]) > 0; j--) {
+			uint32_t t = o[j];
+			o[j] = o[j - 1];
+			o[j - 1] = t;
+		}
+	return o;
+}
+
+static void jw_lval(jw *w, const lval *v)
+{
+	switch (v->kind) {
+	case LV_INT: jw_int(w, v->i); break;
+	case LV_FLOAT: jw_real(w, v->f); break;
+	case LV_BOOL: jw_lit(w, v->i ? "true" : "false"); break;
+	case LV_STR: jw_value(w); jw_strn(w, v->s, v->n); break;
+	case LV_ENUM: jw_string(w, v->s); break;
+	case LV_NONE: jw_lit(w, "null"); break;
+	case LV_LIST:
+		jw_open(w, '[');
+		for (uint32_t i = 0; i < v->count; i++)
+			jw_lval(w, v->items[i]);
+		jw_close(w, ']');
+		break;
+	case LV_REC: {
+		uint32_t *o = sorted_order(v->keys, v->count);
+		jw_open(w, '{');
+		for (uint32_t i = 0; i < v->count; i++) {
+			jw_key(w, v->keys[o[i]]);
+			jw_lval(w, v->items[o[i]]);
+		}
+		jw_close(w, '}');
+		free(o);
+		break;
+	}
+	default: jw_json(w, v->rt); break;
+	}
+}
+
+static void jw_loc(jw *w, lowerer *L, const pc_ast *n)
+{
+	if (!w->pretty)
+		return;
+	const pc_source *s = L->ctx->files[n->span.file];
+	uint32_t line, col;
+	pc_source_linecol(s, n->span.start, &line, &col);
+	jw_key(w, "loc");
+	jw_open(w, '{');
+	jw_key(w, "column");
+	jw_int(w, col);
+	jw_key(w, "file");
+	jw_string(w, s->path);
+	jw_key(w, "line");
+	jw_int(w, line);
+	jw_close(w, '}');
+}
+
+static void jw_task(jw *w, lowerer *L, const task *t)
+{
+	const pc_sig *sig = t->sig;
+	jw_open(w, '{');
+	jw_key(w, "after");
+	jw_open(w, '[');
+	if (t->after)
+		for (size_t i = 0; i < json_array_size(t->after); i++)
+			jw_json(w, json_array_get(t->after, i));
+	jw_close(w, ']');
+	jw_key(w, "cache");
+	jw_lit(w, t->cache ? "true" : "false");
+	jw_key(w, "checkpoint");
+	jw_lit(w, t->checkpoint ? "true" : "false");
+	if (t->checks) {
+		jw_key(w, "checks");
+		jw_json(w, t->checks);
+	}
+	jw_key(w, "command");
+	if (t->command)
+		jw_json(w, t->command);
+	else
+		jw_lit(w, "null");
+	jw_key(w, "deps");
+	jw_open(w, '[');
+	for (uint32_t i = 0; i < t->ndeps; i++)
+		jw_string(w, t->deps[i]);
+	jw_close(w, ']');
+	jw_key(w, "env");
+	if (t->env)
+		jw_lval(w, t->env);
+	else {
+		jw_open(w, '{');
+		jw_close(w, '}');
+	}
+	if (t->fallback) {
+		jw_key(w, "fallback_of");
+		jw_json(w, t->fallback);
+	}
+	jw_key(w, "id");
+	jw_string(w, t->id);
+	jw_key(w, "image");
+	if (t->image)
+		jw_lval(w, t->image);
+	else
+		jw_lit(w, "null");
+	/* inputs, by parameter name */
+	const char **names = pc_xmalloc((sig->nparams + 1) * sizeof *names);
+	for (uint32_t k = 0; k < sig->nparams; k++)
+		names[k] = sig->params[k].name;
+	uint32_t *o = sorted_order(names, sig->nparams);
+	jw_key(w, "inputs");
+	jw_open(w, '{');
+	for (uint32_t k = 0; k < sig->nparams; k++) {
+		jw_key(w, sig->params[o[k]].name);
+		jw_open(w, '{');
+		jw_key(w, "type");
+		jw_string(w, type_name(L, sig->params[o[k]].type));
+		jw_key(w, "value");
+		jw_lval(w, t->inputs[o[k]]);
+		jw_close(w, '}');
+	}
+	jw_close(w, '}');
+	free(o);
+	free(names);
+	jw_loc(w, L, t->call);
+	jw_key(w, "module");
+	jw_string(w, t->module);
+	jw_key(w, "outputs");
+	jw_open(w, '{');
+	const pc_type *r = sig->result;
+	if (r->kind == PC_T_RECORD && r->outputs) {
+		const char **on = pc_xmalloc((r->nfields + 1) * sizeof *on);
+		for (uint32_t k = 0; k < r->nfields; k++)
+			on[k] = r->fields[k].name;
+		uint32_t *oo = sorted_order(on, r->nfields);
+		for (uint32_t k = 0; k < r->nfields; k++) {
+			jw_key(w, r->fields[oo[k]].name);
+			jw_string(w, type_name(L, r->fields[oo[k]].type));
+		}
+		free(oo);
+		free(on);
+	} else if (r->kind != PC_T_UNIT) {
+		jw_key(w, "out");
+		jw_string(w, type_name(L, r));
+	}
+	jw_close(w, '}');
+	jw_key(w, "priority");
+	jw_int(w, t->priority);
+	jw_key(w, "resources");
+	if (t->resources)
+		jw_lval(w, t->resources);
+	else {
+		jw_open(w, '{');
+		jw_close(w, '}');
+	}
+	jw_key(w, "retry");
+	jw_open(w, '{');
+	jw_key(w, "attempts");
+	jw_int(w, t->attempts);
+	jw_key(w, "backoff_ns");
+	jw_int(w, t->backoff_ns);
+	jw_close(w, '}');
+	jw_key(w, "sandbox");
+	jw_open(w, '{');
+	jw_key(w, "network");
+	jw_lit(w, t->network ? "true" : "false");
+	jw_close(w, '}');
+	if (t->scatter) {
+		jw_key(w, "scatter");
+		jw_json(w, t->scatter);
+	}
+	jw_key(w, "stage");
+	jw_string(w, t->stage);
+	jw_key(w, "timeout_ns");
+	if (t->timeout)
+		jw_lval(w, t->timeout);
+	else
+		jw_lit(w, "null");
+	if (t->when) {
+		jw_key(w, "when");
+		jw_json(w, t->when);
+	}
+	jw_close(w, '}');
+}
+
+typedef struct plan_top {
+	const char *file, *pipeline, *hash;
+	const pc_sig *sig;
+	lval **params;
+	lval *result;
+} plan_top;
+
+static void jw_plan(jw *w, lowerer *L, const plan_top *p)
+{
+	jw_open(w, '{');
+	jw_key(w, "checks");
+	jw_json(w, L->checks);
+	if (p->hash) {
+		jw_key(w, "hash");
+		jw_string(w, p->hash);
+	}
+	const pc_sig *sig = p->sig;
+	const char **names = pc_xmalloc((sig->nparams + 1) * sizeof *names);
+	for (uint32_t k = 0; k < sig->nparams; k++)
+		names[k] = sig->params[k].name;
+	uint32_t *o = sorted_order(names, sig->nparams);
+	jw_key(w, "params");
+	jw_open(w, '{');
+	for (uint32_t k = 0; k < sig->nparams; k++) {
+		jw_key(w, sig->params[o[k]].name);
+		jw_open(w, '{');
+		jw_key(w, "type");
+		jw_string(w, type_name(L, sig->params[o[k]].type));
+		jw_key(w, "value");
+		jw_lval(w, p->params[o[k]]);
+		jw_close(w, '}');
+	}
+	jw_close(w, '}');
+	free(o);
+	free(names);
+	jw_key(w, "pipec_plan");
+	jw_int(w, PC_PLAN_VERSION);
+	jw_key(w, "result");
+	jw_lval(w, p->result);
+	jw_key(w, "result_type");
+	jw_string(w, type_name(L, sig->result));
+	jw_key(w, "source");
+	jw_open(w, '{');
+	if (w->pretty) {
+		jw_key(w, "file");
+		jw_string(w, p->file);
+	}
+	jw_key(w, "pipeline");
+	jw_string(w, p->pipeline);
+	jw_close(w, '}');
+	jw_key(w, "tasks");
+	jw_open(w, '[');
+	for (uint32_t i = 0; i < L->ntasks; i++)
+		jw_task(w, L, &L->tasks[i]);
+	jw_close(w, ']');
+	jw_close(w, '}');
+	if (w->pretty)
+		jw_raw(w, "\n", 1);
+	jw_flush(w, 1);
+}
+
 int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *const *params,
-	     size_t nparams, char **plan_out, pc_buf *err)
+	     size_t nparams, FILE *out, pc_buf *err)
 {
 	pc_sema *S = ctx->sema;
-	*plan_out = NULL;
 	if (!S || !S->nmodules || pc_error_count(ctx))
 		return 1;
 	pc_module *root = NULL;
@@ -1550,7 +2016,6 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 	}
 	lowerer lw = {.ctx = ctx, .S = S, .mod = root, .prefix = "", .suffix = ""};
 	lowerer *L = &lw;
-	L->tasks = json_array();
 	L->checks = json_array();
 	L->pool = json_array();
 	pc_sig *sig = pc_sema_sig(S, sym);
@@ -1629,48 +2094,40 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 	if (rc == 0 && (L->failed || pc_error_count(ctx)))
 		rc = 1;
 	if (rc == 0) {
-		json_t *plan = json_object();
-		json_object_set_new(plan, "pipec_plan", json_integer(PC_PLAN_VERSION));
-		json_t *src = json_object();
-		json_object_set_new(src, "file", json_string(root->path));
-		json_object_set_new(src, "pipeline", json_string(pipeline));
-		json_object_set_new(plan, "source", src);
-		json_t *pj = json_object();
-		for (uint32_t k = 0; k < sig->nparams; k++) {
-			json_t *in = json_object();
-			json_object_set_new(in, "type", json_string(pc_type_str(ctx, sig->params[k].type)));
-			json_object_set_new(in, "value", to_json(vals[k]));
-			json_object_set_new(pj, sig->params[k].name, in);
-		}
-		json_object_set_new(plan, "params", pj);
-		json_object_set_new(plan, "result_type", json_string(pc_type_str(ctx, sig->result)));
-		json_object_set_new(plan, "result", to_json(result));
-		json_object_set(plan, "tasks", L->tasks);
-		json_object_set(plan, "checks", L->checks);
-		/* the content hash: the plan without locations or source file */
-		json_t *content = json_deep_copy(plan);
-		strip_locations(content);
-		json_object_del(json_object_get(content, "source"), "file");
-		char *canon = json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+		plan_top top = {root->path, pipeline, NULL, sig, vals, result};
+		/* pass 1: the content hash */
+		crypto_generichash_state st;
+		crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
+		jw hw = {.hash = &st};
+		jw_plan(&hw, L, &top);
+		pc_buf_free(&hw.buf);
 		unsigned char h[crypto_generichash_BYTES];
-		crypto_generichash(h, sizeof h, (const unsigned char *)canon, strlen(canon), NULL, 0);
-		free(canon);
-		json_decref(content);
+		crypto_generichash_final(&st, h, sizeof h);
 		char hex[2 * sizeof h + 1];
 		sodium_bin2hex(hex, sizeof hex, h, sizeof h);
 		pc_buf hb = {0};
 		pc_buf_printf(&hb, "blake2b-256:%s", hex);
-		json_object_set_new(plan, "hash", json_string(hb.data));
+		top.hash = hb.data;
+		/* pass 2: the plan */
+		jw ow = {.out = out, .pretty = 1};
+		jw_plan(&ow, L, &top);
+		pc_buf_free(&ow.buf);
 		pc_buf_free(&hb);
-		char *text = json_dumps(plan, JSON_INDENT(2) | JSON_SORT_KEYS);
-		pc_buf out = {0};
-		pc_buf_adds(&out, text);
-		pc_buf_addc(&out, '\n');
-		free(text);
-		*plan_out = pc_buf_steal(&out, NULL);
-		json_decref(plan);
+		if (ow.error || fflush(out) != 0) {
+			pc_buf_printf(err, "cannot write the plan: %s", strerror(errno));
+			rc = 2;
+		}
 	}
-	json_decref(L->tasks);
+	for (uint32_t i = 0; i < L->ntasks; i++) {
+		task *t = &L->tasks[i];
+		json_decref(t->command);
+		json_decref(t->after);
+		json_decref(t->when);
+		json_decref(t->fallback);
+		json_decref(t->scatter);
+		json_decref(t->checks);
+	}
+	free(L->tasks);
 	json_decref(L->checks);
 	json_decref(L->pool);
 	pc_map_free(&L->ids);

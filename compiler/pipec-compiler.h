@@ -70,13 +70,13 @@ int pc_use_profile(pc_ctx *ctx, const char *path, const char *name);
 
 /*
  * Lowers PIPELINE of FILE (checked with pc_check_file, without errors) to a
- * plan, with PARAMS as "name=value" strings parsed by the parameters' types.
- * Returns 0 and *PLAN (a new string: the plan's JSON); 1 when lowering found
- * errors (diagnostics); 2 for a bad parameter or an unknown pipeline, with
- * *ERR a new message naming it.
+ * plan, with PARAMS as "name=value" strings parsed by the parameters' types,
+ * and writes its JSON to OUT.  Returns 0; 1 when lowering found errors
+ * (diagnostics; nothing is written); 2 for a bad parameter, an unknown
+ * pipeline or a write error, with *ERR a new message naming it.
  */
 int pc_build_plan(pc_ctx *ctx, const char *file, const char *pipeline, const char *const *params,
-		  size_t nparams, char **plan, char **err);
+		  size_t nparams, FILE *out, char **err);
 
 /* Number of error-severity diagnostics collected so far. */
 size_t pc_error_count(const pc_ctx *ctx);

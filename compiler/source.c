@@ -226,10 +226,10 @@ int pc_use_profile(pc_ctx *ctx, const char *path, const char *name)
 }
 
 int pc_build_plan(pc_ctx *ctx, const char *file, const char *pipeline, const char *const *params,
-		  size_t nparams, char **plan, char **err)
+		  size_t nparams, FILE *out, char **err)
 {
 	pc_buf e = {0};
-	int rc = pc_lower(ctx, file, pipeline, params, nparams, plan, &e);
+	int rc = pc_lower(ctx, file, pipeline, params, nparams, out, &e);
 	*err = e.len ? pc_buf_steal(&e, NULL) : NULL;
 	pc_buf_free(&e);
 	return rc;

@@ -573,11 +573,44 @@ static int compile_plan(int argc, char **argv, const char *usage, int graph, cha
 	}
 	int rc = EXIT_ERRORS;
 	if (!pc_error_count(ctx)) {
-		char *err = NULL;
-		rc = pc_build_plan(ctx, file, pipeline, params, nparams, plan, &err);
+		char *err = NULL, *mem = NULL, tmp[4096] = "";
+		size_t memlen = 0;
+		FILE *out = stdout;
+		if (graph) {
+			out = open_memstream(&mem, &memlen);
+		} else if (g_output && strcmp(g_output, "-") != 0) {
+			/* a temporary file beside the plan, renamed over it when complete */
+			snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", g_output);
+			int fd = mkstemp(tmp);
+			out = fd >= 0 ? fdopen(fd, "w") : NULL;
+			if (!out) {
+				fprintf(stderr, "pipec: cannot write '%s': %s\n", g_output, strerror(errno));
+				pc_ctx_free(ctx);
+				return EXIT_USAGE;
+			}
+		}
+		rc = out ? pc_build_plan(ctx, file, pipeline, params, nparams, out, &err) : EXIT_USAGE;
 		if (err) {
 			fprintf(stderr, "pipec: %s\n", err);
 			free(err);
+		}
+		if (graph) {
+			if (out)
+				fclose(out);
+			if (rc == 0)
+				*plan = mem;
+			else
+				free(mem);
+		} else if (*tmp) {
+			int ok = rc == 0 && fflush(out) == 0 && fsync(fileno(out)) == 0;
+			ok = fclose(out) == 0 && ok;
+			if (ok && rename(tmp, g_output) != 0) {
+				fprintf(stderr, "pipec: cannot write '%s': %s\n", g_output, strerror(errno));
+				ok = 0;
+				rc = EXIT_USAGE;
+			}
+			if (!ok)
+				unlink(tmp);
 		}
 	}
 	if (pc_diag_count(ctx))
@@ -593,23 +626,9 @@ static int compile_plan(int argc, char **argv, const char *usage, int graph, cha
 
 static int cmd_build(int argc, char **argv)
 {
-	char *plan;
+	char *unused;
 	g_output = NULL;
-	int rc = compile_plan(argc, argv, build_usage, 0, &plan);
-	if (rc != 0 || !plan)
-		return rc;
-	size_t len = strlen(plan);
-	if (!g_output || strcmp(g_output, "-") == 0) {
-		if (fwrite(plan, 1, len, stdout) != len || fflush(stdout) != 0) {
-			fprintf(stderr, "pipec: cannot write the plan: %s\n", strerror(errno));
-			rc = EXIT_USAGE;
-		}
-	} else if (write_atomically(g_output, plan, len) < 0) {
-		fprintf(stderr, "pipec: cannot write '%s': %s\n", g_output, strerror(errno));
-		rc = EXIT_USAGE;
-	}
-	free(plan);
-	return rc;
+	return compile_plan(argc, argv, build_usage, 0, &unused);
 }
 
 /* A label safe inside double quotes in dot and mermaid. */
