@@ -62,6 +62,7 @@ struct pc_type {
 	const pc_ast *decl;   /* declaration, for "declared here" */
 	uint8_t anon;         /* RECORD written as a literal: matches records by structure */
 	uint8_t outputs;      /* RECORD: the named outputs of a stage or pipeline */
+	const char *text;     /* pc_type_str's result, once computed (arena) */
 };
 
 const pc_type *pc_type_basic(pc_type_kind k);

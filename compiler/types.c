@@ -248,9 +248,13 @@ void pc_type_print(pc_buf *b, const pc_type *t)
 
 const char *pc_type_str(pc_ctx *ctx, const pc_type *t)
 {
+	if (t->text)
+		return t->text;
 	pc_buf b = {0};
 	pc_type_print(&b, t);
 	const char *s = pc_arena_strndup(ctx->arena, b.data ? b.data : "", b.len);
 	pc_buf_free(&b);
+	if (t->kind > PC_T_EMPTY) /* the basic types are shared and read-only */
+		((pc_type *)t)->text = s;
 	return s;
 }
