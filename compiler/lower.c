@@ -564,7 +564,9 @@ static const char *new_id(lowerer *L, const char *base)
 	pc_buf b = {0};
 	for (int k = 1;; k++) {
 		b.len = 0;
-		pc_buf_printf(&b, "%s%s%s", L->prefix, base, L->suffix);
+		pc_buf_adds(&b, L->prefix);
+		pc_buf_adds(&b, base);
+		pc_buf_adds(&b, L->suffix);
 		if (k > 1)
 			pc_buf_printf(&b, "-%d", k);
 		const char *id = pc_intern(L->ctx->names, b.data, b.len);
@@ -1627,20 +1629,30 @@ static void jw_flush(jw *w, int force)
 	}
 }
 
+static inline void put(pc_buf *b, const char *s, size_t n)
+{
+	if (b->len + n < b->cap) { /* the common case, inline */
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+	} else {
+		pc_buf_add(b, s, n);
+	}
+}
+
 /* Text of both forms. */
-static void emit(jw *w, const char *s, size_t n)
+static inline void emit(jw *w, const char *s, size_t n)
 {
 	if (w->out)
-		pc_buf_add(&w->buf, s, n);
+		put(&w->buf, s, n);
 	if (w->hash && !w->canon_off)
-		pc_buf_add(&w->cbuf, s, n);
+		put(&w->cbuf, s, n);
 }
 
 /* Layout of the pretty form only. */
-static void emit_pretty(jw *w, const char *s, size_t n)
+static inline void emit_pretty(jw *w, const char *s, size_t n)
 {
 	if (w->out)
-		pc_buf_add(&w->buf, s, n);
+		put(&w->buf, s, n);
 }
 
 static void jw_newline(jw *w)
@@ -2020,6 +2032,8 @@ typedef struct plan_top {
 
 static void jw_plan(jw *w, lowerer *L, const plan_top *p)
 {
+	pc_buf_grow(&w->buf, 1u << 17);
+	pc_buf_grow(&w->cbuf, 1u << 17);
 	jw_open(w, '{');
 	jw_key(w, "checks");
 	jw_json(w, L->checks);
