@@ -20,4 +20,12 @@ if "$ROBUST" -m 50 -o "$TMP" -x "$PIPEC" examples/*.pipe examples/lib/*.pipe std
 else
 	fail "pipec check failed on some inputs (kept in $keep)"; mkdir -p "$keep"; cp "$TMP"/robust-fail-* "$keep"/
 fi
+# pipec build on every input: a plan, an error, or a refusal; never a crash
+bad=0
+for f in examples/*.pipe tests/golden/*.pipe tests/lang/*.pipe tests/fmt/*.pipe tests/build/*.pipe; do
+	"$PIPEC" build "$f" -o "$TMP/plan.json" >/dev/null 2>&1
+	rc=$?
+	[ "$rc" -le 2 ] || { bad=$((bad + 1)); echo "pipec build $f: exit $rc"; }
+done
+[ "$bad" -eq 0 ] && ok "pipec build exits 0, 1 or 2 on every input" || fail "pipec build crashed on $bad inputs"
 finish

@@ -12,10 +12,15 @@ done
 "$PIPEC" check --format sarif examples/quickstart.pipe > "$TMP/clean.sarif"; rc=$?
 [ "$rc" -eq 0 ] && ok "sarif on a clean file exits 0" || fail "sarif clean exit $rc"
 "$PIPEC" check --format sarif tests/golden/E0201-multiple.pipe tests/golden/E0106-unknown-escape.pipe \
-	tests/golden/E0201-unclosed-paren.pipe > "$TMP/out.sarif"; rc=$?
+	tests/golden/E0201-unclosed-paren.pipe tests/golden/E0301-type-mismatch.pipe \
+	tests/golden/E0401-constraint-refuted.pipe tests/golden/W0301-unused-value.pipe > "$TMP/out.sarif"; rc=$?
 [ "$rc" -eq 1 ] && ok "sarif with errors exits 1" || fail "sarif exit $rc"
+want=$("$PIPEC" check --format json tests/golden/E0201-multiple.pipe tests/golden/E0106-unknown-escape.pipe \
+	tests/golden/E0201-unclosed-paren.pipe tests/golden/E0301-type-mismatch.pipe \
+	tests/golden/E0401-constraint-refuted.pipe tests/golden/W0301-unused-value.pipe | wc -l)
 n=$(grep -c '"ruleId"' "$TMP/out.sarif")
-[ "$n" -eq 4 ] && ok "one SARIF result per diagnostic" || fail "$n SARIF results, wanted 4"
+[ "$n" -eq "$want" ] && [ "$n" -gt 10 ] && ok "one SARIF result per diagnostic ($n)" || fail "$n SARIF results, wanted $want"
+grep -q '"level": "warning"' "$TMP/out.sarif" && ok "warnings are SARIF warnings" || fail "no SARIF warning level"
 grep -q '"columnKind": "unicodeCodePoints"' "$TMP/out.sarif" && ok "columns are code points" || fail "columnKind"
 grep -q '"relatedLocations"' "$TMP/out.sarif" && ok "secondary spans are related locations" || fail "relatedLocations"
 if [ ! -f "$schema" ]; then
