@@ -62,6 +62,11 @@ typedef struct checker {
 	int in_test;
 	int nested;            /* inside an if/for block */
 	int in_stage;          /* checking a stage's directives: no stage calls */
+	struct fact {          /* relations known to hold: "l op r" from where and require */
+		const pc_ast *l, *r;
+		int op;
+	} *facts;              /* malloc()ed; reset per pipeline */
+	uint32_t nfacts, capfacts;
 } checker;
 
 #define ERR(C, code, span, ...) pc_diag_emit((C)->ctx, PC_SEV_ERROR, code, span, __VA_ARGS__)
@@ -749,6 +754,123 @@ static void describe_names(pc_buf *b, const pc_ast *e, av_env *env, const char *
 		describe_names(b, e->list.items[i], env, seen, nseen);
 }
 
+/* Records the comparisons of E (a where or a require) as facts. */
+static void add_facts(checker *C, const pc_ast *e)
+{
+	if (e->kind == PC_AST_PAREN) {
+		add_facts(C, e->a);
+		return;
+	}
+	if (e->kind == PC_AST_BINARY && e->op == ANDAND) {
+		add_facts(C, e->a);
+		add_facts(C, e->b);
+		return;
+	}
+	if (e->kind != PC_AST_COMPARE)
+		return;
+	const pc_ast *l = e->a;
+	for (uint32_t i = 0; i < e->list.n; i++) {
+		if (C->nfacts == C->capfacts) {
+			C->capfacts = C->capfacts ? 2 * C->capfacts : 16;
+			C->facts = pc_xrealloc(C->facts, C->capfacts * sizeof *C->facts);
+		}
+		C->facts[C->nfacts++] = (struct fact){l, e->list.items[i]->a, e->list.items[i]->op};
+		l = e->list.items[i]->a;
+	}
+}
+
+/* Whether callee expression A, its parameters replaced by the arguments in
+ * ENV_ARGS, is the caller's expression B (structurally). */
+static int same_expr(const pc_ast *a, const pc_sig *sig, const pc_ast **args, const pc_ast *b)
+{
+	while (a->kind == PC_AST_PAREN)
+		a = a->a;
+	while (b->kind == PC_AST_PAREN)
+		b = b->a;
+	if (a->kind == PC_AST_NAME && sig) {
+		for (uint32_t k = 0; k < sig->nparams; k++)
+			if (sig->params[k].name == a->name)
+				return args[k] && same_expr(args[k], NULL, NULL, b);
+	}
+	if (a->kind != b->kind || a->op != b->op || a->list.n != b->list.n)
+		return 0;
+	switch (a->kind) {
+	case PC_AST_NAME: return a->name == b->name;
+	case PC_AST_INT: case PC_AST_SIZE: case PC_AST_DURATION: case PC_AST_BOOL: return a->v.i == b->v.i;
+	case PC_AST_FLOAT: return a->v.f == b->v.f;
+	case PC_AST_FIELD: return a->name == b->name && same_expr(a->a, sig, args, b->a);
+	case PC_AST_UNARY: return same_expr(a->a, sig, args, b->a);
+	case PC_AST_BINARY: return same_expr(a->a, sig, args, b->a) && same_expr(a->b, sig, args, b->b);
+	default: return 0;
+	}
+}
+
+static int flip_op(int op)
+{
+	return op == '<' ? '>' : op == '>' ? '<' : op == LE ? GE : op == GE ? LE : op;
+}
+
+/* Whether "l op r" (callee terms, arguments substituted) is a known fact,
+ * or follows from one (a < b gives a <= b and a != b). */
+static const struct fact *known(checker *C, const pc_ast *l, int op, const pc_ast *r, const pc_sig *sig,
+				const pc_ast **args)
+{
+	for (uint32_t i = 0; i < C->nfacts; i++) {
+		const struct fact *f = &C->facts[i];
+		for (int side = 0; side < 2; side++) {
+			const pc_ast *fl = side ? f->r : f->l, *fr = side ? f->l : f->r;
+			int fop = side ? flip_op(f->op) : f->op;
+			if (!same_expr(l, sig, args, fl) || !same_expr(r, sig, args, fr))
+				continue;
+			if (fop == op || (op == LE && (fop == '<' || fop == EQ)) || (op == GE && (fop == '>' || fop == EQ)) ||
+			    (op == NE && (fop == '<' || fop == '>')))
+				return f;
+		}
+	}
+	return NULL;
+}
+
+/* Whether the callee constraint W holds by the caller's relational facts. */
+static int proven_by_facts(checker *C, const pc_ast *w, const pc_sig *sig, const pc_ast **args)
+{
+	while (w->kind == PC_AST_PAREN)
+		w = w->a;
+	if (w->kind == PC_AST_BINARY && w->op == ANDAND)
+		return proven_by_facts(C, w->a, sig, args) && proven_by_facts(C, w->b, sig, args);
+	if (w->kind != PC_AST_COMPARE)
+		return 0;
+	const pc_ast *l = w->a;
+	for (uint32_t i = 0; i < w->list.n; i++) {
+		if (!known(C, l, w->list.items[i]->op, w->list.items[i]->a, sig, args))
+			return 0;
+		l = w->list.items[i]->a;
+	}
+	return 1;
+}
+
+/* The caller's fact that contradicts W (the opposite of one of its steps), or NULL. */
+static const struct fact *refuted_by_facts(checker *C, const pc_ast *w, const pc_sig *sig, const pc_ast **args)
+{
+	while (w->kind == PC_AST_PAREN)
+		w = w->a;
+	if (w->kind == PC_AST_BINARY && w->op == ANDAND) {
+		const struct fact *f = refuted_by_facts(C, w->a, sig, args);
+		return f ? f : refuted_by_facts(C, w->b, sig, args);
+	}
+	if (w->kind != PC_AST_COMPARE)
+		return NULL;
+	const pc_ast *l = w->a;
+	for (uint32_t i = 0; i < w->list.n; i++) {
+		int op = w->list.items[i]->op;
+		int neg = op == '<' ? GE : op == LE ? '>' : op == '>' ? LE : op == GE ? '<' : op == EQ ? NE : EQ;
+		const struct fact *f = known(C, l, neg, w->list.items[i]->a, sig, args);
+		if (f)
+			return f;
+		l = w->list.items[i]->a;
+	}
+	return NULL;
+}
+
 /*
  * The callee's `where` constraints at one call: proven, refuted (E0401), or
  * undecided (a run-time check; E0402 with --strict).  GIVEN holds the
@@ -770,6 +892,18 @@ static void call_constraints(checker *C, pc_ast *call, const pc_sig *sig, const 
 		if (!w)
 			continue;
 		pc_truth t = pc_av_truth(w, env_lookup, &env);
+		const struct fact *contra = NULL;
+		if (t == PC_UNKNOWN) {
+			/* relations the caller knows: where lo < hi proves the callee's a < b */
+			const pc_ast **args = pc_xcalloc(sig->nparams + 1, sizeof *args);
+			for (uint32_t j = 0; j < sig->nparams; j++)
+				args[j] = given[j] ? given[j]->a : sig->params[j].node->b;
+			if (proven_by_facts(C, w, sig, args))
+				t = PC_TRUE;
+			else if ((contra = refuted_by_facts(C, w, sig, args)))
+				t = PC_FALSE;
+			free(args);
+		}
 		if (t == PC_TRUE || (t == PC_UNKNOWN && !C->ctx->strict))
 			continue;
 		pc_buf vals = {0};
@@ -778,7 +912,11 @@ static void call_constraints(checker *C, pc_ast *call, const pc_sig *sig, const 
 		describe_names(&vals, w, &env, seen, &nseen);
 		pc_span at = given[k] ? given[k]->span : call->span;
 		pc_diag *d;
-		if (t == PC_FALSE) {
+		if (t == PC_FALSE && contra) {
+			d = ERR(C, "E0401", at, "%s requires %s, but here %s %s %s", what, text_of(C, w), text_of(C, contra->l),
+				pc_op_text(contra->op), text_of(C, contra->r));
+			pc_diag_label(C->ctx, d, "breaks the constraint");
+		} else if (t == PC_FALSE) {
 			d = ERR(C, "E0401", at, "%s requires %s, but here %s", what, text_of(C, w), vals.data ? vals.data : "");
 			pc_diag_label(C->ctx, d, "breaks the constraint");
 		} else {
@@ -1357,6 +1495,7 @@ static const pc_type *stmt(checker *C, pc_ast *s, int last_is_value, int is_last
 				pc_diag_note(C->ctx, d, "the parameters' own constraints rule it out");
 			}
 			pc_av_assume(s->a, av_lookup, av_narrow, C);
+			add_facts(C, s->a);
 		}
 		return T(UNIT);
 	}
@@ -1681,8 +1820,10 @@ static void params_scope(checker *C, const pc_sig *sig)
 	}
 	/* what the constraints say about the parameters holds in the body */
 	for (uint32_t i = 0; i < sig->nparams; i++)
-		if (sig->params[i].node->c)
+		if (sig->params[i].node->c) {
 			pc_av_assume(sig->params[i].node->c, av_lookup, av_narrow, C);
+			add_facts(C, sig->params[i].node->c);
+		}
 }
 
 static void mock_stmt(checker *C, pc_ast *m)
@@ -1744,6 +1885,7 @@ static void check_module(pc_sema *S, pc_module *m)
 	checker *C = &c;
 	for (uint32_t i = 0; i < m->ast->list.n; i++) {
 		pc_ast *d = m->ast->list.items[i];
+		C->nfacts = 0; /* facts hold within one declaration */
 		pc_symbol *sym = d->name ? pc_map_get(&m->symbols, d->name) : NULL;
 		if (sym && sym->decl != d)
 			sym = NULL; /* a duplicate: reported when loading */
@@ -1798,6 +1940,7 @@ static void check_module(pc_sema *S, pc_module *m)
 			break;
 		}
 	}
+	free(C->facts);
 }
 
 void pc_sema_check(pc_sema *S)
