@@ -1877,6 +1877,17 @@ static void jw_lval(jw *w, const lval *v)
 	}
 }
 
+/* An output's type: as declared, and the base the runtime checks ("Corpus" is a File). */
+static void jw_type(jw *w, lowerer *L, const pc_type *t)
+{
+	jw_open(w, '{');
+	jw_key(w, "base");
+	jw_string(w, type_name(L, pc_type_base(t)));
+	jw_key(w, "type");
+	jw_string(w, type_name(L, t));
+	jw_close(w, '}');
+}
+
 static void jw_loc(jw *w, lowerer *L, const pc_ast *n)
 {
 	if (!w->out)
@@ -1975,13 +1986,13 @@ static void jw_task(jw *w, lowerer *L, const task *t)
 		uint32_t *oo = sorted_order(on, r->nfields);
 		for (uint32_t k = 0; k < r->nfields; k++) {
 			jw_key(w, r->fields[oo[k]].name);
-			jw_string(w, type_name(L, r->fields[oo[k]].type));
+			jw_type(w, L, r->fields[oo[k]].type);
 		}
 		free(oo);
 		free(on);
 	} else if (r->kind != PC_T_UNIT) {
 		jw_key(w, "out");
-		jw_string(w, type_name(L, r));
+		jw_type(w, L, r);
 	}
 	jw_close(w, '}');
 	jw_key(w, "priority");

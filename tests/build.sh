@@ -18,7 +18,8 @@ t = {t['id']: t for t in p['tasks']}
 assert t['s']['deps'] == ['c'], t['s']['deps']
 assert t['c']['command'][0].startswith('seq 100 |'), t['c']['command']
 assert t['c']['inputs']['n'] == {'type': 'Int', 'value': 100}
-assert t['s']['outputs'] == {'words': 'Int', 'lines': 'Int'}
+assert t['s']['outputs'] == {'words': {'type': 'Int', 'base': 'Int'}, 'lines': {'type': 'Int', 'base': 'Int'}}
+assert t['c']['outputs'] == {'out': {'type': 'Corpus', 'base': 'File'}}
 assert t['s']['resources'] == {'cpu': 1, 'memory': 67108864}
 assert p['result'] == {'words': {'ref': 's', 'output': 'words'}, 'lines': {'ref': 's', 'output': 'lines'}}
 assert p['hash'].startswith('blake2b-256:')
