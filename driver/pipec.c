@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include "pipec-compiler.h"
+#include "pipec-runtime.h"
 
 static const char *g_output;       /* build -o */
 static const char *g_graph_format; /* graph --format */
@@ -37,6 +38,7 @@ static const char main_usage[] =
 	"  check FILE...     parse FILE(s) and report every error found\n"
 	"  build FILE        compile FILE's pipeline to a plan (JSON) for the runtime\n"
 	"  graph FILE        print the pipeline's task graph (dot or mermaid)\n"
+	"  run FILE|PLAN     build and run a pipeline locally, or run a built plan\n"
 	"  fmt FILE...       print FILE(s) in the canonical layout (or check, or rewrite)\n"
 	"  help [COMMAND]    show this help, or a command's\n"
 	"\n"
@@ -124,6 +126,26 @@ static const char graph_usage[] =
 	"  --format FORMAT   dot (default, for Graphviz) or mermaid\n"
 	"  -p, --param NAME=VALUE, --pipeline NAME, --stdlib DIR  as for pipec build\n"
 	"  -h, --help        show this help\n";
+
+static const char run_usage[] =
+	"usage: pipec run FILE.pipe|PLAN [-p name=value]... [-j N] [--state-dir DIR] [--format json]\n"
+	"\n"
+	"Run a pipeline on this machine: FILE.pipe is checked and built first (as by\n"
+	"pipec build), a PLAN (JSON from pipec build) is run as it is. Each task's\n"
+	"transitions are recorded in DIR/.pipec/state.db; results whose inputs,\n"
+	"command and stage are unchanged are taken from the cache.\n"
+	"\n"
+	"options:\n"
+	"  -p, --param NAME=VALUE  a parameter (FILE.pipe only), as for pipec build\n"
+	"  -j, --jobs N      tasks at once (default: the number of cores)\n"
+	"  --state-dir DIR   where .pipec/ lives (default: the current directory)\n"
+	"  --format json     print one JSON object at the end: run, status, result, and\n"
+	"                    the number of tasks in each final state\n"
+	"  --quiet           no line per transition on standard error\n"
+	"  --pipeline NAME, --stdlib DIR  as for pipec build\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"exit status: 0 succeeded, 1 failed or cancelled, 2 usage or environment error.\n";
 
 static int usage_error(const char *usage, const char *fmt, const char *arg)
 {
@@ -744,6 +766,153 @@ static int cmd_graph(int argc, char **argv)
 	return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
 }
 
+/* ---- run -------------------------------------------------------------------- */
+
+enum { OPT_STATE_DIR = 500, OPT_RFORMAT, OPT_QUIET };
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"param", required_argument, NULL, 'p'},
+		{"jobs", required_argument, NULL, 'j'},
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"format", required_argument, NULL, OPT_RFORMAT},
+		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"pipeline", required_argument, NULL, OPT_PIPELINE},
+		{"stdlib", required_argument, NULL, OPT_STDLIB},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *params[256];
+	size_t nparams = 0;
+	char *stdlib[32];
+	size_t nstdlib = 0;
+	const char *pipeline = "main", *state = ".";
+	int json = 0, quiet = 0, c;
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hp:j:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (nparams < 256)
+				params[nparams++] = optarg;
+			break;
+		case 'j': {
+			char *end;
+			jobs = strtol(optarg, &end, 10);
+			if (*end || jobs < 1 || jobs > 4096)
+				return usage_error(run_usage, "-j '%s': give a number of tasks from 1 to 4096", optarg);
+			break;
+		}
+		case OPT_STATE_DIR: state = optarg; break;
+		case OPT_RFORMAT:
+			if (strcmp(optarg, "json") != 0)
+				return usage_error(run_usage, "unknown --format '%s' (expected json)", optarg);
+			json = 1;
+			break;
+		case OPT_QUIET: quiet = 1; break;
+		case OPT_PIPELINE: pipeline = optarg; break;
+		case OPT_STDLIB:
+			if (!is_dir(optarg))
+				return usage_error(run_usage, "--stdlib '%s' is not a directory", optarg);
+			if (nstdlib < 32)
+				stdlib[nstdlib++] = optarg;
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return 0;
+		default:
+			return usage_error(run_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(run_usage, "%s", "give exactly one FILE.pipe or PLAN");
+	const char *file = argv[optind];
+	if (!is_dir(state))
+		return usage_error(run_usage, "--state-dir '%s' is not a directory", state);
+	char *plan = NULL;
+	size_t len = 0;
+	size_t flen = strlen(file);
+	if (flen > 5 && strcmp(file + flen - 5, ".pipe") == 0) {
+		pc_ctx *ctx = pc_ctx_new();
+		set_stdlib(ctx, stdlib, nstdlib);
+		if (pc_check_file(ctx, file) != 0) {
+			fprintf(stderr, "pipec: cannot read '%s': %s\n", file, strerror(errno));
+			pc_ctx_free(ctx);
+			return EXIT_USAGE;
+		}
+		int rc = EXIT_ERRORS;
+		if (!pc_error_count(ctx)) {
+			FILE *mem = open_memstream(&plan, &len);
+			char *err = NULL;
+			rc = pc_build_plan(ctx, file, pipeline, params, nparams, mem, &err);
+			fclose(mem);
+			if (err) {
+				fprintf(stderr, "pipec: %s\n", err);
+				free(err);
+			}
+		}
+		if (pc_diag_count(ctx))
+			pc_diag_render(ctx, stderr, PC_FORMAT_HUMAN, want_color("auto"));
+		pc_ctx_free(ctx);
+		if (rc != 0) {
+			free(plan);
+			return rc;
+		}
+	} else {
+		if (nparams)
+			return usage_error(run_usage, "%s", "-p applies to a FILE.pipe; a plan has its parameters");
+		FILE *f = fopen(file, "rb");
+		if (!f) {
+			fprintf(stderr, "pipec: cannot read '%s': %s\n", file, strerror(errno));
+			return EXIT_USAGE;
+		}
+		FILE *mem = open_memstream(&plan, &len);
+		char buf[65536];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+			fwrite(buf, 1, n, mem);
+		fclose(f);
+		fclose(mem);
+	}
+	pr_options opt = {.state_dir = state, .jobs = (int)jobs, .log = quiet ? NULL : stderr};
+	pr_summary sum;
+	char *err = NULL;
+	int rc = pr_run(plan, len, &opt, &sum, &err);
+	free(plan);
+	if (rc == 2) {
+		fprintf(stderr, "pipec: %s\n", err ? err : "cannot run the plan");
+		free(err);
+		return EXIT_USAGE;
+	}
+	if (json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "run", json_integer(sum.run));
+		json_object_set_new(o, "status", json_string(sum.status));
+		json_t *res = json_loads(sum.result ? sum.result : "null", JSON_DECODE_ANY, NULL);
+		json_object_set_new(o, "result", res ? res : json_null());
+		json_t *t = json_object();
+		json_object_set_new(t, "succeeded", json_integer(sum.succeeded));
+		json_object_set_new(t, "cached", json_integer(sum.cached));
+		json_object_set_new(t, "failed", json_integer(sum.failed));
+		json_object_set_new(t, "error", json_integer(sum.error));
+		json_object_set_new(t, "skipped", json_integer(sum.skipped));
+		json_object_set_new(t, "cancelled", json_integer(sum.cancelled));
+		json_object_set_new(o, "tasks", t);
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+		json_decref(o);
+	} else {
+		fprintf(stderr, "pipec: run %ld %s: %d succeeded, %d cached, %d failed, %d error, %d skipped, %d cancelled\n",
+			sum.run, sum.status, sum.succeeded, sum.cached, sum.failed, sum.error, sum.skipped, sum.cancelled);
+		printf("%s\n", sum.result ? sum.result : "null");
+	}
+	pr_summary_free(&sum);
+	return rc;
+}
+
 static int wants_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -769,6 +938,8 @@ static int help(const char *cmd)
 		fputs(build_usage, stdout);
 	else if (strcmp(cmd, "graph") == 0)
 		fputs(graph_usage, stdout);
+	else if (strcmp(cmd, "run") == 0)
+		fputs(run_usage, stdout);
 	else if (strcmp(cmd, "help") == 0)
 		fputs(main_usage, stdout);
 	else
@@ -804,6 +975,8 @@ int main(int argc, char **argv)
 		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_build(argc - 1, argv + 1);
 	if (strcmp(cmd, "graph") == 0)
 		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_graph(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0)
+		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_run(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return usage_error(main_usage, "unknown option '%s'", cmd);
 	return usage_error(main_usage, "no command '%s'", cmd);

@@ -1,0 +1,36 @@
+/*
+ * pipec-runtime.h - the runtime library's public interface.
+ *
+ * The runtime runs a plan (docs/plan.md): one state machine per task whose
+ * transitions are events in a SQLite store, a scheduler that starts ready
+ * tasks up to a parallelism limit, local execution of each task's command,
+ * outputs checked and content-hashed before a task counts as succeeded, and
+ * a cache keyed by what made each result.
+ */
+#ifndef PIPEC_RUNTIME_H
+#define PIPEC_RUNTIME_H
+
+#include <stdio.h>
+
+typedef struct pr_options {
+	const char *state_dir; /* where .pipec/ lives (default "."); the store is STATE/.pipec/state.db */
+	int jobs;              /* tasks at once (>= 1) */
+	FILE *log;             /* one line per transition, or NULL */
+} pr_options;
+
+typedef struct pr_summary {
+	long run;              /* the run's id in the store */
+	const char *status;    /* "succeeded", "failed" or "cancelled" */
+	int succeeded, cached, failed, error, skipped, cancelled;
+	char *result;          /* the pipeline's value as JSON (new string), or NULL */
+} pr_summary;
+
+/*
+ * Runs the plan PLAN (JSON text).  Returns 0 (every task ended well), 1 (the
+ * run failed: *SUMMARY says how), or 2 (the plan or the store could not be
+ * used: *ERR is a new message).  pr_summary_free() releases *SUMMARY.
+ */
+int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *summary, char **err);
+void pr_summary_free(pr_summary *s);
+
+#endif

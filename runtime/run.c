@@ -1,0 +1,1226 @@
+/*
+ * run.c - running a plan: the state machine, the scheduler, local execution.
+ *
+ * Each task has a state; every change is an event appended to the store
+ * (store.c), and the legal changes are this table, applied by transition():
+ *
+ *   pending  -> ready | skipped | failed (a run-time check) | error | cancelled
+ *   ready    -> running | cached | error | cancelled
+ *   running  -> succeeded | failed | error | retrying | cancelled
+ *   retrying -> ready | cancelled
+ *
+ * A pending task is looked at once everything it waits for (data deps,
+ * `after`, `fallback_of`) has ended: its inputs are resolved (a reference
+ * to a task that did not succeed makes it skipped; `first_of` takes the
+ * first that did), its `when` conditions and run-time `checks` evaluated,
+ * and it becomes ready.  A ready task whose cache key is in the cache (and
+ * whose artifacts still exist) is cached; otherwise it is started, up to
+ * --jobs at once, highest priority first.
+ *
+ * Starting a task: a fresh attempt directory .pipec/work/RUN/TASK/ATTEMPT,
+ * the command rendered (outputs are paths in that directory), a clean
+ * environment (PATH, HOME and TMPDIR inside the attempt, PIPEC_RUN_ID,
+ * PIPEC_TASK, PIPEC_ATTEMPT, PIPEC_CHECKPOINT_DIR, and the stage's env),
+ * `/bin/sh -c` in a new session, stdout and stderr kept in the directory.
+ *
+ * Finishing: exit 0 is not enough; every declared output must exist and
+ * parse as its type.  Then the outputs are content-hashed (BLAKE2b) and the
+ * artifacts, the cache entry and `succeeded` are committed together.  A
+ * failure with attempts left waits its backoff in `retrying`.
+ *
+ * The loop blocks in sigtimedwait for SIGCHLD (and SIGINT/SIGTERM, which
+ * cancel the run: every task's process group is killed), waking for the
+ * nearest timeout or backoff.  The transitions of one iteration are
+ * committed in one transaction.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef enum {
+	S_PENDING, S_READY, S_RUNNING, S_SUCCEEDED, S_FAILED, S_ERROR, S_CACHED, S_RETRYING, S_SKIPPED,
+	S_CANCELLED, S__COUNT
+} tstate;
+
+static const char *const names[S__COUNT] = {
+	"pending", "ready", "running", "succeeded", "failed", "error", "cached", "retrying", "skipped", "cancelled",
+};
+
+static const unsigned char legal[S__COUNT][S__COUNT] = {
+	[S_PENDING] = {[S_READY] = 1, [S_SKIPPED] = 1, [S_FAILED] = 1, [S_ERROR] = 1, [S_CANCELLED] = 1},
+	[S_READY] = {[S_RUNNING] = 1, [S_CACHED] = 1, [S_ERROR] = 1, [S_CANCELLED] = 1},
+	[S_RUNNING] = {[S_SUCCEEDED] = 1, [S_FAILED] = 1, [S_ERROR] = 1, [S_RETRYING] = 1, [S_CANCELLED] = 1},
+	[S_RETRYING] = {[S_READY] = 1, [S_CANCELLED] = 1},
+};
+
+static int terminal(tstate s)
+{
+	return s == S_SUCCEEDED || s == S_FAILED || s == S_ERROR || s == S_CACHED || s == S_SKIPPED || s == S_CANCELLED;
+}
+
+static int ok_state(tstate s)
+{
+	return s == S_SUCCEEDED || s == S_CACHED;
+}
+
+typedef struct rtask {
+	json_t *j;             /* the plan's task (borrowed from the plan) */
+	const char *id, *stage;
+	uint32_t *waits;       /* everything it waits for (deps, after, fallback_of) */
+	uint32_t nwaits;
+	uint32_t *users;       /* the tasks that wait for it */
+	uint32_t nusers, capusers;
+	uint32_t pending;      /* of WAITS, how many have not ended */
+	tstate st;
+	int attempt, attempts; /* attempts: 1 + retries */
+	int64_t backoff_ns, timeout_ns;
+	pid_t pid;
+	int timed_out;
+	double started, deadline, not_before;
+	char dir[4096];        /* the current attempt's directory */
+	json_t *inputs;        /* name -> resolved value */
+	json_t *outputs;       /* name -> {path, hash, value} */
+	char key[80];          /* cache key, or "" */
+	char *parts;           /* the key's parts (JSON) */
+} rtask;
+
+typedef struct runner {
+	pr_store store;
+	long run;
+	json_t *plan;
+	json_t *index;         /* task id -> index */
+	rtask *t;
+	uint32_t n;
+	int jobs, running;
+	FILE *log;
+	int in_tx;
+	int cancelled;
+	char root[4096];       /* absolute STATE/.pipec */
+} runner;
+
+static json_t *eval(runner *R, json_t *e, int for_key, int *missing);
+
+/* ---- transitions ---------------------------------------------------------- */
+
+static void begin(runner *R)
+{
+	if (!R->in_tx && pr_exec(&R->store, "BEGIN IMMEDIATE") == 0)
+		R->in_tx = 1;
+}
+
+static void commit(runner *R)
+{
+	if (R->in_tx)
+		pr_exec(&R->store, "COMMIT");
+	R->in_tx = 0;
+}
+
+static void notify(runner *R, uint32_t i);
+
+static void transition(runner *R, uint32_t i, tstate to, const char *detail)
+{
+	rtask *t = &R->t[i];
+	if (!legal[t->st][to]) {
+		fprintf(stderr, "pipec: internal error: %s -> %s for task %s\n", names[t->st], names[to], t->id);
+		abort();
+	}
+	begin(R);
+	pr_store_event(&R->store, R->run, t->id, t->attempt, names[t->st], names[to], detail);
+	if (R->log)
+		fprintf(R->log, "%-10s %s%s%s\n", names[to], t->id, detail ? ": " : "", detail ? detail : "");
+	t->st = to;
+	if (terminal(to))
+		notify(R, i);
+}
+
+/* ---- values ------------------------------------------------------------------- */
+
+static json_t *output_value(runner *R, uint32_t k, const char *name, int for_key)
+{
+	json_t *o = json_object_get(R->t[k].outputs, name);
+	if (!o)
+		return NULL;
+	if (for_key)
+		return json_incref(json_object_get(o, "hash"));
+	return json_incref(json_object_get(o, "value"));
+}
+
+static double num(json_t *v)
+{
+	return json_is_integer(v) ? (double)json_integer_value(v) : json_number_value(v);
+}
+
+static void text_of(json_t *v, char **out, size_t *len)
+{
+	FILE *f = open_memstream(out, len);
+	if (json_is_string(v))
+		fwrite(json_string_value(v), 1, json_string_length(v), f);
+	else if (json_is_integer(v))
+		fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		fprintf(f, "%.17g", json_real_value(v));
+	else if (json_is_boolean(v))
+		fputs(json_is_true(v) ? "true" : "false", f);
+	else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) {
+			char *s;
+			size_t n;
+			text_of(x, &s, &n);
+			if (i)
+				fputc(' ', f);
+			fwrite(s, 1, n, f);
+			free(s);
+		}
+	}
+	fclose(f);
+}
+
+static json_t *apply_op(const char *op, json_t *a, json_t *b)
+{
+	if (!strcmp(op, "!"))
+		return json_boolean(!json_is_true(a));
+	if (!strcmp(op, "neg"))
+		return json_is_integer(a) ? json_integer(-json_integer_value(a)) : json_real(-num(a));
+	if (!strcmp(op, "&&"))
+		return json_boolean(json_is_true(a) && json_is_true(b));
+	if (!strcmp(op, "||"))
+		return json_boolean(json_is_true(a) || json_is_true(b));
+	if (!strcmp(op, "+") && json_is_string(a) && json_is_string(b)) {
+		size_t n = json_string_length(a) + json_string_length(b);
+		char *s = malloc(n + 1);
+		memcpy(s, json_string_value(a), json_string_length(a));
+		memcpy(s + json_string_length(a), json_string_value(b), json_string_length(b));
+		json_t *r = json_stringn(s, n);
+		free(s);
+		return r;
+	}
+	if (!strcmp(op, "+") && json_is_array(a) && json_is_array(b)) {
+		json_t *r = json_deep_copy(a);
+		json_array_extend(r, b);
+		return r;
+	}
+	if (!strcmp(op, "==") || !strcmp(op, "!="))
+		return json_boolean(json_equal(a, b) == (op[0] == '='));
+	if (json_is_string(a) && json_is_string(b)) {
+		int c = strcmp(json_string_value(a), json_string_value(b));
+		return json_boolean(!strcmp(op, "<") ? c < 0 : !strcmp(op, "<=") ? c <= 0 : !strcmp(op, ">") ? c > 0 : c >= 0);
+	}
+	if (!json_is_number(a) || !json_is_number(b))
+		return NULL;
+	if (!strcmp(op, "<")) return json_boolean(num(a) < num(b));
+	if (!strcmp(op, "<=")) return json_boolean(num(a) <= num(b));
+	if (!strcmp(op, ">")) return json_boolean(num(a) > num(b));
+	if (!strcmp(op, ">=")) return json_boolean(num(a) >= num(b));
+	if (json_is_integer(a) && json_is_integer(b)) {
+		json_int_t x = json_integer_value(a), y = json_integer_value(b);
+		if (!strcmp(op, "+")) return json_integer(x + y);
+		if (!strcmp(op, "-")) return json_integer(x - y);
+		if (!strcmp(op, "*")) return json_integer(x * y);
+		if (y == 0)
+			return NULL;
+		if (!strcmp(op, "/")) return json_integer(x / y);
+		if (!strcmp(op, "%")) return json_integer(x % y);
+	}
+	double x = num(a), y = num(b);
+	if (!strcmp(op, "+")) return json_real(x + y);
+	if (!strcmp(op, "-")) return json_real(x - y);
+	if (!strcmp(op, "*")) return json_real(x * y);
+	if (!strcmp(op, "/")) return y == 0 ? NULL : json_real(x / y);
+	return NULL;
+}
+
+static json_t *call_builtin(const char *fn, json_t *args)
+{
+	json_t *a = json_array_get(args, 0);
+	if (!strcmp(fn, "len"))
+		return json_integer(json_is_string(a) ? (json_int_t)json_string_length(a)
+				    : json_is_array(a) ? (json_int_t)json_array_size(a) : (json_int_t)json_object_size(a));
+	if (!strcmp(fn, "str")) {
+		char *s;
+		size_t n;
+		text_of(a, &s, &n);
+		json_t *r = json_stringn(s, n);
+		free(s);
+		return r;
+	}
+	if (!strcmp(fn, "int"))
+		return json_is_string(a) ? json_integer(strtoll(json_string_value(a), NULL, 10))
+				      : json_integer((json_int_t)num(a));
+	if (!strcmp(fn, "float"))
+		return json_is_string(a) ? json_real(strtod(json_string_value(a), NULL)) : json_real(num(a));
+	if (!strcmp(fn, "file") || !strcmp(fn, "dir"))
+		return json_incref(a);
+	if (!strcmp(fn, "keys") || !strcmp(fn, "values")) {
+		json_t *r = json_array();
+		const char *k;
+		json_t *v;
+		json_object_foreach(a, k, v) json_array_append_new(r, fn[0] == 'k' ? json_string(k) : json_incref(v));
+		return r;
+	}
+	if (!strcmp(fn, "flatten")) {
+		json_t *r = json_array();
+		size_t i;
+		json_t *v;
+		json_array_foreach(a, i, v) json_array_extend(r, v);
+		return r;
+	}
+	return NULL;
+}
+
+/*
+ * The value of plan expression E now.  *MISSING is set when it refers to a
+ * task that did not succeed.  With FOR_KEY, a task output is its content
+ * hash rather than its path, so the value can go into a cache key.
+ */
+static json_t *eval(runner *R, json_t *e, int for_key, int *missing)
+{
+	if (json_is_array(e)) {
+		json_t *r = json_array();
+		size_t i;
+		json_t *x;
+		json_array_foreach(e, i, x) {
+			json_t *v = eval(R, x, for_key, missing);
+			json_array_append_new(r, v ? v : json_null());
+		}
+		return r;
+	}
+	if (!json_is_object(e))
+		return json_incref(e);
+	json_t *v;
+	if ((v = json_object_get(e, "ref"))) {
+		json_t *k = json_object_get(R->index, json_string_value(v));
+		uint32_t ti = k ? (uint32_t)json_integer_value(k) : 0;
+		if (!k || !ok_state(R->t[ti].st)) {
+			*missing = 1;
+			return NULL;
+		}
+		json_t *out = json_object_get(e, "output");
+		if (out)
+			return output_value(R, ti, json_string_value(out), for_key);
+		json_t *r = json_object();
+		const char *name;
+		json_t *o;
+		json_object_foreach(R->t[ti].outputs, name, o) json_object_set_new(r, name, output_value(R, ti, name, for_key));
+		return r;
+	}
+	if ((v = json_object_get(e, "const")))
+		return json_incref(v);
+	if ((v = json_object_get(e, "op"))) {
+		json_t *args = eval(R, json_object_get(e, "args"), for_key, missing);
+		json_t *r = *missing ? NULL : apply_op(json_string_value(v), json_array_get(args, 0), json_array_get(args, 1));
+		json_decref(args);
+		return r;
+	}
+	if ((v = json_object_get(e, "call"))) {
+		json_t *args = eval(R, json_object_get(e, "args"), for_key, missing);
+		json_t *r = *missing ? NULL : call_builtin(json_string_value(v), args);
+		json_decref(args);
+		return r;
+	}
+	if ((v = json_object_get(e, "field"))) {
+		json_t *of = eval(R, json_object_get(e, "of"), for_key, missing);
+		json_t *r = of ? json_incref(json_object_get(of, json_string_value(v))) : NULL;
+		json_decref(of);
+		return r;
+	}
+	if ((v = json_object_get(e, "concat"))) {
+		json_t *parts = eval(R, v, for_key, missing);
+		char *s;
+		size_t n;
+		FILE *f = open_memstream(&s, &n);
+		size_t i;
+		json_t *x;
+		json_array_foreach(parts, i, x) {
+			char *t;
+			size_t tn;
+			text_of(x, &t, &tn);
+			fwrite(t, 1, tn, f);
+			free(t);
+		}
+		fclose(f);
+		json_t *r = json_stringn(s, n);
+		free(s);
+		json_decref(parts);
+		return r;
+	}
+	if ((v = json_object_get(e, "if"))) {
+		json_t *c = eval(R, v, for_key, missing);
+		if (!c)
+			return NULL;
+		int yes = json_is_true(c);
+		json_decref(c);
+		return eval(R, json_object_get(e, yes ? "then" : "else"), for_key, missing);
+	}
+	if ((v = json_object_get(e, "first_of"))) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x) {
+			int miss = 0;
+			json_t *r = eval(R, x, for_key, &miss);
+			if (!miss)
+				return r;
+			json_decref(r);
+		}
+		*missing = 1;
+		return NULL;
+	}
+	if (json_object_get(e, "gather") || json_object_get(e, "item")) {
+		*missing = 1; /* run-time for: not supported by this runtime yet (reported at start) */
+		return NULL;
+	}
+	/* a record constant whose fields may hold references */
+	json_t *r = json_object();
+	const char *k;
+	json_object_foreach(e, k, v) {
+		json_t *x = eval(R, v, for_key, missing);
+		json_object_set_new(r, k, x ? x : json_null());
+	}
+	return r;
+}
+
+/* ---- hashing and outputs ---------------------------------------------------------- */
+
+static void hex_of(const unsigned char *h, char *out)
+{
+	sodium_bin2hex(out, 65, h, 32);
+}
+
+/* BLAKE2b of a file's bytes, or of a directory's sorted entries. */
+static int hash_path(const char *path, char out[65])
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return -1;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	if (S_ISDIR(sb.st_mode)) {
+		struct dirent **ents;
+		int n = scandir(path, &ents, NULL, alphasort);
+		if (n < 0)
+			return -1;
+		for (int i = 0; i < n; i++) {
+			const char *name = ents[i]->d_name;
+			if (strcmp(name, ".") && strcmp(name, "..")) {
+				char sub[8192], h[65];
+				snprintf(sub, sizeof sub, "%s/%s", path, name);
+				crypto_generichash_update(&st, (const unsigned char *)name, strlen(name) + 1);
+				if (hash_path(sub, h) == 0)
+					crypto_generichash_update(&st, (const unsigned char *)h, 64);
+			}
+			free(ents[i]);
+		}
+		free(ents);
+	} else {
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			return -1;
+		unsigned char buf[65536];
+		ssize_t r;
+		while ((r = read(fd, buf, sizeof buf)) > 0)
+			crypto_generichash_update(&st, buf, (size_t)r);
+		close(fd);
+	}
+	unsigned char h[32];
+	crypto_generichash_final(&st, h, 32);
+	hex_of(h, out);
+	return 0;
+}
+
+static char *read_small(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(65537);
+	size_t n = fread(buf, 1, 65536, f);
+	fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+/* Checks output NAME of base type BASE in DIR; sets *VAL or a reason in WHY. */
+static int check_output(const char *dir, const char *name, const char *base, json_t **val, char *why, size_t wn)
+{
+	char path[8192];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		snprintf(why, wn, "output '%s' (%s) was not written: no %s", name, base, path);
+		return -1;
+	}
+	if (!strcmp(base, "File")) {
+		if (!S_ISREG(sb.st_mode)) {
+			snprintf(why, wn, "output '%s' must be a regular file: %s", name, path);
+			return -1;
+		}
+		*val = json_string(path);
+		return 0;
+	}
+	if (!strcmp(base, "Dir") || !strcmp(base, "List[File]")) {
+		if (!S_ISDIR(sb.st_mode)) {
+			snprintf(why, wn, "output '%s' must be a directory: %s", name, path);
+			return -1;
+		}
+		if (!strcmp(base, "Dir")) {
+			*val = json_string(path);
+			return 0;
+		}
+		struct dirent **ents;
+		int n = scandir(path, &ents, NULL, alphasort);
+		json_t *list = json_array();
+		for (int i = 0; i < n; i++) {
+			char sub[8192];
+			snprintf(sub, sizeof sub, "%s/%s", path, ents[i]->d_name);
+			struct stat es;
+			if (stat(sub, &es) == 0 && S_ISREG(es.st_mode))
+				json_array_append_new(list, json_string(sub));
+			free(ents[i]);
+		}
+		free(ents);
+		*val = list;
+		return 0;
+	}
+	char *text = read_small(path);
+	if (!text) {
+		snprintf(why, wn, "output '%s' cannot be read: %s", name, path);
+		return -1;
+	}
+	size_t len = strlen(text);
+	if (!strcmp(base, "String")) {
+		if (len && text[len - 1] == '\n')
+			text[--len] = 0;
+		*val = json_stringn(text, len);
+		free(text);
+		return 0;
+	}
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' ' || text[len - 1] == '\t' || text[len - 1] == '\r'))
+		text[--len] = 0;
+	char *p = text;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	char *end = NULL;
+	int ok = 0;
+	if (!strcmp(base, "Int") || !strcmp(base, "Size") || !strcmp(base, "Duration")) {
+		errno = 0;
+		long long v = strtoll(p, &end, 10);
+		ok = *p && end && !*end && !errno;
+		if (ok)
+			*val = json_integer(v);
+	} else if (!strcmp(base, "Float")) {
+		double v = strtod(p, &end);
+		ok = *p && end && !*end;
+		if (ok)
+			*val = json_real(v);
+	} else if (!strcmp(base, "Bool")) {
+		ok = !strcmp(p, "true") || !strcmp(p, "false");
+		if (ok)
+			*val = json_boolean(p[0] == 't');
+	} else {
+		snprintf(why, wn, "output '%s' has type %s, which this runtime cannot read yet", name, base);
+		free(text);
+		return -1;
+	}
+	if (!ok)
+		snprintf(why, wn, "output '%s' is \"%.40s\", not a%s %s", name, p, strchr("AEIOU", base[0]) ? "n" : "", base);
+	free(text);
+	return ok ? 0 : -1;
+}
+
+/* ---- starting and finishing ---------------------------------------------------------- */
+
+static void quote(FILE *f, const char *s, size_t n)
+{
+	int plain = n > 0;
+	for (size_t i = 0; i < n && plain; i++)
+		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,", s[i]) && s[i];
+	if (plain) {
+		fwrite(s, 1, n, f);
+		return;
+	}
+	fputc('\'', f);
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(s[i], f);
+	fputc('\'', f);
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[8192];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void safe_name(const char *id, char *out, size_t n)
+{
+	size_t k = 0;
+	for (const char *p = id; *p && k + 1 < n; p++)
+		out[k++] = (strchr("/ \t", *p) || *p == '*') ? '_' : *p;
+	out[k] = 0;
+}
+
+/* The command of task I, with its outputs' paths and inputs' values. */
+static char *render(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	char *cmd;
+	size_t len;
+	FILE *f = open_memstream(&cmd, &len);
+	size_t k;
+	json_t *part;
+	json_array_foreach(json_object_get(t->j, "command"), k, part) {
+		if (json_is_string(part)) {
+			fwrite(json_string_value(part), 1, json_string_length(part), f);
+			continue;
+		}
+		json_t *v;
+		if ((v = json_object_get(part, "output"))) {
+			char path[8192];
+			snprintf(path, sizeof path, "%s/%s", t->dir, json_string_value(v));
+			quote(f, path, strlen(path));
+		} else if (json_object_get(part, "checkpoint_dir")) {
+			char path[8192], safe[1024];
+			safe_name(t->id, safe, sizeof safe);
+			snprintf(path, sizeof path, "%s/checkpoints/%s", R->root, safe);
+			quote(f, path, strlen(path));
+		} else if ((v = json_object_get(part, "value"))) {
+			int missing = 0;
+			json_t *val = eval(R, v, 0, &missing);
+			if (json_is_array(val)) {
+				size_t j;
+				json_t *x;
+				json_array_foreach(val, j, x) {
+					char *s;
+					size_t n;
+					text_of(x, &s, &n);
+					if (j)
+						fputc(' ', f);
+					quote(f, s, n);
+					free(s);
+				}
+			} else if (val) {
+				char *s;
+				size_t n;
+				text_of(val, &s, &n);
+				quote(f, s, n);
+				free(s);
+			}
+			json_decref(val);
+		}
+	}
+	fclose(f);
+	return cmd;
+}
+
+static int start(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	t->attempt++;
+	char safe[1024];
+	safe_name(t->id, safe, sizeof safe);
+	snprintf(t->dir, sizeof t->dir, "%s/work/%ld/%s/%d", R->root, R->run, safe, t->attempt);
+	char home[8300], tmp[8300];
+	snprintf(home, sizeof home, "%s/.home", t->dir);
+	snprintf(tmp, sizeof tmp, "%s/.tmp", t->dir);
+	if (mkdirs(t->dir) < 0 || mkdirs(home) < 0 || mkdirs(tmp) < 0) {
+		char why[8400];
+		snprintf(why, sizeof why, "cannot create %s: %s", t->dir, strerror(errno));
+		transition(R, i, S_RUNNING, NULL);
+		transition(R, i, S_ERROR, why);
+		return -1;
+	}
+	char *cmd = render(R, i);
+	int checkpoint = json_is_true(json_object_get(t->j, "checkpoint"));
+	char cpdir[8300] = "";
+	if (checkpoint) {
+		snprintf(cpdir, sizeof cpdir, "%s/checkpoints/%s", R->root, safe);
+		mkdirs(cpdir);
+	}
+	/* a clean environment: nothing of the host's but what is set here */
+	char **envp = calloc(64 + json_object_size(json_object_get(t->j, "env")), sizeof *envp);
+	int ne = 0;
+	char buf[9000];
+#define SETENV(...) (snprintf(buf, sizeof buf, __VA_ARGS__), envp[ne++] = strdup(buf))
+	SETENV("PATH=/usr/local/bin:/usr/bin:/bin");
+	SETENV("HOME=%s", home);
+	SETENV("TMPDIR=%s", tmp);
+	SETENV("PIPEC_RUN_ID=%ld", R->run);
+	SETENV("PIPEC_TASK=%s", t->id);
+	SETENV("PIPEC_ATTEMPT=%d", t->attempt);
+	if (checkpoint)
+		SETENV("PIPEC_CHECKPOINT_DIR=%s", cpdir);
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(t->j, "env"), k, v) if (json_is_string(v)) SETENV("%s=%s", k, json_string_value(v));
+#undef SETENV
+	char out[8300], err[8300];
+	snprintf(out, sizeof out, "%s/.stdout", t->dir);
+	snprintf(err, sizeof err, "%s/.stderr", t->dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setsid();
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int in = open("/dev/null", O_RDONLY);
+		if (o < 0 || e < 0 || in < 0 || chdir(t->dir) != 0)
+			_exit(126);
+		dup2(in, 0);
+		dup2(o, 1);
+		dup2(e, 2);
+		execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, envp);
+		_exit(127);
+	}
+	for (int x = 0; x < ne; x++)
+		free(envp[x]);
+	free(envp);
+	free(cmd);
+	if (pid < 0) {
+		transition(R, i, S_RUNNING, NULL);
+		transition(R, i, S_ERROR, "cannot start a process");
+		return -1;
+	}
+	t->pid = pid;
+	t->started = pr_now();
+	t->timed_out = 0;
+	t->deadline = t->timeout_ns > 0 ? t->started + (double)t->timeout_ns / 1e9 : 0;
+	R->running++;
+	transition(R, i, S_RUNNING, NULL);
+	return 0;
+}
+
+/* The tail of an attempt's stderr, for a failure message. */
+static void stderr_tail(const char *dir, char *out, size_t n)
+{
+	char path[8300];
+	snprintf(path, sizeof path, "%s/.stderr", dir);
+	char *s = read_small(path);
+	out[0] = 0;
+	if (!s)
+		return;
+	size_t len = strlen(s);
+	const char *tail = len > 300 ? s + len - 300 : s;
+	snprintf(out, n, "%s", tail);
+	free(s);
+}
+
+static void fail_or_retry(runner *R, uint32_t i, const char *why)
+{
+	rtask *t = &R->t[i];
+	if (t->attempt < t->attempts && !R->cancelled) {
+		transition(R, i, S_RETRYING, why);
+		t->not_before = pr_now() + (double)t->backoff_ns / 1e9;
+		return;
+	}
+	transition(R, i, S_FAILED, why);
+}
+
+static void finish(runner *R, uint32_t i, int status)
+{
+	rtask *t = &R->t[i];
+	R->running--;
+	t->pid = 0;
+	if (R->cancelled) {
+		transition(R, i, S_CANCELLED, NULL);
+		return;
+	}
+	char why[1200];
+	if (t->timed_out) {
+		snprintf(why, sizeof why, "stage '%s' ran past its timeout", t->stage);
+		fail_or_retry(R, i, why);
+		return;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char tail[400];
+		stderr_tail(t->dir, tail, sizeof tail);
+		if (WIFSIGNALED(status))
+			snprintf(why, sizeof why, "stage '%s' was killed by signal %d%s%s", t->stage, WTERMSIG(status),
+				 *tail ? "; stderr: " : "", tail);
+		else
+			snprintf(why, sizeof why, "stage '%s' exited with status %d%s%s", t->stage, WEXITSTATUS(status),
+				 *tail ? "; stderr: " : "", tail);
+		fail_or_retry(R, i, why);
+		return;
+	}
+	/* the finishing protocol: every output exists and parses, then hash and commit */
+	json_t *outs = json_object();
+	const char *name;
+	json_t *decl;
+	json_object_foreach(json_object_get(t->j, "outputs"), name, decl) {
+		json_t *val = NULL;
+		char reason[1000];
+		const char *base = json_string_value(json_object_get(decl, "base"));
+		if (check_output(t->dir, name, base ? base : "File", &val, reason, sizeof reason) < 0) {
+			snprintf(why, sizeof why, "stage '%s': %s", t->stage, reason);
+			json_decref(outs);
+			fail_or_retry(R, i, why);
+			return;
+		}
+		char path[8300], h[65];
+		snprintf(path, sizeof path, "%s/%s", t->dir, name);
+		hash_path(path, h);
+		if (!json_is_string(val) || strcmp(json_string_value(val), path) != 0) {
+			/* a scalar: its hash is of its value */
+			char *txt = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+			unsigned char hb[32];
+			crypto_generichash(hb, 32, (const unsigned char *)txt, strlen(txt), NULL, 0);
+			hex_of(hb, h);
+			free(txt);
+		}
+		json_t *o = json_object();
+		json_object_set_new(o, "path", json_string(path));
+		json_object_set_new(o, "hash", json_string(h));
+		json_object_set_new(o, "value", val);
+		json_object_set_new(outs, name, o);
+		char *vtxt = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+		begin(R);
+		pr_store_artifact(&R->store, R->run, t->id, name, path, h, vtxt);
+		free(vtxt);
+	}
+	json_decref(t->outputs);
+	t->outputs = outs;
+	if (t->key[0]) {
+		char *o = json_dumps(outs, JSON_COMPACT | JSON_SORT_KEYS);
+		begin(R);
+		pr_store_cache_put(&R->store, t->key, R->run, t->id, t->parts ? t->parts : "{}", o);
+		free(o);
+	}
+	transition(R, i, S_SUCCEEDED, NULL);
+}
+
+/* ---- readiness ----------------------------------------------------------------------------- */
+
+/* The cache key of a ready task (its inputs resolved as content hashes). */
+static void cache_key(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	if (!json_is_true(json_object_get(t->j, "cache")))
+		return;
+	json_t *parts = json_object();
+	json_object_set_new(parts, "format", json_integer(1));
+	json_object_set(parts, "stage", json_object_get(t->j, "stage"));
+	json_object_set(parts, "module", json_object_get(t->j, "module"));
+	json_object_set(parts, "command", json_object_get(t->j, "command"));
+	json_object_set(parts, "image", json_object_get(t->j, "image"));
+	json_object_set(parts, "env", json_object_get(t->j, "env"));
+	json_object_set(parts, "outputs", json_object_get(t->j, "outputs"));
+	json_t *ins = json_object();
+	const char *k;
+	json_t *in;
+	json_object_foreach(json_object_get(t->j, "inputs"), k, in) {
+		int missing = 0;
+		json_t *v = eval(R, json_object_get(in, "value"), 1, &missing);
+		json_object_set_new(ins, k, v ? v : json_null());
+	}
+	json_object_set_new(parts, "inputs", ins);
+	char *text = json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS);
+	unsigned char h[32];
+	crypto_generichash(h, 32, (const unsigned char *)text, strlen(text), NULL, 0);
+	hex_of(h, t->key);
+	free(t->parts);
+	t->parts = text;
+	json_decref(parts);
+}
+
+/* Everything task I waited for has ended: decide what becomes of it. */
+static void consider(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	if (t->st != S_PENDING || R->cancelled)
+		return;
+	size_t k;
+	json_t *x;
+	json_t *fb = json_object_get(t->j, "fallback_of");
+	if (json_array_size(fb)) {
+		int all_ok = 1;
+		json_array_foreach(fb, k, x) {
+			json_t *ix = json_object_get(R->index, json_string_value(x));
+			all_ok &= ix && ok_state(R->t[json_integer_value(ix)].st);
+		}
+		if (all_ok) {
+			transition(R, i, S_SKIPPED, "not needed: what it is the fallback of succeeded");
+			return;
+		}
+	}
+	json_array_foreach(json_object_get(t->j, "after"), k, x) {
+		json_t *ix = json_object_get(R->index, json_string_value(x));
+		if (!ix || !ok_state(R->t[json_integer_value(ix)].st)) {
+			transition(R, i, S_SKIPPED, "a task it runs after did not succeed");
+			return;
+		}
+	}
+	json_array_foreach(json_object_get(t->j, "when"), k, x) {
+		int missing = 0;
+		json_t *c = eval(R, json_object_get(x, "expr"), 0, &missing);
+		int holds = c && json_equal(c, json_object_get(x, "is"));
+		json_decref(c);
+		if (missing || !holds) {
+			transition(R, i, S_SKIPPED, missing ? "its condition's inputs did not succeed" : "branch not taken");
+			return;
+		}
+	}
+	if (json_object_get(t->j, "scatter")) {
+		transition(R, i, S_ERROR, "a for over a list known only at run time is not run by this version of the runtime");
+		return;
+	}
+	json_decref(t->inputs);
+	t->inputs = json_object();
+	const char *name;
+	json_t *in;
+	json_object_foreach(json_object_get(t->j, "inputs"), name, in) {
+		int missing = 0;
+		json_t *v = eval(R, json_object_get(in, "value"), 0, &missing);
+		if (missing) {
+			json_decref(v);
+			transition(R, i, S_SKIPPED, "an input did not succeed");
+			return;
+		}
+		json_object_set_new(t->inputs, name, v ? v : json_null());
+	}
+	json_array_foreach(json_object_get(t->j, "checks"), k, x) {
+		int missing = 0;
+		json_t *c = eval(R, json_object_get(x, "expr"), 0, &missing);
+		int holds = c && json_is_true(c);
+		json_decref(c);
+		if (!holds) {
+			char why[600];
+			snprintf(why, sizeof why, "stage '%s' requires %s, which does not hold", t->stage,
+				 json_string_value(json_object_get(x, "constraint")));
+			transition(R, i, S_FAILED, why);
+			return;
+		}
+	}
+	cache_key(R, i);
+	transition(R, i, S_READY, NULL);
+}
+
+static void notify(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	for (uint32_t k = 0; k < t->nusers; k++) {
+		rtask *u = &R->t[t->users[k]];
+		if (u->pending && --u->pending == 0)
+			consider(R, t->users[k]);
+	}
+}
+
+/* A ready task: from the cache if its results are there, else started. */
+static int try_cache(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	if (!t->key[0])
+		return 0;
+	char *o = pr_store_cache_get(&R->store, t->key);
+	if (!o)
+		return 0;
+	json_t *outs = json_loads(o, 0, NULL);
+	free(o);
+	if (!outs)
+		return 0;
+	const char *name;
+	json_t *out;
+	int present = 1;
+	json_object_foreach(outs, name, out) {
+		struct stat sb;
+		present &= stat(json_string_value(json_object_get(out, "path")), &sb) == 0;
+	}
+	if (!present) {
+		json_decref(outs);
+		return 0;
+	}
+	json_decref(t->outputs);
+	t->outputs = outs;
+	begin(R);
+	json_object_foreach(outs, name, out) {
+		char *v = json_dumps(json_object_get(out, "value"), JSON_ENCODE_ANY | JSON_COMPACT);
+		pr_store_artifact(&R->store, R->run, t->id, name, json_string_value(json_object_get(out, "path")),
+				  json_string_value(json_object_get(out, "hash")), v);
+		free(v);
+	}
+	transition(R, i, S_CACHED, NULL);
+	return 1;
+}
+
+/* ---- the loop ----------------------------------------------------------------------------------- */
+
+static int load(runner *R, const char *text, size_t len, char **err)
+{
+	json_error_t je;
+	R->plan = json_loadb(text, len, 0, &je);
+	if (!R->plan) {
+		char msg[512];
+		snprintf(msg, sizeof msg, "the plan is not JSON: %s at line %d", je.text, je.line);
+		*err = strdup(msg);
+		return -1;
+	}
+	if (json_integer_value(json_object_get(R->plan, "pipec_plan")) != 1) {
+		*err = strdup("not a pipec plan of version 1 (pipec_plan: 1)");
+		return -1;
+	}
+	json_t *tasks = json_object_get(R->plan, "tasks");
+	R->n = (uint32_t)json_array_size(tasks);
+	R->t = calloc(R->n + 1, sizeof *R->t);
+	R->index = json_object();
+	for (uint32_t i = 0; i < R->n; i++) {
+		rtask *t = &R->t[i];
+		t->j = json_array_get(tasks, i);
+		t->id = json_string_value(json_object_get(t->j, "id"));
+		t->stage = json_string_value(json_object_get(t->j, "stage"));
+		if (!t->id || !t->stage) {
+			*err = strdup("a task of the plan has no id or stage");
+			return -1;
+		}
+		json_object_set_new(R->index, t->id, json_integer(i));
+		json_t *retry = json_object_get(t->j, "retry");
+		t->attempts = 1 + (int)json_integer_value(json_object_get(retry, "attempts"));
+		t->backoff_ns = json_integer_value(json_object_get(retry, "backoff_ns"));
+		t->timeout_ns = json_integer_value(json_object_get(t->j, "timeout_ns"));
+	}
+	static const char *const kinds[] = {"deps", "after", "fallback_of"};
+	for (uint32_t i = 0; i < R->n; i++) {
+		rtask *t = &R->t[i];
+		size_t total = 0;
+		for (int k = 0; k < 3; k++)
+			total += json_array_size(json_object_get(t->j, kinds[k]));
+		t->waits = calloc(total + 1, sizeof *t->waits);
+		for (int k = 0; k < 3; k++) {
+			size_t j;
+			json_t *x;
+			json_array_foreach(json_object_get(t->j, kinds[k]), j, x) {
+				json_t *ix = json_object_get(R->index, json_string_value(x));
+				if (!ix) {
+					char msg[512];
+					snprintf(msg, sizeof msg, "task %s waits for %s, which the plan does not have", t->id,
+						 json_string_value(x));
+					*err = strdup(msg);
+					return -1;
+				}
+				uint32_t d = (uint32_t)json_integer_value(ix);
+				int dup = 0;
+				for (uint32_t m = 0; m < t->nwaits; m++)
+					dup |= t->waits[m] == d;
+				if (dup)
+					continue;
+				t->waits[t->nwaits++] = d;
+				rtask *u = &R->t[d];
+				if (u->nusers == u->capusers) {
+					u->capusers = u->capusers ? 2 * u->capusers : 4;
+					u->users = realloc(u->users, u->capusers * sizeof *u->users);
+				}
+				u->users[u->nusers++] = i;
+			}
+		}
+		t->pending = t->nwaits;
+	}
+	return 0;
+}
+
+static int by_priority(const void *a, const void *b, void *ctx)
+{
+	const runner *R = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	json_int_t px = json_integer_value(json_object_get(R->t[x].j, "priority"));
+	json_int_t py = json_integer_value(json_object_get(R->t[y].j, "priority"));
+	if (px != py)
+		return px > py ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static void cancel_all(runner *R)
+{
+	R->cancelled = 1;
+	for (uint32_t i = 0; i < R->n; i++)
+		if (R->t[i].st == S_RUNNING && R->t[i].pid > 0)
+			kill(-R->t[i].pid, SIGKILL);
+	for (uint32_t i = 0; i < R->n; i++)
+		if (R->t[i].st == S_PENDING || R->t[i].st == S_READY || R->t[i].st == S_RETRYING)
+			transition(R, i, S_CANCELLED, "the run was cancelled");
+}
+
+int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum, char **err)
+{
+	memset(sum, 0, sizeof *sum);
+	*err = NULL;
+	if (sodium_init() < 0) {
+		*err = strdup("libsodium could not be initialized");
+		return 2;
+	}
+	runner r = {0}, *R = &r;
+	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
+	R->log = opt->log;
+	if (load(R, plan, len, err) < 0) {
+		json_decref(R->plan);
+		json_decref(R->index);
+		free(R->t);
+		return 2;
+	}
+	const char *state = opt->state_dir ? opt->state_dir : ".";
+	if (pr_store_open(&R->store, state, err) < 0) {
+		json_decref(R->plan);
+		json_decref(R->index);
+		free(R->t);
+		return 2;
+	}
+	if (!realpath(R->store.dir, R->root))
+		snprintf(R->root, sizeof R->root, "%s", R->store.dir);
+	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")));
+	sum->run = R->run;
+
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigset_t old;
+	sigprocmask(SIG_BLOCK, &set, &old);
+
+	begin(R);
+	for (uint32_t i = 0; i < R->n; i++)
+		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
+	for (uint32_t i = 0; i < R->n; i++)
+		if (R->t[i].pending == 0)
+			consider(R, i);
+	uint32_t *ready = calloc(R->n + 1, sizeof *ready);
+	for (;;) {
+		/* start what can start, highest priority first */
+		uint32_t nready = 0;
+		for (uint32_t i = 0; i < R->n; i++)
+			if (R->t[i].st == S_READY)
+				ready[nready++] = i;
+		qsort_r(ready, nready, sizeof *ready, by_priority, R);
+		for (uint32_t k = 0; k < nready && !R->cancelled; k++) {
+			if (try_cache(R, ready[k]))
+				continue;
+			if (R->running >= R->jobs)
+				continue;
+			start(R, ready[k]);
+		}
+		int more = 0;
+		double wake = 0;
+		for (uint32_t i = 0; i < R->n; i++) {
+			rtask *t = &R->t[i];
+			if (t->st == S_READY)
+				more = 1;
+			if (t->st == S_RETRYING && (!wake || t->not_before < wake))
+				wake = t->not_before, more = 1;
+			if (t->st == S_RUNNING && t->deadline && (!wake || t->deadline < wake))
+				wake = t->deadline;
+		}
+		commit(R);
+		if (!R->running && !more)
+			break;
+		/* wait for a child, a signal, or the next timer */
+		struct timespec ts = {1, 0};
+		if (wake) {
+			double d = wake - pr_now();
+			if (d < 0)
+				d = 0;
+			ts.tv_sec = (time_t)d;
+			ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+		}
+		siginfo_t si;
+		int sig = R->running || wake ? sigtimedwait(&set, &si, &ts) : -1;
+		if (sig == SIGINT || sig == SIGTERM)
+			cancel_all(R);
+		pid_t pid;
+		int status;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			for (uint32_t i = 0; i < R->n; i++)
+				if (R->t[i].pid == pid) {
+					finish(R, i, status);
+					break;
+				}
+		double now = pr_now();
+		for (uint32_t i = 0; i < R->n; i++) {
+			rtask *t = &R->t[i];
+			if (t->st == S_RUNNING && t->deadline && now >= t->deadline && !t->timed_out) {
+				t->timed_out = 1;
+				kill(-t->pid, SIGKILL);
+			}
+			if (t->st == S_RETRYING && now >= t->not_before)
+				transition(R, i, S_READY, NULL);
+		}
+	}
+	free(ready);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	/* the run's outcome */
+	int bad = 0;
+	for (uint32_t i = 0; i < R->n; i++) {
+		rtask *t = &R->t[i];
+		switch (t->st) {
+		case S_SUCCEEDED: sum->succeeded++; break;
+		case S_CACHED: sum->cached++; break;
+		case S_SKIPPED: sum->skipped++; break;
+		case S_CANCELLED: sum->cancelled++; break;
+		case S_FAILED: case S_ERROR: {
+			t->st == S_FAILED ? sum->failed++ : sum->error++;
+			/* a failure a fallback made good does not fail the run */
+			int handled = 0;
+			for (uint32_t u = 0; u < t->nusers && !handled; u++) {
+				rtask *f = &R->t[t->users[u]];
+				size_t k;
+				json_t *x;
+				json_array_foreach(json_object_get(f->j, "fallback_of"), k, x)
+					handled |= !strcmp(json_string_value(x), t->id) && ok_state(f->st);
+			}
+			bad |= !handled;
+			break;
+		}
+		default: break;
+		}
+	}
+	sum->status = R->cancelled ? "cancelled" : bad ? "failed" : "succeeded";
+	int missing = 0;
+	json_t *result = eval(R, json_object_get(R->plan, "result"), 0, &missing);
+	sum->result = json_dumps(result ? result : json_null(), JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(result);
+	begin(R);
+	pr_store_finish_run(&R->store, R->run, sum->status);
+	commit(R);
+	pr_store_finalize(&R->store);
+	pr_store_close(&R->store);
+	for (uint32_t i = 0; i < R->n; i++) {
+		free(R->t[i].waits);
+		free(R->t[i].users);
+		free(R->t[i].parts);
+		json_decref(R->t[i].inputs);
+		json_decref(R->t[i].outputs);
+	}
+	free(R->t);
+	json_decref(R->index);
+	json_decref(R->plan);
+	return strcmp(sum->status, "succeeded") == 0 ? 0 : 1;
+}
+
+void pr_summary_free(pr_summary *s)
+{
+	free(s->result);
+	s->result = NULL;
+}

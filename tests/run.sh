@@ -1,0 +1,105 @@
+#!/bin/sh
+# pipec run: the quick start's result, the cache, re-running what changed,
+# retries, missing outputs, timeouts, the environment, try/else and if at run
+# time, the lock and a damaged store.  The store is read with python3's sqlite3.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+cd "$top_srcdir" || exit 2
+py() { python3 -c "import json,sys; r=json.loads(open('$1').read()); $2"; }
+S="$TMP/state"
+mkdir -p "$S"
+run() { "$PIPEC" run --quiet --state-dir "$S" --format json "$@"; }
+
+run examples/quickstart.pipe -p n=100 > "$TMP/q1.json"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/q1.json" "assert r['result'] == {'words': 200, 'lines': 100}, r; assert r['status'] == 'succeeded'; assert r['tasks']['succeeded'] == 2" \
+	&& ok "quickstart n=100 gives {words: 200, lines: 100}" || fail "quickstart: $rc $(cat "$TMP/q1.json")"
+head -c 200 "$TMP/q1.json" | grep -q '^{"run":[0-9]*,"status":"succeeded","result":' && ok "--format json: run, status, result, tasks" || fail "json shape"
+run examples/quickstart.pipe -p n=100 > "$TMP/q2.json"
+py "$TMP/q2.json" "t = r['tasks']; assert t['cached'] == 2 and t['succeeded'] == 0, t; assert r['result'] == {'words': 200, 'lines': 100}" \
+	&& ok "the second run: 2 cached, 0 run" || fail "second run: $(cat "$TMP/q2.json")"
+
+# editing one stage's command re-runs it and what is downstream, nothing else
+cp examples/quickstart.pipe "$TMP/q.pipe"
+run "$TMP/q.pipe" > /dev/null
+sed 's/wc -l < ${c} > ${lines}/wc -l < ${c} > ${lines}  # counted again/' "$TMP/q.pipe" > "$TMP/q2.pipe" && mv "$TMP/q2.pipe" "$TMP/q.pipe"
+run "$TMP/q.pipe" > "$TMP/edit.json"
+py "$TMP/edit.json" "t = r['tasks']; assert t['cached'] == 1 and t['succeeded'] == 1, t" \
+	&& ok "editing count's command re-runs count only" || fail "edit count: $(cat "$TMP/edit.json")"
+sed 's/word \/. > ${out}/word  \/'"'"' > ${out}/' "$TMP/q.pipe" > "$TMP/q2.pipe" && mv "$TMP/q2.pipe" "$TMP/q.pipe"
+grep -q "word  /" "$TMP/q.pipe" || fail "the edit of fetch did not apply"
+run "$TMP/q.pipe" > "$TMP/edit2.json"
+py "$TMP/edit2.json" "t = r['tasks']; assert t['cached'] == 0 and t['succeeded'] == 2, t" \
+	&& ok "editing fetch's command re-runs fetch and count" || fail "edit fetch: $(cat "$TMP/edit2.json")"
+run examples/quickstart.pipe -p n=7 > "$TMP/n7.json"
+py "$TMP/n7.json" "assert r['result'] == {'words': 14, 'lines': 7}; assert r['tasks']['succeeded'] == 2" \
+	&& ok "another parameter runs again" || fail "n=7"
+
+# the store: every transition an event; state = the last event
+python3 - "$S/.pipec/state.db" <<'PY' && ok "the store has the runs, the events and the artifacts" || fail "store contents"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+run = db.execute("SELECT min(id) FROM runs").fetchone()[0]
+evs = [r[0] for r in db.execute("SELECT to_state FROM events WHERE run=? AND task='c' ORDER BY seq", (run,))]
+assert evs == ["pending", "ready", "running", "succeeded"], evs
+state = db.execute("SELECT state FROM tasks WHERE run=? AND id='s'", (run,)).fetchone()[0]
+assert state == "succeeded", state
+arts = db.execute("SELECT output, value FROM artifacts WHERE run=? AND task='s' ORDER BY output", (run,)).fetchall()
+assert arts == [("lines", "100"), ("words", "200")], arts
+PY
+
+# a plan built beforehand
+"$PIPEC" build examples/quickstart.pipe -p n=3 -o "$TMP/plan.json"
+run "$TMP/plan.json" > "$TMP/p.json" && py "$TMP/p.json" "assert r['result'] == {'words': 6, 'lines': 3}" \
+	&& ok "pipec run PLAN runs a built plan" || fail "run PLAN: $(cat "$TMP/p.json")"
+
+# retries, missing outputs, timeouts
+run tests/run/retry.pipe > "$TMP/r.json"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/r.json" "assert r['result'] == 2, r" && ok "a retry succeeds on attempt 2 (PIPEC_ATTEMPT)" || fail "retry: $rc $(cat "$TMP/r.json")"
+"$PIPEC" run --state-dir "$S" tests/run/no-output.pipe > /dev/null 2> "$TMP/no.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "stage 'lazy': output 'out' (File) was not written" "$TMP/no.err" \
+	&& ok "exit 0 without the output fails, naming the stage and the output" || fail "no output: $rc $(cat "$TMP/no.err")"
+run tests/run/no-output.pipe > "$TMP/no2.json"
+py "$TMP/no2.json" "assert r['tasks']['failed'] == 1 and r['tasks']['cached'] == 0" && ok "and is never cached" || fail "no output cached"
+"$PIPEC" run --state-dir "$S" tests/run/timeout.pipe > /dev/null 2> "$TMP/to.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "ran past its timeout" "$TMP/to.err" && ok "a timeout fails the task" || fail "timeout: $rc $(cat "$TMP/to.err")"
+
+# the environment: clean, with the run's variables and the stage's env
+SECRET_TOKEN=do-not-leak KUBECONFIG=/nope run tests/run/env.pipe > "$TMP/env.json"
+py "$TMP/env.json" "
+env = dict(l.split('=', 1) for l in r['result'].split('\n') if '=' in l)
+assert 'SECRET_TOKEN' not in env and 'KUBECONFIG' not in env, env
+assert env['GREETING'] == 'hello' and env['PIPEC_ATTEMPT'] == '1' and env['PIPEC_TASK'] == 'show', env
+assert env['PIPEC_RUN_ID'] == str(r['run'])
+assert env['HOME'].startswith('$S') and env['TMPDIR'].startswith(env['HOME'].rsplit('/', 1)[0]), env
+" && ok "tasks see a clean environment: PIPEC_*, HOME and TMPDIR in the attempt, the stage's env" || fail "env: $(cat "$TMP/env.json")"
+
+# run-time pieces
+run tests/run/pieces.pipe > "$TMP/pieces.json"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/pieces.json" "
+assert r['result'] == {'safe': 5, 'big': 7}, r
+t = r['tasks']; assert t['failed'] == 1 and t['skipped'] >= 2, t
+" && ok "try/else runs the fallback and the run succeeds; an if at run time skips the branch not taken" \
+	|| fail "pieces: $rc $(cat "$TMP/pieces.json")"
+
+# one runtime per state directory; a stale lock is taken over
+"$PIPEC" run --quiet --state-dir "$S" tests/run/long.pipe > /dev/null 2>&1 &
+bg=$!
+sleep 0.5
+"$PIPEC" run --quiet --state-dir "$S" examples/quickstart.pipe > /dev/null 2> "$TMP/lock.err"; rc=$?
+kill $bg 2>/dev/null; wait $bg 2>/dev/null
+[ $rc -eq 2 ] && grep -q "in use by pipec (pid" "$TMP/lock.err" && ok "a second runtime on the same state directory is refused" \
+	|| fail "lock: $rc $(cat "$TMP/lock.err")"
+echo 999999 > "$S/.pipec/lock"
+run examples/quickstart.pipe > /dev/null && ok "a lock whose process is gone is taken over" || fail "stale lock"
+
+# a damaged store is refused and kept
+D="$TMP/damaged"; mkdir -p "$D/.pipec"
+head -c 4096 /dev/urandom > "$D/.pipec/state.db"
+cp "$D/.pipec/state.db" "$TMP/damaged.copy"
+"$PIPEC" run --quiet --state-dir "$D" examples/quickstart.pipe > /dev/null 2> "$TMP/d.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "state.db" "$TMP/d.err" && cmp -s "$D/.pipec/state.db" "$TMP/damaged.copy" \
+	&& ok "a damaged store is refused with its name, and left as it was" || fail "damaged: $rc $(cat "$TMP/d.err")"
+expect_rc 2 "a state directory that does not exist" "$PIPEC" run --state-dir "$TMP/nope" examples/quickstart.pipe
+expect_rc 2 "-p with a plan" "$PIPEC" run -p n=1 "$TMP/plan.json"
+finish
