@@ -1063,6 +1063,20 @@ static void cancel_all(runner *R)
 			transition(R, i, S_CANCELLED, "the run was cancelled");
 }
 
+static void free_runner(runner *R)
+{
+	for (uint32_t i = 0; R->t && i < R->n; i++) {
+		free(R->t[i].waits);
+		free(R->t[i].users);
+		free(R->t[i].parts);
+		json_decref(R->t[i].inputs);
+		json_decref(R->t[i].outputs);
+	}
+	free(R->t);
+	json_decref(R->index);
+	json_decref(R->plan);
+}
+
 int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum, char **err)
 {
 	memset(sum, 0, sizeof *sum);
@@ -1074,17 +1088,9 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	runner r = {0}, *R = &r;
 	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
 	R->log = opt->log;
-	if (load(R, plan, len, err) < 0) {
-		json_decref(R->plan);
-		json_decref(R->index);
-		free(R->t);
-		return 2;
-	}
 	const char *state = opt->state_dir ? opt->state_dir : ".";
-	if (pr_store_open(&R->store, state, err) < 0) {
-		json_decref(R->plan);
-		json_decref(R->index);
-		free(R->t);
+	if (load(R, plan, len, err) < 0 || pr_store_open(&R->store, state, err) < 0) {
+		free_runner(R);
 		return 2;
 	}
 	if (!realpath(R->store.dir, R->root))
@@ -1206,16 +1212,7 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	commit(R);
 	pr_store_finalize(&R->store);
 	pr_store_close(&R->store);
-	for (uint32_t i = 0; i < R->n; i++) {
-		free(R->t[i].waits);
-		free(R->t[i].users);
-		free(R->t[i].parts);
-		json_decref(R->t[i].inputs);
-		json_decref(R->t[i].outputs);
-	}
-	free(R->t);
-	json_decref(R->index);
-	json_decref(R->plan);
+	free_runner(R);
 	return strcmp(sum->status, "succeeded") == 0 ? 0 : 1;
 }
 
