@@ -39,6 +39,7 @@ static const char main_usage[] =
 	"  build FILE        compile FILE's pipeline to a plan (JSON) for the runtime\n"
 	"  graph FILE        print the pipeline's task graph (dot or mermaid)\n"
 	"  run FILE|PLAN     build and run a pipeline locally, or run a built plan\n"
+	"  resume [RUN]      resume a run whose runtime died, where it left off\n"
 	"  fmt FILE...       print FILE(s) in the canonical layout (or check, or rewrite)\n"
 	"  help [COMMAND]    show this help, or a command's\n"
 	"\n"
@@ -770,6 +771,105 @@ static int cmd_graph(int argc, char **argv)
 
 enum { OPT_STATE_DIR = 500, OPT_RFORMAT, OPT_QUIET };
 
+static void print_summary(const pr_summary *sum, int json)
+{
+	if (json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "run", json_integer(sum->run));
+		json_object_set_new(o, "status", json_string(sum->status));
+		json_t *res = json_loads(sum->result ? sum->result : "null", JSON_DECODE_ANY, NULL);
+		json_object_set_new(o, "result", res ? res : json_null());
+		json_t *t = json_object();
+		json_object_set_new(t, "succeeded", json_integer(sum->succeeded));
+		json_object_set_new(t, "cached", json_integer(sum->cached));
+		json_object_set_new(t, "failed", json_integer(sum->failed));
+		json_object_set_new(t, "error", json_integer(sum->error));
+		json_object_set_new(t, "skipped", json_integer(sum->skipped));
+		json_object_set_new(t, "cancelled", json_integer(sum->cancelled));
+		json_object_set_new(o, "tasks", t);
+		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		printf("%s\n", s);
+		free(s);
+		json_decref(o);
+	} else {
+		fprintf(stderr, "pipec: run %ld %s: %d succeeded, %d cached, %d failed, %d error, %d skipped, %d cancelled\n",
+			sum->run, sum->status, sum->succeeded, sum->cached, sum->failed, sum->error, sum->skipped,
+			sum->cancelled);
+		printf("%s\n", sum->result ? sum->result : "null");
+	}
+}
+
+static const char resume_usage[] =
+	"usage: pipec resume [RUN] [-j N] [--state-dir DIR] [--format json] [--quiet]\n"
+	"\n"
+	"Resume run RUN (default: the latest that did not finish) of the store in\n"
+	"DIR/.pipec: what committed keeps its results and never runs again; a task\n"
+	"that was running is adopted if its process still lives, accepted if it\n"
+	"finished meanwhile, and tried again otherwise.\n"
+	"\n"
+	"options: -j N, --state-dir DIR, --format json, --quiet as for pipec run.\n"
+	"exit status: 0 succeeded, 1 failed or cancelled, 2 usage or environment error.\n";
+
+static int cmd_resume(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"jobs", required_argument, NULL, 'j'},
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"format", required_argument, NULL, OPT_RFORMAT},
+		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *state = ".";
+	int json = 0, quiet = 0, c;
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN), run = 0;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': {
+			char *end;
+			jobs = strtol(optarg, &end, 10);
+			if (*end || jobs < 1 || jobs > 4096)
+				return usage_error(resume_usage, "-j '%s': give a number of tasks from 1 to 4096", optarg);
+			break;
+		}
+		case OPT_STATE_DIR: state = optarg; break;
+		case OPT_RFORMAT:
+			if (strcmp(optarg, "json") != 0)
+				return usage_error(resume_usage, "unknown --format '%s' (expected json)", optarg);
+			json = 1;
+			break;
+		case OPT_QUIET: quiet = 1; break;
+		case 'h':
+			fputs(resume_usage, stdout);
+			return 0;
+		default:
+			return usage_error(resume_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		char *end;
+		run = strtol(argv[optind], &end, 10);
+		if (*end || run < 1 || optind + 1 < argc)
+			return usage_error(resume_usage, "'%s' is not a run number", argv[optind]);
+	}
+	if (!is_dir(state))
+		return usage_error(resume_usage, "--state-dir '%s' is not a directory", state);
+	pr_options opt = {.state_dir = state, .jobs = (int)jobs, .log = quiet ? NULL : stderr};
+	pr_summary sum;
+	char *err = NULL;
+	int rc = pr_resume(run, &opt, &sum, &err);
+	if (rc == 2) {
+		fprintf(stderr, "pipec: %s\n", err ? err : "cannot resume");
+		free(err);
+		return EXIT_USAGE;
+	}
+	print_summary(&sum, json);
+	pr_summary_free(&sum);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -886,29 +986,7 @@ static int cmd_run(int argc, char **argv)
 		free(err);
 		return EXIT_USAGE;
 	}
-	if (json) {
-		json_t *o = json_object();
-		json_object_set_new(o, "run", json_integer(sum.run));
-		json_object_set_new(o, "status", json_string(sum.status));
-		json_t *res = json_loads(sum.result ? sum.result : "null", JSON_DECODE_ANY, NULL);
-		json_object_set_new(o, "result", res ? res : json_null());
-		json_t *t = json_object();
-		json_object_set_new(t, "succeeded", json_integer(sum.succeeded));
-		json_object_set_new(t, "cached", json_integer(sum.cached));
-		json_object_set_new(t, "failed", json_integer(sum.failed));
-		json_object_set_new(t, "error", json_integer(sum.error));
-		json_object_set_new(t, "skipped", json_integer(sum.skipped));
-		json_object_set_new(t, "cancelled", json_integer(sum.cancelled));
-		json_object_set_new(o, "tasks", t);
-		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		printf("%s\n", s);
-		free(s);
-		json_decref(o);
-	} else {
-		fprintf(stderr, "pipec: run %ld %s: %d succeeded, %d cached, %d failed, %d error, %d skipped, %d cancelled\n",
-			sum.run, sum.status, sum.succeeded, sum.cached, sum.failed, sum.error, sum.skipped, sum.cancelled);
-		printf("%s\n", sum.result ? sum.result : "null");
-	}
+	print_summary(&sum, json);
 	pr_summary_free(&sum);
 	return rc;
 }
@@ -940,6 +1018,8 @@ static int help(const char *cmd)
 		fputs(graph_usage, stdout);
 	else if (strcmp(cmd, "run") == 0)
 		fputs(run_usage, stdout);
+	else if (strcmp(cmd, "resume") == 0)
+		fputs(resume_usage, stdout);
 	else if (strcmp(cmd, "help") == 0)
 		fputs(main_usage, stdout);
 	else
@@ -977,6 +1057,8 @@ int main(int argc, char **argv)
 		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_graph(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0)
 		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "resume") == 0)
+		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_resume(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return usage_error(main_usage, "unknown option '%s'", cmd);
 	return usage_error(main_usage, "no command '%s'", cmd);

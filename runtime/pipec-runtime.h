@@ -33,4 +33,13 @@ typedef struct pr_summary {
 int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *summary, char **err);
 void pr_summary_free(pr_summary *s);
 
+/*
+ * Resumes run RUN (0: the latest that did not finish) of the store in
+ * OPT->state_dir: tasks that committed keep their results; a task that was
+ * running is adopted if its process still lives, accepted if it finished
+ * meanwhile (its exit status is on disk), and retried otherwise.  Returns as
+ * pr_run().
+ */
+int pr_resume(long run, const pr_options *opt, pr_summary *summary, char **err);
+
 #endif

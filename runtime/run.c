@@ -90,6 +90,8 @@ typedef struct rtask {
 	int64_t backoff_ns, timeout_ns;
 	pid_t pid;
 	int timed_out;
+	int adopted;           /* running under a runtime that died: not our child */
+	int go_fd;             /* write end of the start handshake, or -1 */
 	double started, deadline, not_before;
 	char dir[4096];        /* the current attempt's directory */
 	json_t *inputs;        /* name -> resolved value */
@@ -681,12 +683,27 @@ static int start(runner *R, uint32_t i)
 	char out[8300], err[8300];
 	snprintf(out, sizeof out, "%s/.stdout", t->dir);
 	snprintf(err, sizeof err, "%s/.stderr", t->dir);
+	/* the exit status goes to .exit too, so a runtime that died can learn it */
+	size_t clen = strlen(cmd);
+	char *script = malloc(clen + 64);
+	memcpy(script, "trap 'echo $? > .exit' EXIT\n", 28);
+	memcpy(script + 28, cmd, clen + 1);
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) != 0) {
+		go[0] = go[1] = -1;
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();
+		/* wait until the runtime has committed "running": a runtime that dies
+		 * first closes the pipe without the byte, and nothing runs */
+		char b;
+		close(go[1]);
+		if (go[0] < 0 || read(go[0], &b, 1) != 1)
+			_exit(125);
 		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int in = open("/dev/null", O_RDONLY);
 		if (o < 0 || e < 0 || in < 0 || chdir(t->dir) != 0)
@@ -694,9 +711,12 @@ static int start(runner *R, uint32_t i)
 		dup2(in, 0);
 		dup2(o, 1);
 		dup2(e, 2);
-		execle("/bin/sh", "sh", "-c", cmd, (char *)NULL, envp);
+		execle("/bin/sh", "sh", "-c", script, (char *)NULL, envp);
 		_exit(127);
 	}
+	free(script);
+	if (go[0] >= 0)
+		close(go[0]);
 	for (int x = 0; x < ne; x++)
 		free(envp[x]);
 	free(envp);
@@ -707,12 +727,43 @@ static int start(runner *R, uint32_t i)
 		return -1;
 	}
 	t->pid = pid;
+	t->go_fd = go[1];
+	t->adopted = 0;
 	t->started = pr_now();
 	t->timed_out = 0;
 	t->deadline = t->timeout_ns > 0 ? t->started + (double)t->timeout_ns / 1e9 : 0;
 	R->running++;
 	transition(R, i, S_RUNNING, NULL);
+	pr_store_running(&R->store, R->run, t->id, (long)pid, t->dir);
 	return 0;
+}
+
+/* After the commit of the "running" transitions: let the started tasks go. */
+static void release(runner *R)
+{
+	for (uint32_t i = 0; i < R->n; i++)
+		if (R->t[i].go_fd >= 0) {
+			if (write(R->t[i].go_fd, "g", 1) != 1) {
+				/* the child is gone already; its exit is reaped as usual */
+			}
+			close(R->t[i].go_fd);
+			R->t[i].go_fd = -1;
+		}
+}
+
+/* The status an adopted task wrote to .exit (as waitpid would), or -1. */
+static int exit_file(const char *dir)
+{
+	char path[8300];
+	snprintf(path, sizeof path, "%s/.exit", dir);
+	char *s = read_small(path);
+	if (!s)
+		return -1;
+	char *end;
+	long v = strtol(s, &end, 10);
+	int ok = end != s && *end == '\n';
+	free(s);
+	return ok ? (int)((v & 0xff) << 8) : -1;
 }
 
 /* The tail of an attempt's stderr, for a failure message. */
@@ -812,6 +863,19 @@ static void finish(runner *R, uint32_t i, int status)
 		free(o);
 	}
 	transition(R, i, S_SUCCEEDED, NULL);
+}
+
+/* A task that was running when a runtime died, and ended without an exit
+ * status: failed by the crash, and tried again (not counted against its retries). */
+static void crashed(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	R->running--;
+	t->pid = 0;
+	t->adopted = 0;
+	t->attempts++;
+	transition(R, i, S_RETRYING, "the runtime stopped while it ran and it left no exit status");
+	t->not_before = pr_now();
 }
 
 /* ---- readiness ----------------------------------------------------------------------------- */
@@ -997,6 +1061,7 @@ static int load(runner *R, const char *text, size_t len, char **err)
 			return -1;
 		}
 		json_object_set_new(R->index, t->id, json_integer(i));
+		t->go_fd = -1;
 		json_t *retry = json_object_get(t->j, "retry");
 		t->attempts = 1 + (int)json_integer_value(json_object_get(retry, "attempts"));
 		t->backoff_ns = json_integer_value(json_object_get(retry, "backoff_ns"));
@@ -1063,41 +1128,9 @@ static void cancel_all(runner *R)
 			transition(R, i, S_CANCELLED, "the run was cancelled");
 }
 
-static void free_runner(runner *R)
+/* The loop: start what is ready, wait for children, signals and timers. */
+static void drive(runner *R)
 {
-	for (uint32_t i = 0; R->t && i < R->n; i++) {
-		free(R->t[i].waits);
-		free(R->t[i].users);
-		free(R->t[i].parts);
-		json_decref(R->t[i].inputs);
-		json_decref(R->t[i].outputs);
-	}
-	free(R->t);
-	json_decref(R->index);
-	json_decref(R->plan);
-}
-
-int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum, char **err)
-{
-	memset(sum, 0, sizeof *sum);
-	*err = NULL;
-	if (sodium_init() < 0) {
-		*err = strdup("libsodium could not be initialized");
-		return 2;
-	}
-	runner r = {0}, *R = &r;
-	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
-	R->log = opt->log;
-	const char *state = opt->state_dir ? opt->state_dir : ".";
-	if (load(R, plan, len, err) < 0 || pr_store_open(&R->store, state, err) < 0) {
-		free_runner(R);
-		return 2;
-	}
-	if (!realpath(R->store.dir, R->root))
-		snprintf(R->root, sizeof R->root, "%s", R->store.dir);
-	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")));
-	sum->run = R->run;
-
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -1106,12 +1139,6 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	sigset_t old;
 	sigprocmask(SIG_BLOCK, &set, &old);
 
-	begin(R);
-	for (uint32_t i = 0; i < R->n; i++)
-		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
-	for (uint32_t i = 0; i < R->n; i++)
-		if (R->t[i].pending == 0)
-			consider(R, i);
 	uint32_t *ready = calloc(R->n + 1, sizeof *ready);
 	for (;;) {
 		/* start what can start, highest priority first */
@@ -1138,7 +1165,11 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 			if (t->st == S_RUNNING && t->deadline && (!wake || t->deadline < wake))
 				wake = t->deadline;
 		}
+		for (uint32_t i = 0; i < R->n; i++)
+			if (R->t[i].adopted)
+				wake = wake && wake < pr_now() + 0.1 ? wake : pr_now() + 0.1;
 		commit(R);
+		release(R);
 		if (!R->running && !more)
 			break;
 		/* wait for a child, a signal, or the next timer */
@@ -1158,10 +1189,21 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 		int status;
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 			for (uint32_t i = 0; i < R->n; i++)
-				if (R->t[i].pid == pid) {
+				if (R->t[i].pid == pid && !R->t[i].adopted) {
 					finish(R, i, status);
 					break;
 				}
+		/* adopted tasks are not our children: their .exit says when they end */
+		for (uint32_t i = 0; i < R->n; i++) {
+			rtask *t = &R->t[i];
+			if (t->st != S_RUNNING || !t->adopted)
+				continue;
+			int st = exit_file(t->dir);
+			if (st >= 0)
+				finish(R, i, st);
+			else if (kill(-t->pid, 0) != 0 && errno == ESRCH)
+				crashed(R, i);
+		}
 		double now = pr_now();
 		for (uint32_t i = 0; i < R->n; i++) {
 			rtask *t = &R->t[i];
@@ -1176,7 +1218,25 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	free(ready);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
-	/* the run's outcome */
+}
+
+static void free_runner(runner *R)
+{
+	for (uint32_t i = 0; R->t && i < R->n; i++) {
+		free(R->t[i].waits);
+		free(R->t[i].users);
+		free(R->t[i].parts);
+		json_decref(R->t[i].inputs);
+		json_decref(R->t[i].outputs);
+	}
+	free(R->t);
+	json_decref(R->index);
+	json_decref(R->plan);
+}
+
+/* Counts, status and result of the run; closes the store. */
+static int outcome(runner *R, pr_summary *sum)
+{
 	int bad = 0;
 	for (uint32_t i = 0; i < R->n; i++) {
 		rtask *t = &R->t[i];
@@ -1216,8 +1276,171 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	return strcmp(sum->status, "succeeded") == 0 ? 0 : 1;
 }
 
+
+int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum, char **err)
+{
+	memset(sum, 0, sizeof *sum);
+	*err = NULL;
+	if (sodium_init() < 0) {
+		*err = strdup("libsodium could not be initialized");
+		return 2;
+	}
+	runner r = {0}, *R = &r;
+	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
+	R->log = opt->log;
+	const char *state = opt->state_dir ? opt->state_dir : ".";
+	if (load(R, plan, len, err) < 0 || pr_store_open(&R->store, state, err) < 0) {
+		free_runner(R);
+		return 2;
+	}
+	if (!realpath(R->store.dir, R->root))
+		snprintf(R->root, sizeof R->root, "%s", R->store.dir);
+	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len);
+	sum->run = R->run;
+	begin(R);
+	for (uint32_t i = 0; i < R->n; i++)
+		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
+	for (uint32_t i = 0; i < R->n; i++)
+		if (R->t[i].pending == 0)
+			consider(R, i);
+
+	drive(R);
+	return outcome(R, sum);
+}
+
 void pr_summary_free(pr_summary *s)
 {
 	free(s->result);
 	s->result = NULL;
+}
+
+int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
+{
+	memset(sum, 0, sizeof *sum);
+	*err = NULL;
+	if (sodium_init() < 0) {
+		*err = strdup("libsodium could not be initialized");
+		return 2;
+	}
+	runner r = {0}, *R = &r;
+	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
+	R->log = opt->log;
+	if (pr_store_open(&R->store, opt->state_dir ? opt->state_dir : ".", err) < 0)
+		return 2;
+	sqlite3_stmt *q;
+	const char *sql = run ? "SELECT id, plan FROM runs WHERE id = ?"
+			      : "SELECT id, plan FROM runs WHERE status = 'running' ORDER BY id DESC LIMIT 1";
+	char *plan = NULL;
+	size_t len = 0;
+	if (sqlite3_prepare_v2(R->store.db, sql, -1, &q, NULL) == SQLITE_OK) {
+		if (run)
+			sqlite3_bind_int64(q, 1, run);
+		if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 1)) {
+			R->run = sqlite3_column_int64(q, 0);
+			len = (size_t)sqlite3_column_bytes(q, 1);
+			plan = malloc(len + 1);
+			memcpy(plan, sqlite3_column_text(q, 1), len + 1);
+		}
+		sqlite3_finalize(q);
+	}
+	if (!plan) {
+		char msg[128];
+		if (run)
+			snprintf(msg, sizeof msg, "the store has no run %ld", run);
+		else
+			snprintf(msg, sizeof msg, "the store has no unfinished run to resume");
+		*err = strdup(msg);
+		pr_store_close(&R->store);
+		return 2;
+	}
+	int rc = load(R, plan, len, err);
+	free(plan);
+	if (rc < 0) {
+		pr_store_close(&R->store);
+		free_runner(R);
+		return 2;
+	}
+	sum->run = R->run;
+	if (!realpath(R->store.dir, R->root))
+		snprintf(R->root, sizeof R->root, "%s", R->store.dir);
+
+	/* the state of each task is what its events left */
+	if (sqlite3_prepare_v2(R->store.db, "SELECT id, state, attempts, pid, dir FROM tasks WHERE run = ?", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, R->run);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			json_t *ix = json_object_get(R->index, (const char *)sqlite3_column_text(q, 0));
+			if (!ix)
+				continue;
+			rtask *t = &R->t[json_integer_value(ix)];
+			const char *st = (const char *)sqlite3_column_text(q, 1);
+			for (int k = 0; k < S__COUNT; k++)
+				if (st && !strcmp(st, names[k]))
+					t->st = (tstate)k;
+			t->attempt = sqlite3_column_int(q, 2);
+			t->pid = (pid_t)sqlite3_column_int64(q, 3);
+			if (sqlite3_column_text(q, 4))
+				snprintf(t->dir, sizeof t->dir, "%s", (const char *)sqlite3_column_text(q, 4));
+		}
+		sqlite3_finalize(q);
+	}
+	if (sqlite3_prepare_v2(R->store.db, "SELECT task, output, path, hash, value FROM artifacts WHERE run = ?", -1, &q,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, R->run);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			json_t *ix = json_object_get(R->index, (const char *)sqlite3_column_text(q, 0));
+			if (!ix)
+				continue;
+			rtask *t = &R->t[json_integer_value(ix)];
+			if (!t->outputs)
+				t->outputs = json_object();
+			json_t *o = json_object();
+			json_object_set_new(o, "path", json_string((const char *)sqlite3_column_text(q, 2)));
+			json_object_set_new(o, "hash", json_string((const char *)sqlite3_column_text(q, 3)));
+			json_t *v = sqlite3_column_text(q, 4) ? json_loads((const char *)sqlite3_column_text(q, 4), JSON_DECODE_ANY, NULL)
+							       : NULL;
+			json_object_set_new(o, "value", v ? v : json_null());
+			json_object_set_new(t->outputs, (const char *)sqlite3_column_text(q, 1), o);
+		}
+		sqlite3_finalize(q);
+	}
+	for (uint32_t i = 0; i < R->n; i++) {
+		rtask *t = &R->t[i];
+		t->pending = 0;
+		for (uint32_t k = 0; k < t->nwaits; k++)
+			t->pending += !terminal(R->t[t->waits[k]].st);
+	}
+	begin(R);
+	char upd[128];
+	snprintf(upd, sizeof upd, "UPDATE runs SET status = 'running', finished = NULL WHERE id = %ld", R->run);
+	pr_exec(&R->store, upd);
+	/* a task that was running: accepted, adopted, or retried */
+	for (uint32_t i = 0; i < R->n; i++) {
+		rtask *t = &R->t[i];
+		if (t->st != S_RUNNING)
+			continue;
+		R->running++;
+		int st = exit_file(t->dir);
+		if (st >= 0) {
+			t->adopted = 1;
+			finish(R, i, st);
+		} else if (t->pid > 0 && kill(-t->pid, 0) == 0) {
+			t->adopted = 1;
+			if (R->log)
+				fprintf(R->log, "%-10s %s: adopted (pid %ld)\n", "running", t->id, (long)t->pid);
+		} else {
+			crashed(R, i);
+		}
+	}
+	for (uint32_t i = 0; i < R->n; i++) {
+		rtask *t = &R->t[i];
+		if (t->st == S_READY)
+			cache_key(R, i);
+		else if (t->st == S_RETRYING)
+			t->not_before = pr_now();
+		else if (t->st == S_PENDING && t->pending == 0)
+			consider(R, i);
+	}
+	drive(R);
+	return outcome(R, sum);
 }

@@ -25,7 +25,9 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err);
 void pr_store_close(pr_store *st);
 void pr_store_finalize(pr_store *st);
 int pr_exec(pr_store *st, const char *sql);
-long pr_store_new_run(pr_store *st, const char *plan_hash);
+long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len);
+/* Records the process and directory of a task's running attempt. */
+int pr_store_running(pr_store *st, long run, const char *task, long pid, const char *dir);
 int pr_store_finish_run(pr_store *st, long run, const char *status);
 int pr_store_event(pr_store *st, long run, const char *task, int attempt, const char *from, const char *to,
 		   const char *detail);

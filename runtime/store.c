@@ -3,8 +3,9 @@
  *
  * Schema (STATE/.pipec/state.db):
  *
- *   runs(id, plan_hash, started, finished, status)
- *   tasks(run, id, stage, state, attempts, cache_key)     -- state = fold of events
+ *   runs(id, plan_hash, started, finished, status, plan)  -- the plan, for resume
+ *   tasks(run, id, stage, state, attempts, cache_key, pid, dir) -- state = fold of events;
+ *                                                         -- pid, dir of the running attempt
  *   events(seq, run, task, attempt, from_state, to_state, at, detail)
  *   artifacts(run, task, output, path, hash, value)       -- what each task made
  *   cache(key, run, task, parts, outputs)                 -- results by what made them
@@ -31,9 +32,9 @@
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, plan_hash TEXT, started REAL,"
-	" finished REAL, status TEXT);"
+	" finished REAL, status TEXT, plan TEXT);"
 	"CREATE TABLE IF NOT EXISTS tasks(run INTEGER, id TEXT, stage TEXT, state TEXT, attempts INTEGER,"
-	" cache_key TEXT, PRIMARY KEY(run, id));"
+	" cache_key TEXT, pid INTEGER, dir TEXT, PRIMARY KEY(run, id));"
 	"CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, run INTEGER, task TEXT, attempt INTEGER,"
 	" from_state TEXT, to_state TEXT, at REAL, detail TEXT);"
 	"CREATE TABLE IF NOT EXISTS artifacts(run INTEGER, task TEXT, output TEXT, path TEXT, hash TEXT,"
@@ -149,14 +150,15 @@ int pr_exec(pr_store *st, const char *sql)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-long pr_store_new_run(pr_store *st, const char *plan_hash)
+long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len)
 {
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO runs(plan_hash, started, status) VALUES(?, ?, 'running')", -1, &q,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO runs(plan_hash, started, status, plan) VALUES(?, ?, 'running', ?)",
+			       -1, &q, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(q, 1, plan_hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_double(q, 2, pr_now());
+	sqlite3_bind_text(q, 3, plan, (int)len, SQLITE_STATIC);
 	int rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? (long)sqlite3_last_insert_rowid(st->db) : -1;
@@ -262,4 +264,19 @@ void pr_store_finalize(pr_store *st)
 	sqlite3_finalize(st->ev);
 	sqlite3_finalize(st->up);
 	st->ev = st->up = NULL;
+}
+
+int pr_store_running(pr_store *st, long run, const char *task, long pid, const char *dir)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "UPDATE tasks SET pid = ?, dir = ? WHERE run = ? AND id = ?", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, pid);
+	sqlite3_bind_text(q, 2, dir, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, run);
+	sqlite3_bind_text(q, 4, task, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

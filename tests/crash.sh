@@ -1,0 +1,56 @@
+#!/bin/sh
+# Crash and resume: the runtime is killed with SIGKILL at random moments of a
+# 50-task run, 21 times, each time followed by `pipec resume`.  Then: the run
+# completes; no task that committed ran again (from the store's events and
+# from a ledger every task appends to); the store passes integrity_check; no
+# task process is left behind.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+cd "$TMP" || exit 2
+S="$TMP/state"; mkdir -p "$S"
+L="$TMP/ledger"; : > "$L"
+python3 - "$L" > crash.pipe <<'PY'
+import sys
+print('stage work(name: String, ledger: String, prev: File?) -> File {')
+print('  run: "echo $PIPEC_TASK >> ${ledger}; sleep 0.5; echo ${name} > ${out}"')
+print('}')
+print('pipeline main() -> List[File] {')
+for i in range(50):
+    prev = 't%d' % (i - 5) if i >= 5 else 'none'
+    print('  let t%d = work("t%d", "%s", %s)' % (i, i, sys.argv[1], prev))
+print('  return [%s]' % ', '.join('t%d' % i for i in range(45, 50)))
+print('}')
+PY
+rnd() { od -An -N2 -tu2 /dev/urandom | awk '{ printf "%.2f", 0.05 + ($1 % 45) / 100 }'; }
+"$PIPEC" run --quiet -j 2 --state-dir "$S" crash.pipe > /dev/null 2>&1 &
+pid=$!
+sleep "$(rnd)"; kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
+kills=1
+for i in $(seq 20); do
+	"$PIPEC" resume 1 --quiet -j 2 --state-dir "$S" > /dev/null 2>&1 &
+	pid=$!
+	sleep "$(rnd)"; kill -9 $pid 2>/dev/null && kills=$((kills + 1)); wait $pid 2>/dev/null
+done
+[ "$kills" -ge 20 ] && ok "the runtime was killed $kills times mid-run" || fail "only $kills kills landed mid-run"
+"$PIPEC" resume 1 --quiet -j 2 --state-dir "$S" --format json > final.json 2> final.err; rc=$?
+[ $rc -eq 0 ] && python3 -c "
+import json; r = json.load(open('final.json'))
+assert r['status'] == 'succeeded', r
+assert len(r['result']) == 5, r
+" && ok "the run completes after $kills kills" || fail "final resume: $rc $(cat final.json final.err)"
+python3 - "$S/.pipec/state.db" "$L" <<'PY' && ok "no task that committed ran again (store and ledger agree)" || fail "a committed task ran again"
+import collections, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+ran = collections.Counter(l.strip() for l in open(sys.argv[2]) if l.strip())
+for (task,) in db.execute("SELECT id FROM tasks WHERE run = 1"):
+    evs = [r[0] for r in db.execute("SELECT to_state FROM events WHERE run = 1 AND task = ? ORDER BY seq", (task,))]
+    assert evs.count("succeeded") == 1, (task, evs)
+    assert "running" not in evs[evs.index("succeeded"):], (task, evs)
+    assert 1 <= ran[task] <= evs.count("running"), (task, ran[task], evs)
+assert sum(ran.values()) >= 50
+PY
+python3 -c "
+import sqlite3, sys; db = sqlite3.connect('$S/.pipec/state.db')
+assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'" && ok "PRAGMA integrity_check is ok" || fail "integrity_check"
+sleep 0.3
+if pgrep -f "$L" > /dev/null; then fail "task processes were left behind: $(pgrep -af "$L")"; else ok "no task process is left behind"; fi
+finish
