@@ -40,6 +40,10 @@ static const char main_usage[] =
 	"  graph FILE        print the pipeline's task graph (dot or mermaid)\n"
 	"  run FILE|PLAN     build and run a pipeline locally, or run a built plan\n"
 	"  resume [RUN]      resume a run whose runtime died, where it left off\n"
+	"  runs, show [RUN]  the runs in the store; the tasks of one\n"
+	"  why TASK          why a task ran rather than being taken from the cache\n"
+	"  lineage PATH|TASK what made an output, and what it fed\n"
+	"  cancel [RUN]      stop a run\n"
 	"  fmt FILE...       print FILE(s) in the canonical layout (or check, or rewrite)\n"
 	"  help [COMMAND]    show this help, or a command's\n"
 	"\n"
@@ -870,6 +874,95 @@ static int cmd_resume(int argc, char **argv)
 	return rc;
 }
 
+static const char report_usage[] =
+	"usage: pipec runs [--state-dir DIR] [--format json]\n"
+	"       pipec show [RUN] [--state-dir DIR] [--format json]\n"
+	"       pipec why TASK [--run RUN] [--state-dir DIR]\n"
+	"       pipec lineage PATH|TASK [--state-dir DIR] [--format json]\n"
+	"       pipec cancel [RUN] [--state-dir DIR]\n"
+	"\n"
+	"Read the store in DIR/.pipec (default: the current directory):\n"
+	"  runs     every run: status, times, tasks\n"
+	"  show     the tasks of a run (default: the latest): state, attempts, exit\n"
+	"           code, seconds, and the last detail (a failure's reason)\n"
+	"  why      why a task ran rather than being taken from the cache: which part\n"
+	"           of its key (command, an input's content, ...) changed since the\n"
+	"           last run that had it\n"
+	"  lineage  what made an output file (or a task): the tasks upstream, their\n"
+	"           commands and inputs, the run's parameters; and what it fed\n"
+	"  cancel   stop a run: its runtime kills its tasks and records the run as\n"
+	"           cancelled (or, if the runtime is gone, pipec cancel does)\n";
+
+static int cmd_report(const char *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"format", required_argument, NULL, OPT_RFORMAT},
+		{"run", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *state = ".";
+	int json = 0, c;
+	long run = 0;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STATE_DIR: state = optarg; break;
+		case OPT_RFORMAT:
+			if (strcmp(optarg, "json") != 0)
+				return usage_error(report_usage, "unknown --format '%s' (expected json)", optarg);
+			json = 1;
+			break;
+		case 'r': {
+			char *end;
+			run = strtol(optarg, &end, 10);
+			if (*end || run < 1)
+				return usage_error(report_usage, "'%s' is not a run number", optarg);
+			break;
+		}
+		case 'h':
+			fputs(report_usage, stdout);
+			return 0;
+		default:
+			return usage_error(report_usage, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	const char *arg = optind < argc ? argv[optind] : NULL;
+	if (optind + 1 < argc)
+		return usage_error(report_usage, "unexpected argument '%s'", argv[optind + 1]);
+	int needs = !strcmp(cmd, "why") || !strcmp(cmd, "lineage");
+	if (needs && !arg)
+		return usage_error(report_usage, "%s needs an argument", cmd);
+	if (!needs && arg && strcmp(cmd, "runs") != 0) {
+		char *end;
+		run = strtol(arg, &end, 10);
+		if (*end || run < 1)
+			return usage_error(report_usage, "'%s' is not a run number", arg);
+	} else if (!needs && arg) {
+		return usage_error(report_usage, "unexpected argument '%s'", arg);
+	}
+	char *err = NULL;
+	int rc;
+	if (!strcmp(cmd, "runs"))
+		rc = pr_report_runs(state, json, stdout, &err);
+	else if (!strcmp(cmd, "show"))
+		rc = pr_report_show(state, run, json, stdout, &err);
+	else if (!strcmp(cmd, "why"))
+		rc = pr_report_why(state, arg, run, stdout, &err);
+	else if (!strcmp(cmd, "lineage"))
+		rc = pr_report_lineage(state, arg, json, stdout, &err);
+	else
+		rc = pr_cancel(state, run, &err);
+	if (rc) {
+		fprintf(stderr, "pipec: %s\n", err ? err : "failed");
+		free(err);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1020,6 +1113,9 @@ static int help(const char *cmd)
 		fputs(run_usage, stdout);
 	else if (strcmp(cmd, "resume") == 0)
 		fputs(resume_usage, stdout);
+	else if (!strcmp(cmd, "runs") || !strcmp(cmd, "show") || !strcmp(cmd, "why") || !strcmp(cmd, "lineage") ||
+		 !strcmp(cmd, "cancel"))
+		fputs(report_usage, stdout);
 	else if (strcmp(cmd, "help") == 0)
 		fputs(main_usage, stdout);
 	else
@@ -1059,6 +1155,9 @@ int main(int argc, char **argv)
 		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "resume") == 0)
 		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_resume(argc - 1, argv + 1);
+	if (!strcmp(cmd, "runs") || !strcmp(cmd, "show") || !strcmp(cmd, "why") || !strcmp(cmd, "lineage") ||
+	    !strcmp(cmd, "cancel"))
+		return wants_help(argc - 1, argv + 1) ? help(cmd) : cmd_report(cmd, argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return usage_error(main_usage, "unknown option '%s'", cmd);
 	return usage_error(main_usage, "no command '%s'", cmd);

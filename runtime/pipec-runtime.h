@@ -42,4 +42,18 @@ void pr_summary_free(pr_summary *s);
  */
 int pr_resume(long run, const pr_options *opt, pr_summary *summary, char **err);
 
+/*
+ * Reports from the store in STATE_DIR (read-only; return 0, or 2 with *ERR):
+ * the runs; the tasks of RUN (0: the latest) with their state, attempts, exit
+ * codes and times; why TASK ran rather than being cached (in RUN, or the
+ * latest run that has it); the lineage of an output PATH or a TASK — what
+ * made it (tasks, commands, inputs, parameters) and what it fed.
+ */
+int pr_report_runs(const char *state_dir, int json, FILE *out, char **err);
+int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **err);
+int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, char **err);
+int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *out, char **err);
+/* Cancels RUN (0: the one going on): asks its runtime to stop, or records it. */
+int pr_cancel(const char *state_dir, long run, char **err);
+
 #endif

@@ -720,8 +720,8 @@ static int start(runner *R, uint32_t i)
 	for (int x = 0; x < ne; x++)
 		free(envp[x]);
 	free(envp);
-	free(cmd);
 	if (pid < 0) {
+		free(cmd);
 		transition(R, i, S_RUNNING, NULL);
 		transition(R, i, S_ERROR, "cannot start a process");
 		return -1;
@@ -735,6 +735,9 @@ static int start(runner *R, uint32_t i)
 	R->running++;
 	transition(R, i, S_RUNNING, NULL);
 	pr_store_running(&R->store, R->run, t->id, (long)pid, t->dir);
+	pr_store_set(&R->store, R->run, t->id, "command", cmd, 0);
+	pr_store_set(&R->store, R->run, t->id, "started", NULL, t->started);
+	free(cmd);
 	return 0;
 }
 
@@ -797,6 +800,10 @@ static void finish(runner *R, uint32_t i, int status)
 	rtask *t = &R->t[i];
 	R->running--;
 	t->pid = 0;
+	begin(R);
+	pr_store_set(&R->store, R->run, t->id, "finished", NULL, pr_now());
+	if (WIFEXITED(status))
+		pr_store_set(&R->store, R->run, t->id, "exit_code", NULL, WEXITSTATUS(status));
 	if (R->cancelled) {
 		transition(R, i, S_CANCELLED, NULL);
 		return;
@@ -982,6 +989,13 @@ static void consider(runner *R, uint32_t i)
 	}
 	cache_key(R, i);
 	transition(R, i, S_READY, NULL);
+	char *ins = json_dumps(t->inputs, JSON_COMPACT | JSON_SORT_KEYS);
+	pr_store_set(&R->store, R->run, t->id, "inputs", ins, 0);
+	free(ins);
+	if (t->key[0]) {
+		pr_store_set(&R->store, R->run, t->id, "cache_key", t->key, 0);
+		pr_store_set(&R->store, R->run, t->id, "parts", t->parts, 0);
+	}
 }
 
 static void notify(runner *R, uint32_t i)
@@ -1298,8 +1312,10 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len);
 	sum->run = R->run;
 	begin(R);
-	for (uint32_t i = 0; i < R->n; i++)
+	for (uint32_t i = 0; i < R->n; i++) {
 		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
+		pr_store_set(&R->store, R->run, R->t[i].id, "stage", R->t[i].stage, 0);
+	}
 	for (uint32_t i = 0; i < R->n; i++)
 		if (R->t[i].pending == 0)
 			consider(R, i);

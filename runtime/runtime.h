@@ -33,6 +33,8 @@ int pr_store_event(pr_store *st, long run, const char *task, int attempt, const 
 		   const char *detail);
 int pr_store_artifact(pr_store *st, long run, const char *task, const char *output, const char *path,
 		      const char *hash, const char *value);
+/* Sets a column of a task's row: text, or the number NUM when TEXT is NULL. */
+int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text, double num);
 /* The outputs JSON a cache key has, or NULL (new string). */
 char *pr_store_cache_get(pr_store *st, const char *key);
 int pr_store_cache_put(pr_store *st, const char *key, long run, const char *task, const char *parts,

@@ -4,8 +4,9 @@
  * Schema (STATE/.pipec/state.db):
  *
  *   runs(id, plan_hash, started, finished, status, plan)  -- the plan, for resume
- *   tasks(run, id, stage, state, attempts, cache_key, pid, dir) -- state = fold of events;
- *                                                         -- pid, dir of the running attempt
+ *   tasks(run, id, stage, state, attempts, cache_key, pid, dir, parts, inputs, command,
+ *         exit_code, started, finished)                   -- state = fold of events; the rest
+ *                                                         -- is what show, why and lineage read
  *   events(seq, run, task, attempt, from_state, to_state, at, detail)
  *   artifacts(run, task, output, path, hash, value)       -- what each task made
  *   cache(key, run, task, parts, outputs)                 -- results by what made them
@@ -34,7 +35,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, plan_hash TEXT, started REAL,"
 	" finished REAL, status TEXT, plan TEXT);"
 	"CREATE TABLE IF NOT EXISTS tasks(run INTEGER, id TEXT, stage TEXT, state TEXT, attempts INTEGER,"
-	" cache_key TEXT, pid INTEGER, dir TEXT, PRIMARY KEY(run, id));"
+	" cache_key TEXT, pid INTEGER, dir TEXT, parts TEXT, inputs TEXT, command TEXT, exit_code INTEGER,"
+	" started REAL, finished REAL, PRIMARY KEY(run, id));"
 	"CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, run INTEGER, task TEXT, attempt INTEGER,"
 	" from_state TEXT, to_state TEXT, at REAL, detail TEXT);"
 	"CREATE TABLE IF NOT EXISTS artifacts(run INTEGER, task TEXT, output TEXT, path TEXT, hash TEXT,"
@@ -276,6 +278,31 @@ int pr_store_running(pr_store *st, long run, const char *task, long pid, const c
 	sqlite3_bind_text(q, 2, dir, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, run);
 	sqlite3_bind_text(q, 4, task, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text, double num)
+{
+	static const char *const allowed[] = {"stage", "cache_key", "parts", "inputs", "command", "exit_code",
+					      "started", "finished"};
+	int ok = 0;
+	for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+		ok |= strcmp(allowed[i], column) == 0;
+	if (!ok)
+		return -1;
+	char sql[128];
+	snprintf(sql, sizeof sql, "UPDATE tasks SET %s = ? WHERE run = ? AND id = ?", column);
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (text)
+		sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_double(q, 1, num);
+	sqlite3_bind_int64(q, 2, run);
+	sqlite3_bind_text(q, 3, task, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? 0 : -1;

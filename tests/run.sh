@@ -101,5 +101,40 @@ cp "$D/.pipec/state.db" "$TMP/damaged.copy"
 [ $rc -eq 2 ] && grep -q "state.db" "$TMP/d.err" && cmp -s "$D/.pipec/state.db" "$TMP/damaged.copy" \
 	&& ok "a damaged store is refused with its name, and left as it was" || fail "damaged: $rc $(cat "$TMP/d.err")"
 expect_rc 2 "a state directory that does not exist" "$PIPEC" run --state-dir "$TMP/nope" examples/quickstart.pipe
+
+# runs, show, why, lineage, cancel
+W="$TMP/w"; mkdir -p "$W"; cp examples/quickstart.pipe "$W/q.pipe"
+"$PIPEC" run --quiet --state-dir "$W" "$W/q.pipe" > /dev/null 2>&1
+sed 's/wc -l < ${c} > ${lines}/wc -l < ${c} > ${lines}  # again/' "$W/q.pipe" > "$W/q2.pipe" && mv "$W/q2.pipe" "$W/q.pipe"
+"$PIPEC" run --quiet --state-dir "$W" "$W/q.pipe" > /dev/null 2>&1
+"$PIPEC" runs --state-dir "$W" --format json > "$TMP/runs.json"
+py "$TMP/runs.json" "assert [x['run'] for x in r] == [1, 2] and all(x['status'] == 'succeeded' for x in r)" \
+	&& ok "pipec runs lists the runs" || fail "runs: $(cat "$TMP/runs.json")"
+"$PIPEC" show 2 --state-dir "$W" --format json > "$TMP/show.json"
+py "$TMP/show.json" "
+t = {x['id']: x for x in r['tasks']}
+assert t['c']['state'] == 'cached' and t['s']['state'] == 'succeeded' and t['s']['exit_code'] == 0, t
+assert t['s']['attempts'] == 1 and t['s']['finished'] >= t['s']['started'] and t['s']['devices'] == []
+" && ok "pipec show: state, attempts, exit codes, times, devices" || fail "show: $(cat "$TMP/show.json")"
+"$PIPEC" why s --state-dir "$W" > "$TMP/why.txt"
+grep -q "ran rather than being cached; compared with run 1" "$TMP/why.txt" && grep -q "its command changed" "$TMP/why.txt" \
+	&& ok "pipec why names the part of the key that changed" || fail "why: $(cat "$TMP/why.txt")"
+"$PIPEC" why c --state-dir "$W" | grep -q "did not run: its result was in the cache" && ok "pipec why on a cached task" || fail "why c"
+out=$(ls -d "$W"/.pipec/work/1/c/1/out)
+"$PIPEC" lineage "$out" --state-dir "$W" --format json > "$TMP/lin.json"
+py "$TMP/lin.json" "
+assert r['task'] == 'c' and r['run'] == 1 and r['output'] == 'out', r
+assert r['upstream'][0]['command'].startswith('seq 100'), r
+assert [d['task'] for d in r['downstream']] == ['s'], r
+assert r['params']['n']['value'] == 100
+" && ok "pipec lineage: what made a file and what it fed" || fail "lineage: $(cat "$TMP/lin.json")"
+expect_rc 2 "lineage of something unknown" "$PIPEC" lineage /nonexistent --state-dir "$W"
+"$PIPEC" run --quiet --state-dir "$W" tests/run/long.pipe > /dev/null 2>&1 &
+bg=$!
+sleep 0.5
+"$PIPEC" cancel --state-dir "$W"; wait $bg; rc=$?
+[ $rc -eq 1 ] && "$PIPEC" show --state-dir "$W" --format json | py /dev/stdin "assert r['status'] == 'cancelled', r" \
+	&& ok "pipec cancel stops the run and records it as cancelled" || fail "cancel: rc $rc"
+pgrep -f "$W/.pipec/work" > /dev/null && fail "cancel left a task running" || ok "cancel leaves no task running"
 expect_rc 2 "-p with a plan" "$PIPEC" run -p n=1 "$TMP/plan.json"
 finish
