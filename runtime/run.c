@@ -769,6 +769,19 @@ static int exit_file(const char *dir)
 	return ok ? (int)((v & 0xff) << 8) : -1;
 }
 
+/* "stage 'fetch' (quickstart.pipe:20:11)": the stage and where it was called. */
+static const char *where(rtask *t, char *buf, size_t n)
+{
+	json_t *loc = json_object_get(t->j, "loc");
+	if (loc)
+		snprintf(buf, n, "stage '%s' (%s:%lld:%lld)", t->stage, json_string_value(json_object_get(loc, "file")),
+			 (long long)json_integer_value(json_object_get(loc, "line")),
+			 (long long)json_integer_value(json_object_get(loc, "column")));
+	else
+		snprintf(buf, n, "stage '%s'", t->stage);
+	return buf;
+}
+
 /* The tail of an attempt's stderr, for a failure message. */
 static void stderr_tail(const char *dir, char *out, size_t n)
 {
@@ -808,9 +821,9 @@ static void finish(runner *R, uint32_t i, int status)
 		transition(R, i, S_CANCELLED, NULL);
 		return;
 	}
-	char why[1200];
+	char why[1600], w[600];
 	if (t->timed_out) {
-		snprintf(why, sizeof why, "stage '%s' ran past its timeout", t->stage);
+		snprintf(why, sizeof why, "%s ran past its timeout", where(t, w, sizeof w));
 		fail_or_retry(R, i, why);
 		return;
 	}
@@ -818,10 +831,10 @@ static void finish(runner *R, uint32_t i, int status)
 		char tail[400];
 		stderr_tail(t->dir, tail, sizeof tail);
 		if (WIFSIGNALED(status))
-			snprintf(why, sizeof why, "stage '%s' was killed by signal %d%s%s", t->stage, WTERMSIG(status),
+			snprintf(why, sizeof why, "%s was killed by signal %d%s%s", where(t, w, sizeof w), WTERMSIG(status),
 				 *tail ? "; stderr: " : "", tail);
 		else
-			snprintf(why, sizeof why, "stage '%s' exited with status %d%s%s", t->stage, WEXITSTATUS(status),
+			snprintf(why, sizeof why, "%s exited with status %d%s%s", where(t, w, sizeof w), WEXITSTATUS(status),
 				 *tail ? "; stderr: " : "", tail);
 		fail_or_retry(R, i, why);
 		return;
@@ -835,7 +848,7 @@ static void finish(runner *R, uint32_t i, int status)
 		char reason[1000];
 		const char *base = json_string_value(json_object_get(decl, "base"));
 		if (check_output(t->dir, name, base ? base : "File", &val, reason, sizeof reason) < 0) {
-			snprintf(why, sizeof why, "stage '%s': %s", t->stage, reason);
+			snprintf(why, sizeof why, "%s: %s", where(t, w, sizeof w), reason);
 			json_decref(outs);
 			fail_or_retry(R, i, why);
 			return;

@@ -57,7 +57,7 @@ run "$TMP/plan.json" > "$TMP/p.json" && py "$TMP/p.json" "assert r['result'] == 
 run tests/run/retry.pipe > "$TMP/r.json"; rc=$?
 [ $rc -eq 0 ] && py "$TMP/r.json" "assert r['result'] == 2, r" && ok "a retry succeeds on attempt 2 (PIPEC_ATTEMPT)" || fail "retry: $rc $(cat "$TMP/r.json")"
 "$PIPEC" run --state-dir "$S" tests/run/no-output.pipe > /dev/null 2> "$TMP/no.err"; rc=$?
-[ $rc -eq 1 ] && grep -q "stage 'lazy': output 'out' (File) was not written" "$TMP/no.err" \
+[ $rc -eq 1 ] && grep -q "stage 'lazy' (tests/run/no-output.pipe:3:34): output 'out' (File) was not written" "$TMP/no.err" \
 	&& ok "exit 0 without the output fails, naming the stage and the output" || fail "no output: $rc $(cat "$TMP/no.err")"
 run tests/run/no-output.pipe > "$TMP/no2.json"
 py "$TMP/no2.json" "assert r['tasks']['failed'] == 1 and r['tasks']['cached'] == 0" && ok "and is never cached" || fail "no output cached"
