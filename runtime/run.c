@@ -769,6 +769,40 @@ static int exit_file(const char *dir)
 	return ok ? (int)((v & 0xff) << 8) : -1;
 }
 
+/* Records the newest file in a checkpointing task's directory, if any. */
+static void note_checkpoint(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	if (!json_is_true(json_object_get(t->j, "checkpoint")))
+		return;
+	char dir[8300], safe[1024];
+	safe_name(t->id, safe, sizeof safe);
+	snprintf(dir, sizeof dir, "%s/checkpoints/%s", R->root, safe);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	char best[8600] = "";
+	double newest = -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char path[8600];
+		struct stat sb;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (stat(path, &sb) == 0) {
+			double m = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
+			if (m > newest)
+				newest = m, snprintf(best, sizeof best, "%s", path);
+		}
+	}
+	closedir(d);
+	if (*best) {
+		begin(R);
+		pr_store_checkpoint(&R->store, R->run, t->id, t->attempt, best, newest);
+	}
+}
+
 /* "stage 'fetch' (quickstart.pipe:20:11)": the stage and where it was called. */
 static const char *where(rtask *t, char *buf, size_t n)
 {
@@ -813,6 +847,7 @@ static void finish(runner *R, uint32_t i, int status)
 	rtask *t = &R->t[i];
 	R->running--;
 	t->pid = 0;
+	note_checkpoint(R, i);
 	begin(R);
 	pr_store_set(&R->store, R->run, t->id, "finished", NULL, pr_now());
 	if (WIFEXITED(status))
@@ -890,6 +925,7 @@ static void finish(runner *R, uint32_t i, int status)
 static void crashed(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
+	note_checkpoint(R, i);
 	R->running--;
 	t->pid = 0;
 	t->adopted = 0;

@@ -35,6 +35,8 @@ int pr_store_artifact(pr_store *st, long run, const char *task, const char *outp
 		      const char *hash, const char *value);
 /* Sets a column of a task's row: text, or the number NUM when TEXT is NULL. */
 int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text, double num);
+/* Records the newest checkpoint an attempt left. */
+int pr_store_checkpoint(pr_store *st, long run, const char *task, int attempt, const char *path, double at);
 /* The outputs JSON a cache key has, or NULL (new string). */
 char *pr_store_cache_get(pr_store *st, const char *key);
 int pr_store_cache_put(pr_store *st, const char *key, long run, const char *task, const char *parts,

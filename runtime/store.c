@@ -10,6 +10,7 @@
  *   events(seq, run, task, attempt, from_state, to_state, at, detail)
  *   artifacts(run, task, output, path, hash, value)       -- what each task made
  *   cache(key, run, task, parts, outputs)                 -- results by what made them
+ *   checkpoints(run, task, attempt, path, at)             -- the newest checkpoint an attempt left
  *
  * The database is opened with journal_mode=WAL, synchronous=FULL and a busy
  * timeout; `quick_check` must pass or the file is refused (and left as it
@@ -42,7 +43,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS artifacts(run INTEGER, task TEXT, output TEXT, path TEXT, hash TEXT,"
 	" value TEXT, PRIMARY KEY(run, task, output));"
 	"CREATE TABLE IF NOT EXISTS cache(key TEXT PRIMARY KEY, run INTEGER, task TEXT, parts TEXT,"
-	" outputs TEXT);";
+	" outputs TEXT);"
+	"CREATE TABLE IF NOT EXISTS checkpoints(run INTEGER, task TEXT, attempt INTEGER, path TEXT, at REAL);";
 
 double pr_now(void)
 {
@@ -303,6 +305,21 @@ int pr_store_set(pr_store *st, long run, const char *task, const char *column, c
 		sqlite3_bind_double(q, 1, num);
 	sqlite3_bind_int64(q, 2, run);
 	sqlite3_bind_text(q, 3, task, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int pr_store_checkpoint(pr_store *st, long run, const char *task, int attempt, const char *path, double at)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO checkpoints VALUES(?, ?, ?, ?, ?)", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, run);
+	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 3, attempt);
+	sqlite3_bind_text(q, 4, path, -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 5, at);
 	int rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? 0 : -1;

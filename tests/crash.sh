@@ -53,4 +53,29 @@ import sqlite3, sys; db = sqlite3.connect('$S/.pipec/state.db')
 assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'" && ok "PRAGMA integrity_check is ok" || fail "integrity_check"
 sleep 0.3
 if pgrep -f "$L" > /dev/null; then fail "task processes were left behind: $(pgrep -af "$L")"; else ok "no task process is left behind"; fi
+# a checkpointing stage killed mid-way (the machine dies: runtime and task)
+# resumes from its newest checkpoint
+C="$TMP/cp-state"; mkdir -p "$C"
+CL="$TMP/cp-ledger"; : > "$CL"
+"$PIPEC" run --quiet --state-dir "$C" -p "ledger=$CL" "$top_srcdir/tests/run/checkpoint.pipe" > /dev/null 2>&1 &
+pid=$!
+sleep 1
+kill -9 $pid; wait $pid 2>/dev/null
+pkill -9 -f "$CL"
+sleep 0.3
+"$PIPEC" resume --quiet --state-dir "$C" --format json > cp.json 2> cp.err; rc=$?
+[ $rc -eq 0 ] && python3 -c "
+import json; assert json.load(open('cp.json'))['result'] == 8
+steps = [l.split() for l in open('$CL')]
+first = [int(s[3]) for s in steps if s[1] == '1']
+second = [int(s[3]) for s in steps if s[1] == '2']
+assert first and second, steps
+assert second[0] > 1 and second[0] <= first[-1] + 1, ('attempt 2 started over', steps)
+assert sorted(set(first + second)) == list(range(1, 9)), steps
+" && ok "a checkpointing stage killed mid-way resumes from its newest checkpoint" || fail "checkpoint: $rc $(cat cp.json cp.err "$CL")"
+python3 -c "
+import sqlite3; db = sqlite3.connect('$C/.pipec/state.db')
+rows = db.execute(\"SELECT attempt, path FROM checkpoints WHERE task = 'train' ORDER BY at\").fetchall()
+assert rows and rows[-1][1].endswith('/checkpoints/train/step'), rows
+" && ok "the newest checkpoint is recorded in the store" || fail "checkpoints table"
 finish
