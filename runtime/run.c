@@ -44,6 +44,7 @@
 #include <math.h>
 #include <signal.h>
 #include <sodium.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -683,40 +684,45 @@ static int start(runner *R, uint32_t i)
 	char out[8300], err[8300];
 	snprintf(out, sizeof out, "%s/.stdout", t->dir);
 	snprintf(err, sizeof err, "%s/.stderr", t->dir);
-	/* the exit status goes to .exit too, so a runtime that died can learn it */
+	/*
+	 * The task's shell first waits for the runtime's go-ahead on fd 3 (sent
+	 * once "running" is committed; a runtime that dies first closes the pipe
+	 * and nothing runs), and writes its exit status to .exit, so a runtime
+	 * that died can learn it.  posix_spawn: no copy of this process.
+	 */
 	size_t clen = strlen(cmd);
-	char *script = malloc(clen + 64);
-	memcpy(script, "trap 'echo $? > .exit' EXIT\n", 28);
-	memcpy(script + 28, cmd, clen + 1);
+	static const char prologue[] = "read -r _ <&3 || exit 125\nexec 3<&-\ntrap 'echo $? > .exit' EXIT\n";
+	char *script = malloc(sizeof prologue + clen);
+	memcpy(script, prologue, sizeof prologue - 1);
+	memcpy(script + sizeof prologue - 1, cmd, clen + 1);
 	int go[2];
-	if (pipe2(go, O_CLOEXEC) != 0) {
-		go[0] = go[1] = -1;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
+	pid_t pid = -1;
+	if (pipe2(go, O_CLOEXEC) == 0) {
+		posix_spawn_file_actions_t fa;
+		posix_spawnattr_t at;
+		posix_spawn_file_actions_init(&fa);
+		posix_spawnattr_init(&at);
 		sigset_t none;
 		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setsid();
-		/* wait until the runtime has committed "running": a runtime that dies
-		 * first closes the pipe without the byte, and nothing runs */
-		char b;
-		close(go[1]);
-		if (go[0] < 0 || read(go[0], &b, 1) != 1)
-			_exit(125);
-		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int in = open("/dev/null", O_RDONLY);
-		if (o < 0 || e < 0 || in < 0 || chdir(t->dir) != 0)
-			_exit(126);
-		dup2(in, 0);
-		dup2(o, 1);
-		dup2(e, 2);
-		execle("/bin/sh", "sh", "-c", script, (char *)NULL, envp);
-		_exit(127);
+		posix_spawnattr_setsigmask(&at, &none);
+		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+		posix_spawn_file_actions_addchdir_np(&fa, t->dir);
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		posix_spawn_file_actions_adddup2(&fa, go[0], 3);
+		char *argv[] = {"sh", "-c", script, NULL};
+		if (posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp) != 0)
+			pid = -1;
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&at);
+		close(go[0]);
+		if (pid < 0)
+			close(go[1]);
+	} else {
+		go[1] = -1;
 	}
 	free(script);
-	if (go[0] >= 0)
-		close(go[0]);
 	for (int x = 0; x < ne; x++)
 		free(envp[x]);
 	free(envp);
@@ -746,7 +752,7 @@ static void release(runner *R)
 {
 	for (uint32_t i = 0; i < R->n; i++)
 		if (R->t[i].go_fd >= 0) {
-			if (write(R->t[i].go_fd, "g", 1) != 1) {
+			if (write(R->t[i].go_fd, "g\n", 2) != 2) {
 				/* the child is gone already; its exit is reaped as usual */
 			}
 			close(R->t[i].go_fd);

@@ -15,6 +15,11 @@
 typedef struct pr_store {
 	sqlite3 *db;
 	sqlite3_stmt *ev, *up; /* prepared: insert an event, update the task row */
+	struct {               /* other prepared statements, by their SQL's address */
+		const char *sql;
+		sqlite3_stmt *q;
+	} stmts[24];
+	int nstmts;
 	char dir[4096];        /* STATE/.pipec */
 	char lock_path[4200];
 	int locked;

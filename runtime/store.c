@@ -46,6 +46,25 @@ static const char schema[] =
 	" outputs TEXT);"
 	"CREATE TABLE IF NOT EXISTS checkpoints(run INTEGER, task TEXT, attempt INTEGER, path TEXT, at REAL);";
 
+/* A prepared statement for SQL (a string constant: cached by its address). */
+static sqlite3_stmt *stmt(pr_store *st, const char *sql)
+{
+	for (int i = 0; i < st->nstmts; i++)
+		if (st->stmts[i].sql == sql) {
+			sqlite3_reset(st->stmts[i].q);
+			sqlite3_clear_bindings(st->stmts[i].q);
+			return st->stmts[i].q;
+		}
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL) != SQLITE_OK)
+		return NULL;
+	if (st->nstmts < (int)(sizeof st->stmts / sizeof st->stmts[0])) {
+		st->stmts[st->nstmts].sql = sql;
+		st->stmts[st->nstmts++].q = q;
+	}
+	return q;
+}
+
 double pr_now(void)
 {
 	struct timespec ts;
@@ -138,6 +157,7 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 
 void pr_store_close(pr_store *st)
 {
+	pr_store_finalize(st);
 	if (st->db)
 		sqlite3_close(st->db);
 	st->db = NULL;
@@ -216,9 +236,8 @@ int pr_store_event(pr_store *st, long run, const char *task, int attempt, const 
 int pr_store_artifact(pr_store *st, long run, const char *task, const char *output, const char *path,
 		      const char *hash, const char *value)
 {
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO artifacts VALUES(?, ?, ?, ?, ?, ?)", -1, &q, NULL) !=
-	    SQLITE_OK)
+	sqlite3_stmt *q = stmt(st, "INSERT OR REPLACE INTO artifacts VALUES(?, ?, ?, ?, ?, ?)");
+	if (!q)
 		return -1;
 	sqlite3_bind_int64(q, 1, run);
 	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
@@ -229,38 +248,34 @@ int pr_store_artifact(pr_store *st, long run, const char *task, const char *outp
 		sqlite3_bind_text(q, 6, value, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(q, 6);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
 }
 
 char *pr_store_cache_get(pr_store *st, const char *key)
 {
-	sqlite3_stmt *q;
+	sqlite3_stmt *q = stmt(st, "SELECT outputs FROM cache WHERE key = ?");
 	char *out = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT outputs FROM cache WHERE key = ?", -1, &q, NULL) != SQLITE_OK)
+	if (!q)
 		return NULL;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
 		out = strdup((const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
+	sqlite3_reset(q);
 	return out;
 }
 
 int pr_store_cache_put(pr_store *st, const char *key, long run, const char *task, const char *parts,
 		       const char *outputs)
 {
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO cache VALUES(?, ?, ?, ?, ?)", -1, &q, NULL) != SQLITE_OK)
+	sqlite3_stmt *q = stmt(st, "INSERT OR REPLACE INTO cache VALUES(?, ?, ?, ?, ?)");
+	if (!q)
 		return -1;
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, run);
 	sqlite3_bind_text(q, 3, task, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 4, parts, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 5, outputs, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
 }
 
 void pr_store_finalize(pr_store *st)
@@ -268,36 +283,44 @@ void pr_store_finalize(pr_store *st)
 	sqlite3_finalize(st->ev);
 	sqlite3_finalize(st->up);
 	st->ev = st->up = NULL;
+	for (int i = 0; i < st->nstmts; i++)
+		sqlite3_finalize(st->stmts[i].q);
+	st->nstmts = 0;
 }
 
 int pr_store_running(pr_store *st, long run, const char *task, long pid, const char *dir)
 {
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "UPDATE tasks SET pid = ?, dir = ? WHERE run = ? AND id = ?", -1, &q, NULL) !=
-	    SQLITE_OK)
+	sqlite3_stmt *q = stmt(st, "UPDATE tasks SET pid = ?, dir = ? WHERE run = ? AND id = ?");
+	if (!q)
 		return -1;
 	sqlite3_bind_int64(q, 1, pid);
 	sqlite3_bind_text(q, 2, dir, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, run);
 	sqlite3_bind_text(q, 4, task, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
 }
 
 int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text, double num)
 {
 	static const char *const allowed[] = {"stage", "cache_key", "parts", "inputs", "command", "exit_code",
 					      "started", "finished"};
-	int ok = 0;
-	for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
-		ok |= strcmp(allowed[i], column) == 0;
-	if (!ok)
+	static const char *const sqls[] = {
+		"UPDATE tasks SET stage = ? WHERE run = ? AND id = ?",
+		"UPDATE tasks SET cache_key = ? WHERE run = ? AND id = ?",
+		"UPDATE tasks SET parts = ? WHERE run = ? AND id = ?",
+		"UPDATE tasks SET inputs = ? WHERE run = ? AND id = ?",
+		"UPDATE tasks SET command = ? WHERE run = ? AND id = ?",
+		"UPDATE tasks SET exit_code = ? WHERE run = ? AND id = ?",
+		"UPDATE tasks SET started = ? WHERE run = ? AND id = ?",
+		"UPDATE tasks SET finished = ? WHERE run = ? AND id = ?",
+	};
+	size_t k = 0;
+	while (k < sizeof allowed / sizeof allowed[0] && strcmp(allowed[k], column) != 0)
+		k++;
+	if (k == sizeof allowed / sizeof allowed[0])
 		return -1;
-	char sql[128];
-	snprintf(sql, sizeof sql, "UPDATE tasks SET %s = ? WHERE run = ? AND id = ?", column);
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+	sqlite3_stmt *q = stmt(st, sqls[k]);
+	if (!q)
 		return -1;
 	if (text)
 		sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
@@ -305,9 +328,7 @@ int pr_store_set(pr_store *st, long run, const char *task, const char *column, c
 		sqlite3_bind_double(q, 1, num);
 	sqlite3_bind_int64(q, 2, run);
 	sqlite3_bind_text(q, 3, task, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
 }
 
 int pr_store_checkpoint(pr_store *st, long run, const char *task, int attempt, const char *path, double at)
