@@ -93,6 +93,9 @@ typedef struct rtask {
 	int timed_out;
 	int adopted;           /* running under a runtime that died: not our child */
 	int go_fd;             /* write end of the start handshake, or -1 */
+	int64_t priority;      /* from the plan */
+	int in_active;         /* listed in runner.active */
+	int cache_checked;     /* ready: the cache was looked at already */
 	double started, deadline, not_before;
 	char dir[4096];        /* the current attempt's directory */
 	json_t *inputs;        /* name -> resolved value */
@@ -112,6 +115,8 @@ typedef struct runner {
 	FILE *log;
 	int in_tx;
 	int cancelled;
+	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
+	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
 	char root[4096];       /* absolute STATE/.pipec */
 } runner;
 
@@ -134,6 +139,56 @@ static void commit(runner *R)
 
 static void notify(runner *R, uint32_t i);
 
+static int before(const runner *R, uint32_t a, uint32_t b)
+{
+	if (R->t[a].priority != R->t[b].priority)
+		return R->t[a].priority > R->t[b].priority;
+	return a < b;
+}
+
+static void heap_push(runner *R, uint32_t i)
+{
+	uint32_t k = R->nheap++;
+	R->heap[k] = i;
+	while (k && before(R, R->heap[k], R->heap[(k - 1) / 2])) {
+		uint32_t p = (k - 1) / 2, x = R->heap[k];
+		R->heap[k] = R->heap[p];
+		R->heap[p] = x;
+		k = p;
+	}
+}
+
+static uint32_t heap_pop(runner *R)
+{
+	uint32_t top = R->heap[0];
+	R->heap[0] = R->heap[--R->nheap];
+	for (uint32_t k = 0;;) {
+		uint32_t l = 2 * k + 1, r = l + 1, m = k;
+		if (l < R->nheap && before(R, R->heap[l], R->heap[m]))
+			m = l;
+		if (r < R->nheap && before(R, R->heap[r], R->heap[m]))
+			m = r;
+		if (m == k)
+			break;
+		uint32_t x = R->heap[k];
+		R->heap[k] = R->heap[m];
+		R->heap[m] = x;
+		k = m;
+	}
+	return top;
+}
+
+/* Lists task I among the running and retrying ones (drive() drops it when it leaves them). */
+static void activate(runner *R, uint32_t i)
+{
+	if (R->nactive == R->capactive) {
+		R->capactive = R->capactive ? 2 * R->capactive : 64;
+		R->active = realloc(R->active, R->capactive * sizeof *R->active);
+	}
+	R->active[R->nactive++] = i;
+	R->t[i].in_active = 1;
+}
+
 static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 {
 	rtask *t = &R->t[i];
@@ -146,6 +201,12 @@ static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 	if (R->log)
 		fprintf(R->log, "%-10s %s%s%s\n", names[to], t->id, detail ? ": " : "", detail ? detail : "");
 	t->st = to;
+	if (to == S_READY) {
+		t->cache_checked = 0;
+		heap_push(R, i);
+	}
+	if ((to == S_RUNNING || to == S_RETRYING) && !t->in_active)
+		activate(R, i);
 	if (terminal(to))
 		notify(R, i);
 }
@@ -1135,7 +1196,10 @@ static int load(runner *R, const char *text, size_t len, char **err)
 		t->attempts = 1 + (int)json_integer_value(json_object_get(retry, "attempts"));
 		t->backoff_ns = json_integer_value(json_object_get(retry, "backoff_ns"));
 		t->timeout_ns = json_integer_value(json_object_get(t->j, "timeout_ns"));
+		t->priority = json_integer_value(json_object_get(t->j, "priority"));
 	}
+	R->heap = calloc(R->n + 1, sizeof *R->heap);
+
 	static const char *const kinds[] = {"deps", "after", "fallback_of"};
 	for (uint32_t i = 0; i < R->n; i++) {
 		rtask *t = &R->t[i];
@@ -1175,17 +1239,6 @@ static int load(runner *R, const char *text, size_t len, char **err)
 	return 0;
 }
 
-static int by_priority(const void *a, const void *b, void *ctx)
-{
-	const runner *R = ctx;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	json_int_t px = json_integer_value(json_object_get(R->t[x].j, "priority"));
-	json_int_t py = json_integer_value(json_object_get(R->t[y].j, "priority"));
-	if (px != py)
-		return px > py ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
 static void cancel_all(runner *R)
 {
 	R->cancelled = 1;
@@ -1207,36 +1260,47 @@ static void drive(runner *R)
 	sigaddset(&set, SIGTERM);
 	sigset_t old;
 	sigprocmask(SIG_BLOCK, &set, &old);
-
-	uint32_t *ready = calloc(R->n + 1, sizeof *ready);
 	for (;;) {
-		/* start what can start, highest priority first */
-		uint32_t nready = 0;
-		for (uint32_t i = 0; i < R->n; i++)
-			if (R->t[i].st == S_READY)
-				ready[nready++] = i;
-		qsort_r(ready, nready, sizeof *ready, by_priority, R);
-		for (uint32_t k = 0; k < nready && !R->cancelled; k++) {
-			if (try_cache(R, ready[k]))
+		/* start what can start, highest priority first; cached ones need no slot */
+		while (R->nheap && !R->cancelled) {
+			uint32_t top = R->heap[0];
+			rtask *t = &R->t[top];
+			if (t->st != S_READY) {
+				heap_pop(R);
 				continue;
+			}
+			if (!t->cache_checked) {
+				t->cache_checked = 1;
+				if (try_cache(R, top)) {
+					heap_pop(R);
+					continue;
+				}
+			}
 			if (R->running >= R->jobs)
-				continue;
-			start(R, ready[k]);
+				break;
+			heap_pop(R);
+			start(R, top);
 		}
-		int more = 0;
+		/* the running and retrying tasks: timers, adoption */
+		uint32_t k = 0;
 		double wake = 0;
-		for (uint32_t i = 0; i < R->n; i++) {
+		int more = R->nheap > 0;
+		for (uint32_t j = 0; j < R->nactive; j++) {
+			uint32_t i = R->active[j];
 			rtask *t = &R->t[i];
-			if (t->st == S_READY)
-				more = 1;
+			if (t->st != S_RUNNING && t->st != S_RETRYING) {
+				t->in_active = 0;
+				continue;
+			}
+			R->active[k++] = i;
 			if (t->st == S_RETRYING && (!wake || t->not_before < wake))
 				wake = t->not_before, more = 1;
 			if (t->st == S_RUNNING && t->deadline && (!wake || t->deadline < wake))
 				wake = t->deadline;
+			if (t->st == S_RUNNING && t->adopted && (!wake || wake > pr_now() + 0.1))
+				wake = pr_now() + 0.1;
 		}
-		for (uint32_t i = 0; i < R->n; i++)
-			if (R->t[i].adopted)
-				wake = wake && wake < pr_now() + 0.1 ? wake : pr_now() + 0.1;
+		R->nactive = k;
 		commit(R);
 		release(R);
 		if (!R->running && !more)
@@ -1256,26 +1320,28 @@ static void drive(runner *R)
 			cancel_all(R);
 		pid_t pid;
 		int status;
+		uint32_t nact = R->nactive; /* finish() may append: look at the ones we had */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			for (uint32_t i = 0; i < R->n; i++)
-				if (R->t[i].pid == pid && !R->t[i].adopted) {
+			for (uint32_t j = 0; j < nact; j++) {
+				uint32_t i = R->active[j];
+				if (R->t[i].pid == pid && R->t[i].st == S_RUNNING && !R->t[i].adopted) {
 					finish(R, i, status);
 					break;
 				}
-		/* adopted tasks are not our children: their .exit says when they end */
-		for (uint32_t i = 0; i < R->n; i++) {
-			rtask *t = &R->t[i];
-			if (t->st != S_RUNNING || !t->adopted)
-				continue;
-			int st = exit_file(t->dir);
-			if (st >= 0)
-				finish(R, i, st);
-			else if (kill(-t->pid, 0) != 0 && errno == ESRCH)
-				crashed(R, i);
-		}
+			}
 		double now = pr_now();
-		for (uint32_t i = 0; i < R->n; i++) {
+		for (uint32_t j = 0; j < nact; j++) {
+			uint32_t i = R->active[j];
 			rtask *t = &R->t[i];
+			if (t->st == S_RUNNING && t->adopted) {
+				/* not our child: its .exit says when it ends */
+				int st = exit_file(t->dir);
+				if (st >= 0)
+					finish(R, i, st);
+				else if (kill(-t->pid, 0) != 0 && errno == ESRCH)
+					crashed(R, i);
+				continue;
+			}
 			if (t->st == S_RUNNING && t->deadline && now >= t->deadline && !t->timed_out) {
 				t->timed_out = 1;
 				kill(-t->pid, SIGKILL);
@@ -1284,9 +1350,7 @@ static void drive(runner *R)
 				transition(R, i, S_READY, NULL);
 		}
 	}
-	free(ready);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-
 }
 
 static void free_runner(runner *R)
@@ -1299,6 +1363,8 @@ static void free_runner(runner *R)
 		json_decref(R->t[i].outputs);
 	}
 	free(R->t);
+	free(R->heap);
+	free(R->active);
 	json_decref(R->index);
 	json_decref(R->plan);
 }
@@ -1486,6 +1552,9 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 	snprintf(upd, sizeof upd, "UPDATE runs SET status = 'running', finished = NULL WHERE id = %ld", R->run);
 	pr_exec(&R->store, upd);
 	/* a task that was running: accepted, adopted, or retried */
+	for (uint32_t i = 0; i < R->n; i++)
+		if (R->t[i].st == S_RUNNING || R->t[i].st == S_RETRYING)
+			activate(R, i);
 	for (uint32_t i = 0; i < R->n; i++) {
 		rtask *t = &R->t[i];
 		if (t->st != S_RUNNING)
@@ -1505,8 +1574,10 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 	}
 	for (uint32_t i = 0; i < R->n; i++) {
 		rtask *t = &R->t[i];
-		if (t->st == S_READY)
+		if (t->st == S_READY) {
 			cache_key(R, i);
+			heap_push(R, i);
+		}
 		else if (t->st == S_RETRYING)
 			t->not_before = pr_now();
 		else if (t->st == S_PENDING && t->pending == 0)

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Runtime benchmark: `pipec run -j2` on the workloads of ../shared/bench/
+(wide 10k, fan 10k, chain 1k, diamond 100x100) beside ninja and make, cold
+(state removed first) and as a no-op re-run (everything cached), printing
+wall time, per-task overhead and peak RSS.
+
+The peers' workloads come from ../shared/bench/gen_workloads.py (skipped if
+it is not there); pipec's from gen_pipe.py beside this file.  The sandbox
+is not built yet, so there is no "with sandbox" column.
+
+usage: bench/run.py [--pipec PATH] [--runs N] [--dir DIR] [--only SHAPE[,SHAPE]]
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHARED = os.path.join(HERE, "..", "..", "shared", "bench", "gen_workloads.py")
+WORKLOADS = [("wide", "10000"), ("fan", "10000"), ("chain", "1000"), ("diamond-layers", "100x100")]
+
+
+def timed(cmd, cwd):
+    t = time.perf_counter()
+    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - t
+    if p.returncode != 0:
+        sys.exit("%s failed in %s: %s" % (" ".join(cmd), cwd, p.stderr.decode()[-400:]))
+    return wall
+
+
+def peak_rss_mib(cmd, cwd):
+    code = ("import resource,subprocess,sys;"
+            "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code] + cmd, cwd=cwd, capture_output=True, text=True)
+    return int(out.stdout.strip()) / 1024.0
+
+
+def measure(name, cmd, cwd, clean, runs, ntasks):
+    colds = []
+    for _ in range(runs):
+        for c in clean:
+            p = os.path.join(cwd, c)
+            if os.path.isdir(p):
+                shutil.rmtree(p)
+            elif os.path.exists(p):
+                os.unlink(p)
+        colds.append(timed(cmd, cwd))
+    noop = statistics.median(timed(cmd, cwd) for _ in range(runs))
+    cold = statistics.median(colds)
+    rss = peak_rss_mib(cmd, cwd)
+    print("%-26s %-7s %9.3f %9.0f %9.3f %9.1f" % (name, cmd[0].split("/")[-1], cold, cold * 1e6 / ntasks, noop, rss))
+    return cold, noop
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pipec", default=os.path.join(HERE, "..", "pipec"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dir", default="/tmp/pipec-bench-run")
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    pipec = os.path.abspath(a.pipec)
+    os.makedirs(a.dir, exist_ok=True)
+    print("%-26s %-7s %9s %9s %9s %9s" % ("workload", "engine", "cold s", "us/task", "no-op s", "peak MiB"))
+    for shape, size in WORKLOADS:
+        if a.only and shape not in a.only.split(","):
+            continue
+        d = os.path.join(a.dir, "%s-%s" % (shape, size))
+        os.makedirs(d, exist_ok=True)
+        src = os.path.join(d, "pipeline.pipe")
+        if not os.path.exists(src):
+            subprocess.run([sys.executable, os.path.join(HERE, "gen_pipe.py"), shape, size, "-o", src], check=True)
+        with open(src) as f:
+            ntasks = int(f.readline().split("(")[1].split()[0])
+        label = "%s %s" % (shape, size)
+        pc, pn = measure(label, [pipec, "run", "--quiet", "-j2", "pipeline.pipe"], d, [".pipec"], a.runs, ntasks)
+        if os.path.exists(SHARED) and shutil.which("ninja"):
+            peers = os.path.join(d, "peers")
+            if not os.path.exists(os.path.join(peers, "workload.json")):
+                subprocess.run([sys.executable, SHARED, shape, size, "-o", peers, "--engines", "make,ninja", "--force"],
+                               check=True, stdout=subprocess.DEVNULL)
+            nc, nn = measure(label, ["ninja", "-j2"], os.path.join(peers, "ninja"), ["out", ".ninja_log"], a.runs, ntasks)
+            measure(label, ["make", "-j2"], os.path.join(peers, "make"), ["out"], a.runs, ntasks)
+            print("%-26s pipec / ninja: cold %.2fx (target <= 1.2x without the sandbox), no-op %.3f s (wide-10k target <= 0.2 s)"
+                  % (label, pc / nc, pn))
+
+
+if __name__ == "__main__":
+    main()
