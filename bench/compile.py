@@ -18,7 +18,8 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+
+from measure import peak_rss_mib, timed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOADS = [
@@ -27,24 +28,6 @@ WORKLOADS = [
     ("diamond-layers", "10x100"), ("diamond-layers", "100x100"), ("diamond-layers", "100x1000"),
     ("wide", "1000"), ("wide", "10000"), ("wide", "100000"),
 ]
-
-
-def run_once(cmd):
-    t = time.perf_counter()
-    p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - t
-    if p.returncode != 0:
-        sys.exit("%s failed (%d): %s" % (" ".join(cmd), p.returncode, p.stderr.decode()[:500]))
-    return wall
-
-
-def peak_rss_kib(cmd):
-    """Peak RSS of one run of CMD, measured in a fresh helper process."""
-    code = ("import resource,subprocess,sys;"
-            "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code] + cmd, capture_output=True, text=True)
-    return int(out.stdout.strip())
 
 
 def main():
@@ -69,9 +52,9 @@ def main():
             cmd = [a.pipec, command, path]
             if command == "build":
                 cmd += ["-o", os.path.join(a.dir, "plan.json")]
-            run_once(cmd)  # warm-up
-            med = statistics.median(run_once(cmd) for _ in range(a.runs))
-            rss = peak_rss_kib(cmd) / 1024.0
+            timed(cmd)  # warm-up
+            med = statistics.median(timed(cmd) for _ in range(a.runs))
+            rss = peak_rss_mib(cmd)
             walls[(shape, ntasks // 1000 * 1000 if ntasks > 1000 else ntasks, command)] = med
             if ntasks >= 100000:
                 w = worst.setdefault(command, [0.0, 0.0])

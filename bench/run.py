@@ -16,28 +16,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
+
+from measure import peak_rss_mib, timed
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "shared", "bench", "gen_workloads.py")
 WORKLOADS = [("wide", "10000"), ("fan", "10000"), ("chain", "1000"), ("diamond-layers", "100x100")]
-
-
-def timed(cmd, cwd):
-    t = time.perf_counter()
-    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wall = time.perf_counter() - t
-    if p.returncode != 0:
-        sys.exit("%s failed in %s: %s" % (" ".join(cmd), cwd, p.stderr.decode()[-400:]))
-    return wall
-
-
-def peak_rss_mib(cmd, cwd):
-    code = ("import resource,subprocess,sys;"
-            "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL);"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code] + cmd, cwd=cwd, capture_output=True, text=True)
-    return int(out.stdout.strip()) / 1024.0
 
 
 def measure(name, cmd, cwd, clean, runs, ntasks):
