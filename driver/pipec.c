@@ -146,7 +146,12 @@ static const char run_usage[] =
 	"  --state-dir DIR   where .pipec/ lives (default: the current directory)\n"
 	"  --format json     print one JSON object at the end: run, status, result, and\n"
 	"                    the number of tasks in each final state\n"
-	"  --quiet           no line per transition on standard error\n"
+	"  --progress WHEN   auto (default), live or lines: live redraws a compact view\n"
+	"                    on standard error (a bar, the count in each state, the\n"
+	"                    running tasks and how long each has run) and prints a line\n"
+	"                    only for failures and retries; lines prints one line per\n"
+	"                    transition; auto is live when standard error is a terminal\n"
+	"  --quiet           neither: nothing on standard error but the final summary\n"
 	"  --pipeline NAME, --stdlib DIR  as for pipec build\n"
 	"  -h, --help        show this help\n"
 	"\n"
@@ -773,7 +778,21 @@ static int cmd_graph(int argc, char **argv)
 
 /* ---- run -------------------------------------------------------------------- */
 
-enum { OPT_STATE_DIR = 500, OPT_RFORMAT, OPT_QUIET };
+enum { OPT_STATE_DIR = 500, OPT_RFORMAT, OPT_QUIET, OPT_PROGRESS };
+
+/* --progress WHEN: 1 for the live view, 0 for a line per transition, -1 unknown. */
+static int parse_progress(const char *when)
+{
+	if (strcmp(when, "live") == 0)
+		return 1;
+	if (strcmp(when, "lines") == 0)
+		return 0;
+	if (strcmp(when, "auto") == 0) {
+		const char *term = getenv("TERM");
+		return isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0);
+	}
+	return -1;
+}
 
 static void print_summary(const pr_summary *sum, int json)
 {
@@ -804,14 +823,16 @@ static void print_summary(const pr_summary *sum, int json)
 }
 
 static const char resume_usage[] =
-	"usage: pipec resume [RUN] [-j N] [--state-dir DIR] [--format json] [--quiet]\n"
+	"usage: pipec resume [RUN] [-j N] [--state-dir DIR] [--format json]\n"
+	"                    [--progress WHEN] [--quiet]\n"
 	"\n"
 	"Resume run RUN (default: the latest that did not finish) of the store in\n"
 	"DIR/.pipec: what committed keeps its results and never runs again; a task\n"
 	"that was running is adopted if its process still lives, accepted if it\n"
 	"finished meanwhile, and tried again otherwise.\n"
 	"\n"
-	"options: -j N, --state-dir DIR, --format json, --quiet as for pipec run.\n"
+	"options: -j N, --state-dir DIR, --format json, --progress WHEN, --quiet as for\n"
+	"pipec run.\n"
 	"exit status: 0 succeeded, 1 failed or cancelled, 2 usage or environment error.\n";
 
 static int cmd_resume(int argc, char **argv)
@@ -821,11 +842,12 @@ static int cmd_resume(int argc, char **argv)
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 		{"format", required_argument, NULL, OPT_RFORMAT},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"progress", required_argument, NULL, OPT_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	const char *state = ".";
-	int json = 0, quiet = 0, c;
+	int json = 0, quiet = 0, live = parse_progress("auto"), c;
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN), run = 0;
 	optind = 1;
 	opterr = 0;
@@ -845,6 +867,10 @@ static int cmd_resume(int argc, char **argv)
 			json = 1;
 			break;
 		case OPT_QUIET: quiet = 1; break;
+		case OPT_PROGRESS:
+			if ((live = parse_progress(optarg)) < 0)
+				return usage_error(resume_usage, "unknown --progress '%s' (expected auto, live or lines)", optarg);
+			break;
 		case 'h':
 			fputs(resume_usage, stdout);
 			return 0;
@@ -860,7 +886,7 @@ static int cmd_resume(int argc, char **argv)
 	}
 	if (!is_dir(state))
 		return usage_error(resume_usage, "--state-dir '%s' is not a directory", state);
-	pr_options opt = {.state_dir = state, .jobs = (int)jobs, .log = quiet ? NULL : stderr};
+	pr_options opt = {.state_dir = state, .jobs = (int)jobs, .log = quiet ? NULL : stderr, .live = live};
 	pr_summary sum;
 	char *err = NULL;
 	int rc = pr_resume(run, &opt, &sum, &err);
@@ -971,6 +997,7 @@ static int cmd_run(int argc, char **argv)
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 		{"format", required_argument, NULL, OPT_RFORMAT},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"progress", required_argument, NULL, OPT_PROGRESS},
 		{"pipeline", required_argument, NULL, OPT_PIPELINE},
 		{"stdlib", required_argument, NULL, OPT_STDLIB},
 		{"help", no_argument, NULL, 'h'},
@@ -981,7 +1008,7 @@ static int cmd_run(int argc, char **argv)
 	char *stdlib[32];
 	size_t nstdlib = 0;
 	const char *pipeline = "main", *state = ".";
-	int json = 0, quiet = 0, c;
+	int json = 0, quiet = 0, live = parse_progress("auto"), c;
 	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	optind = 1;
 	opterr = 0;
@@ -1005,6 +1032,10 @@ static int cmd_run(int argc, char **argv)
 			json = 1;
 			break;
 		case OPT_QUIET: quiet = 1; break;
+		case OPT_PROGRESS:
+			if ((live = parse_progress(optarg)) < 0)
+				return usage_error(run_usage, "unknown --progress '%s' (expected auto, live or lines)", optarg);
+			break;
 		case OPT_PIPELINE: pipeline = optarg; break;
 		case OPT_STDLIB:
 			if (!is_dir(optarg))
@@ -1069,7 +1100,7 @@ static int cmd_run(int argc, char **argv)
 		fclose(f);
 		fclose(mem);
 	}
-	pr_options opt = {.state_dir = state, .jobs = (int)jobs, .log = quiet ? NULL : stderr};
+	pr_options opt = {.state_dir = state, .jobs = (int)jobs, .log = quiet ? NULL : stderr, .live = live};
 	pr_summary sum;
 	char *err = NULL;
 	int rc = pr_run(plan, len, &opt, &sum, &err);

@@ -16,6 +16,8 @@ typedef struct pr_options {
 	const char *state_dir; /* where .pipec/ lives (default "."); the store is STATE/.pipec/state.db */
 	int jobs;              /* tasks at once (>= 1) */
 	FILE *log;             /* one line per transition, or NULL */
+	int live;              /* LOG is a terminal: a live view redrawn in place instead,
+				  with a line only for failures and retries */
 } pr_options;
 
 typedef struct pr_summary {

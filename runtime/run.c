@@ -113,6 +113,10 @@ typedef struct runner {
 	uint32_t n;
 	int jobs, running;
 	FILE *log;
+	int live;              /* the live view (pr_options.live) */
+	int drawn;             /* lines of the view now on the terminal */
+	double drawn_at;       /* when it was drawn */
+	double began;          /* when the run (or resume) began */
 	int in_tx;
 	int cancelled;
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
@@ -189,6 +193,82 @@ static void activate(runner *R, uint32_t i)
 	R->t[i].in_active = 1;
 }
 
+/* ---- the live view ------------------------------------------------------------ */
+
+/* Takes the view off the terminal (a line is about to be printed, or the run ended). */
+static void view_erase(runner *R)
+{
+	if (R->live && R->drawn) {
+		fprintf(R->log, "\033[%dA\033[J", R->drawn);
+		R->drawn = 0;
+	}
+}
+
+/*
+ * Redraws the view: a bar of the tasks that ended, the count in each state,
+ * and the running tasks with how long each has run (the longest first, at
+ * most eight).  At most ten times a second unless FORCE.
+ */
+static void view_draw(runner *R, int force)
+{
+	double now = pr_now();
+	if (!R->live || (!force && now - R->drawn_at < 0.1))
+		return;
+	int count[S__COUNT] = {0};
+	for (uint32_t i = 0; i < R->n; i++)
+		count[R->t[i].st]++;
+	int ended = 0;
+	for (int s = 0; s < S__COUNT; s++)
+		if (terminal((tstate)s))
+			ended += count[s];
+	enum { WIDTH = 30, SHOWN = 8 };
+	int fill = R->n ? (int)((long)ended * WIDTH / R->n) : WIDTH;
+	char bar[WIDTH + 1];
+	for (int k = 0; k < WIDTH; k++)
+		bar[k] = k < fill ? '#' : '.';
+	bar[WIDTH] = 0;
+	view_erase(R);
+	int lines = 0;
+	fprintf(R->log, "[%s] %d/%u  %.1fs\033[K\n", bar, ended, R->n, now - R->began);
+	lines++;
+	int col = 0;
+	for (int s = 0; s < S__COUNT; s++)
+		if (count[s] || s == S_RUNNING || s == S_SUCCEEDED || s == S_FAILED)
+			col += fprintf(R->log, "%s%s %d", col ? "  " : "", names[s], count[s]);
+	fprintf(R->log, "\033[K\n");
+	lines++;
+	/* the running tasks, longest-running first */
+	uint32_t pick[SHOWN];
+	int npick = 0;
+	for (uint32_t j = 0; j < R->nactive; j++) {
+		uint32_t i = R->active[j];
+		if (R->t[i].st != S_RUNNING)
+			continue;
+		int k = npick < SHOWN ? npick++ : SHOWN;
+		if (k == SHOWN && R->t[i].started >= R->t[pick[SHOWN - 1]].started)
+			continue;
+		if (k == SHOWN)
+			k = SHOWN - 1;
+		while (k > 0 && R->t[pick[k - 1]].started > R->t[i].started) {
+			pick[k] = pick[k - 1];
+			k--;
+		}
+		pick[k] = i;
+	}
+	for (int k = 0; k < npick; k++) {
+		double e = now - R->t[pick[k]].started;
+		fprintf(R->log, "  %6.1fs  %.100s\033[K\n", e, R->t[pick[k]].id);
+		lines++;
+	}
+	if (count[S_RUNNING] > npick) {
+		fprintf(R->log, "  ... and %d more running\033[K\n", count[S_RUNNING] - npick);
+		lines++;
+	}
+	fflush(R->log);
+	R->drawn = lines;
+	R->drawn_at = now;
+}
+
 static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 {
 	rtask *t = &R->t[i];
@@ -198,8 +278,10 @@ static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 	}
 	begin(R);
 	pr_store_event(&R->store, R->run, t->id, t->attempt, names[t->st], names[to], detail);
-	if (R->log)
+	if (R->log && (!R->live || to == S_FAILED || to == S_ERROR || (to == S_RETRYING && detail))) {
+		view_erase(R);
 		fprintf(R->log, "%-10s %s%s%s\n", names[to], t->id, detail ? ": " : "", detail ? detail : "");
+	}
 	t->st = to;
 	if (to == S_READY) {
 		t->cache_checked = 0;
@@ -811,14 +893,16 @@ static int start(runner *R, uint32_t i)
 /* After the commit of the "running" transitions: let the started tasks go. */
 static void release(runner *R)
 {
-	for (uint32_t i = 0; i < R->n; i++)
-		if (R->t[i].go_fd >= 0) {
-			if (write(R->t[i].go_fd, "g\n", 2) != 2) {
+	for (uint32_t j = 0; j < R->nactive; j++) { /* a started task is running, so listed there */
+		rtask *t = &R->t[R->active[j]];
+		if (t->go_fd >= 0) {
+			if (write(t->go_fd, "g\n", 2) != 2) {
 				/* the child is gone already; its exit is reaped as usual */
 			}
-			close(R->t[i].go_fd);
-			R->t[i].go_fd = -1;
+			close(t->go_fd);
+			t->go_fd = -1;
 		}
+	}
 }
 
 /* The status an adopted task wrote to .exit (as waitpid would), or -1. */
@@ -893,6 +977,8 @@ static void stderr_tail(const char *dir, char *out, size_t n)
 	if (!s)
 		return;
 	size_t len = strlen(s);
+	while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
+		s[--len] = 0; /* the message ends the line itself */
 	const char *tail = len > 300 ? s + len - 300 : s;
 	snprintf(out, n, "%s", tail);
 	free(s);
@@ -1305,8 +1391,11 @@ static void drive(runner *R)
 		release(R);
 		if (!R->running && !more)
 			break;
+		view_draw(R, 0);
 		/* wait for a child, a signal, or the next timer */
 		struct timespec ts = {1, 0};
+		if (R->live && R->running && (!wake || wake > pr_now() + 0.25))
+			wake = pr_now() + 0.25; /* keep the elapsed times moving */
 		if (wake) {
 			double d = wake - pr_now();
 			if (d < 0)
@@ -1350,6 +1439,7 @@ static void drive(runner *R)
 				transition(R, i, S_READY, NULL);
 		}
 	}
+	view_erase(R);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -1423,6 +1513,8 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	runner r = {0}, *R = &r;
 	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
 	R->log = opt->log;
+	R->live = opt->log && opt->live;
+	R->began = pr_now();
 	const char *state = opt->state_dir ? opt->state_dir : ".";
 	if (load(R, plan, len, err) < 0 || pr_store_open(&R->store, state, err) < 0) {
 		free_runner(R);
@@ -1462,6 +1554,8 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 	runner r = {0}, *R = &r;
 	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
 	R->log = opt->log;
+	R->live = opt->log && opt->live;
+	R->began = pr_now();
 	if (pr_store_open(&R->store, opt->state_dir ? opt->state_dir : ".", err) < 0)
 		return 2;
 	sqlite3_stmt *q;

@@ -137,4 +137,35 @@ sleep 0.5
 	&& ok "pipec cancel stops the run and records it as cancelled" || fail "cancel: rc $rc"
 pgrep -f "$W/.pipec/work" > /dev/null && fail "cancel left a task running" || ok "cancel leaves no task running"
 expect_rc 2 "-p with a plan" "$PIPEC" run -p n=1 "$TMP/plan.json"
+
+# progress: a line per transition off a terminal; on one (a pty from script(1))
+# a view redrawn in place with the bar, the counts and the running tasks, and
+# the failure still on a line of its own
+P="$TMP/progress"
+mkdir -p "$P"
+"$PIPEC" run -j2 --state-dir "$P" tests/run/progress.pipe > /dev/null 2> "$TMP/lines.err"
+grep -q '^running    a$' "$TMP/lines.err" && grep -q '^succeeded  b$' "$TMP/lines.err" && ! grep -q "$(printf '\033')" "$TMP/lines.err" \
+	&& ok "off a terminal: one plain line per transition" || fail "lines: $(cat "$TMP/lines.err")"
+grep -q "^failed     d: stage 'bad' (tests/run/progress.pipe:7:11) exited with status 3; stderr: disk full$" "$TMP/lines.err" \
+	&& ok "a failure names the stage, its place, the status and the stderr tail" || fail "failure line: $(cat "$TMP/lines.err")"
+if command -v script > /dev/null; then
+	rm -rf "$P/.pipec"
+	TERM=xterm script -qec "'$PIPEC' run -j2 --state-dir '$P' tests/run/progress.pipe" /dev/null > "$TMP/live.out" 2>&1
+	tr -d '\r' < "$TMP/live.out" > "$TMP/live.txt"
+	grep -q '^\[\.*\] 0/3 ' "$TMP/live.txt" && grep -q '\[#*\.*\] [12]/3 ' "$TMP/live.txt" \
+		&& ok "live view: a bar of the tasks ended out of all" || fail "live bar: $(cat -v "$TMP/live.txt")"
+	grep -q 'running 2  succeeded 0' "$TMP/live.txt" && grep -Eq '^ +0\.[0-9]s  a' "$TMP/live.txt" \
+		&& ok "live view: the count in each state and the running tasks with their time" || fail "live counts: $(cat -v "$TMP/live.txt")"
+	grep -q "$(printf '\033')\[[0-9]*A$(printf '\033')\[J" "$TMP/live.txt" && ! grep -q '^running    a' "$TMP/live.txt" \
+		&& ok "live view: redrawn in place, no line per transition" || fail "live redraw: $(cat -v "$TMP/live.txt")"
+	grep -q "failed     d: stage 'bad' (tests/run/progress.pipe:7:11) exited with status 3; stderr: disk full" "$TMP/live.txt" \
+		&& grep -q 'pipec: run [0-9]* failed: 2 succeeded' "$TMP/live.txt" \
+		&& ok "live view: the failure on its own line and the summary after the view" || fail "live failure: $(cat -v "$TMP/live.txt")"
+	rm -rf "$P/.pipec"
+	TERM=xterm script -qec "'$PIPEC' run -j2 --progress lines --state-dir '$P' tests/run/progress.pipe" /dev/null > "$TMP/forced.out" 2>&1
+	grep -q '^running    a' "$TMP/forced.out" && ok "--progress lines on a terminal" || fail "--progress lines: $(cat -v "$TMP/forced.out")"
+else
+	fail "script(1) (bsdutils) is needed to test the live view"
+fi
+expect_rc 2 "--progress with an unknown value" "$PIPEC" run --progress sometimes examples/quickstart.pipe
 finish
