@@ -708,18 +708,24 @@ static void quote(FILE *f, const char *s, size_t n)
 	fputc('\'', f);
 }
 
+/* mkdir -p PATH: the leaf first, its parents only when they are missing. */
 static int mkdirs(const char *path)
 {
-	char tmp[8192];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	char parent[8192];
+	snprintf(parent, sizeof parent, "%s", path);
+	char *slash = strrchr(parent, '/');
+	while (slash && slash > parent && slash[-1] == '/')
+		slash--;
+	if (!slash || slash == parent)
+		return -1;
+	*slash = 0;
+	if (mkdirs(parent) < 0)
+		return -1;
+	return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -1;
 }
 
 static void safe_name(const char *id, char *out, size_t n)
