@@ -94,6 +94,7 @@ typedef struct rtask {
 	int adopted;           /* running under a runtime that died: not our child */
 	int go_fd;             /* write end of the start handshake, or -1 */
 	int64_t priority;      /* from the plan */
+	uint32_t remaining;    /* tasks on the longest path from it to the end of the DAG */
 	int in_active;         /* listed in runner.active */
 	int cache_checked;     /* ready: the cache was looked at already */
 	double started, deadline, not_before;
@@ -147,6 +148,8 @@ static int before(const runner *R, uint32_t a, uint32_t b)
 {
 	if (R->t[a].priority != R->t[b].priority)
 		return R->t[a].priority > R->t[b].priority;
+	if (R->t[a].remaining != R->t[b].remaining)
+		return R->t[a].remaining > R->t[b].remaining;
 	return a < b;
 }
 
@@ -1255,6 +1258,34 @@ static int try_cache(runner *R, uint32_t i)
 
 /* ---- the loop ----------------------------------------------------------------------------------- */
 
+/*
+ * Each task's longest remaining path (in tasks, itself included) to the end
+ * of the DAG, from the ends backwards: the scheduler's order after priority.
+ */
+static void critical_paths(runner *R)
+{
+	uint32_t *left = malloc((R->n + 1) * sizeof *left), *queue = malloc((R->n + 1) * sizeof *queue);
+	uint32_t head = 0, tail = 0;
+	for (uint32_t i = 0; i < R->n; i++) {
+		left[i] = R->t[i].nusers;
+		R->t[i].remaining = 1;
+		if (!left[i])
+			queue[tail++] = i;
+	}
+	while (head < tail) {
+		rtask *t = &R->t[queue[head++]];
+		for (uint32_t k = 0; k < t->nwaits; k++) {
+			rtask *w = &R->t[t->waits[k]];
+			if (w->remaining < t->remaining + 1)
+				w->remaining = t->remaining + 1;
+			if (--left[t->waits[k]] == 0)
+				queue[tail++] = t->waits[k];
+		}
+	}
+	free(left);
+	free(queue);
+}
+
 static int load(runner *R, const char *text, size_t len, char **err)
 {
 	json_error_t je;
@@ -1328,6 +1359,7 @@ static int load(runner *R, const char *text, size_t len, char **err)
 		}
 		t->pending = t->nwaits;
 	}
+	critical_paths(R);
 	return 0;
 }
 

@@ -168,4 +168,11 @@ else
 	fail "script(1) (bsdutils) is needed to test the live view"
 fi
 expect_rc 2 "--progress with an unknown value" "$PIPEC" run --progress sometimes examples/quickstart.pipe
+# the scheduler's order after priority: the longest path to the end first
+C="$TMP/critical"
+mkdir -p "$C"
+"$PIPEC" run -j1 --progress lines --state-dir "$C" tests/run/critical.pipe > "$TMP/critical.out" 2> "$TMP/critical.err"
+[ "$(grep '^running' "$TMP/critical.err" | awk '{print $2}' | tr '\n' ' ')" = "a b lone c " ] \
+	&& grep -q '"lone":0' "$TMP/critical.out" && grep -q '"last":1' "$TMP/critical.out" \
+	&& ok "with one slot the long chain starts before the lone task listed first" || fail "critical path order: $(cat "$TMP/critical.err")"
 finish
