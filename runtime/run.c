@@ -95,6 +95,8 @@ typedef struct rtask {
 	int go_fd;             /* write end of the start handshake, or -1 */
 	int64_t priority;      /* from the plan */
 	uint32_t remaining;    /* tasks on the longest path from it to the end of the DAG */
+	double cpu, gpu;       /* what it asks for (resources; 0 when not said) */
+	double memory;         /* bytes */
 	int in_active;         /* listed in runner.active */
 	int cache_checked;     /* ready: the cache was looked at already */
 	double started, deadline, not_before;
@@ -113,6 +115,8 @@ typedef struct runner {
 	rtask *t;
 	uint32_t n;
 	int jobs, running;
+	double cpus, memory;   /* this machine's cores and bytes of memory */
+	double used_cpu, used_memory; /* reserved by the running tasks */
 	FILE *log;
 	int live;              /* the live view (pr_options.live) */
 	int drawn;             /* lines of the view now on the terminal */
@@ -792,6 +796,82 @@ static char *render(runner *R, uint32_t i)
 	return cmd;
 }
 
+/* "stage 'fetch' (quickstart.pipe:20:11)": the stage and where it was called. */
+static const char *where(rtask *t, char *buf, size_t n)
+{
+	json_t *loc = json_object_get(t->j, "loc");
+	if (loc)
+		snprintf(buf, n, "stage '%s' (%s:%lld:%lld)", t->stage, json_string_value(json_object_get(loc, "file")),
+			 (long long)json_integer_value(json_object_get(loc, "line")),
+			 (long long)json_integer_value(json_object_get(loc, "column")));
+	else
+		snprintf(buf, n, "stage '%s'", t->stage);
+	return buf;
+}
+
+/* ---- resources ------------------------------------------------------------------ */
+
+/* This machine's cores and memory. */
+static void machine(runner *R)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	R->cpus = cores > 0 ? (double)cores : 1;
+	R->memory = pages > 0 && page > 0 ? (double)pages * (double)page : 1e18;
+}
+
+/* A task starts: its slot and what it asks for are taken; vacate() gives them back. */
+static void occupy(runner *R, uint32_t i)
+{
+	R->running++;
+	R->used_cpu += R->t[i].cpu;
+	R->used_memory += R->t[i].memory;
+}
+
+static void vacate(runner *R, uint32_t i)
+{
+	R->running--;
+	R->used_cpu -= R->t[i].cpu;
+	R->used_memory -= R->t[i].memory;
+	if (!R->running)
+		R->used_cpu = R->used_memory = 0; /* no drift from the sums */
+}
+
+static void human_bytes(double b, char *out, size_t n)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	int u = 0;
+	while (b >= 1024 && u < 6)
+		b /= 1024, u++;
+	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+/* Why task I can never start on this machine (into WHY), or 0 when it can. */
+static int never_fits(runner *R, uint32_t i, char *why, size_t n)
+{
+	rtask *t = &R->t[i];
+	char a[32], b[32], w[1200];
+	where(t, w, sizeof w);
+	if (t->gpu > 0)
+		snprintf(why, n, "%s asks for %g GPU, and this runtime does not place GPUs yet (docs/running.md)", w,
+			 t->gpu);
+	else if (t->cpu > R->cpus)
+		snprintf(why, n, "%s asks for %g cpu, and this machine has %g cores", w, t->cpu, R->cpus);
+	else if (t->memory > R->memory) {
+		human_bytes(t->memory, a, sizeof a);
+		human_bytes(R->memory, b, sizeof b);
+		snprintf(why, n, "%s asks for %s of memory, and this machine has %s", w, a, b);
+	} else
+		return 0;
+	return 1;
+}
+
+/* Whether what task I asks for is free now. */
+static int fits_now(const runner *R, uint32_t i)
+{
+	const rtask *t = &R->t[i];
+	return R->used_cpu + t->cpu <= R->cpus + 1e-9 && R->used_memory + t->memory <= R->memory;
+}
+
 static int start(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
@@ -890,7 +970,7 @@ static int start(runner *R, uint32_t i)
 	t->started = pr_now();
 	t->timed_out = 0;
 	t->deadline = t->timeout_ns > 0 ? t->started + (double)t->timeout_ns / 1e9 : 0;
-	R->running++;
+	occupy(R, i);
 	transition(R, i, S_RUNNING, NULL);
 	pr_store_running(&R->store, R->run, t->id, (long)pid, t->dir);
 	pr_store_set(&R->store, R->run, t->id, "command", cmd, 0);
@@ -963,19 +1043,6 @@ static void note_checkpoint(runner *R, uint32_t i)
 	}
 }
 
-/* "stage 'fetch' (quickstart.pipe:20:11)": the stage and where it was called. */
-static const char *where(rtask *t, char *buf, size_t n)
-{
-	json_t *loc = json_object_get(t->j, "loc");
-	if (loc)
-		snprintf(buf, n, "stage '%s' (%s:%lld:%lld)", t->stage, json_string_value(json_object_get(loc, "file")),
-			 (long long)json_integer_value(json_object_get(loc, "line")),
-			 (long long)json_integer_value(json_object_get(loc, "column")));
-	else
-		snprintf(buf, n, "stage '%s'", t->stage);
-	return buf;
-}
-
 /* The tail of an attempt's stderr, for a failure message. */
 static void stderr_tail(const char *dir, char *out, size_t n)
 {
@@ -1007,7 +1074,7 @@ static void fail_or_retry(runner *R, uint32_t i, const char *why)
 static void finish(runner *R, uint32_t i, int status)
 {
 	rtask *t = &R->t[i];
-	R->running--;
+	vacate(R, i);
 	t->pid = 0;
 	note_checkpoint(R, i);
 	begin(R);
@@ -1088,7 +1155,7 @@ static void crashed(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
 	note_checkpoint(R, i);
-	R->running--;
+	vacate(R, i);
 	t->pid = 0;
 	t->adopted = 0;
 	t->attempts++;
@@ -1320,6 +1387,10 @@ static int load(runner *R, const char *text, size_t len, char **err)
 		t->backoff_ns = json_integer_value(json_object_get(retry, "backoff_ns"));
 		t->timeout_ns = json_integer_value(json_object_get(t->j, "timeout_ns"));
 		t->priority = json_integer_value(json_object_get(t->j, "priority"));
+		json_t *res = json_object_get(t->j, "resources");
+		t->cpu = json_number_value(json_object_get(res, "cpu"));
+		t->gpu = json_number_value(json_object_get(res, "gpu"));
+		t->memory = json_number_value(json_object_get(res, "memory"));
 	}
 	R->heap = calloc(R->n + 1, sizeof *R->heap);
 
@@ -1402,6 +1473,14 @@ static void drive(runner *R)
 			}
 			if (R->running >= R->jobs)
 				break;
+			char why[2048];
+			if (never_fits(R, top, why, sizeof why)) {
+				heap_pop(R);
+				transition(R, top, S_ERROR, why);
+				continue;
+			}
+			if (!fits_now(R, top))
+				break; /* it waits for running tasks to give back what it needs, first in line */
 			heap_pop(R);
 			start(R, top);
 		}
@@ -1553,6 +1632,7 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	R->log = opt->log;
 	R->live = opt->log && opt->live;
 	R->began = pr_now();
+	machine(R);
 	const char *state = opt->state_dir ? opt->state_dir : ".";
 	if (load(R, plan, len, err) < 0 || pr_store_open(&R->store, state, err) < 0) {
 		free_runner(R);
@@ -1594,6 +1674,7 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 	R->log = opt->log;
 	R->live = opt->log && opt->live;
 	R->began = pr_now();
+	machine(R);
 	if (pr_store_open(&R->store, opt->state_dir ? opt->state_dir : ".", err) < 0)
 		return 2;
 	sqlite3_stmt *q;
@@ -1691,7 +1772,7 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 		rtask *t = &R->t[i];
 		if (t->st != S_RUNNING)
 			continue;
-		R->running++;
+		occupy(R, i);
 		int st = exit_file(t->dir);
 		if (st >= 0) {
 			t->adopted = 1;

@@ -175,4 +175,17 @@ mkdir -p "$C"
 [ "$(grep '^running' "$TMP/critical.err" | awk '{print $2}' | tr '\n' ' ')" = "a b lone c " ] \
 	&& grep -q '"lone":0' "$TMP/critical.out" && grep -q '"last":1' "$TMP/critical.out" \
 	&& ok "with one slot the long chain starts before the lone task listed first" || fail "critical path order: $(cat "$TMP/critical.err")"
+# resources: cpu and memory are reserved while a task runs; what can never fit is an error at once
+X="$TMP/resources"
+mkdir -p "$X"
+"$PIPEC" run -j4 --progress lines --state-dir "$X" tests/run/whole-machine.pipe -p cores="$(getconf _NPROCESSORS_ONLN)" > "$TMP/whole.out" 2> "$TMP/whole.err"
+grep -n '' "$TMP/whole.err" | awk -F: '/running    b$/ {rb=$1} /succeeded  a$/ {sa=$1} END {exit !(rb && sa && rb > sa)}' \
+	&& [ "$(cat "$TMP/whole.out")" = 3 ] \
+	&& ok "two tasks that each ask for every core run one after the other under -j4" || fail "cpu reservation: $(cat "$TMP/whole.err")"
+"$PIPEC" run -j4 --progress lines --state-dir "$X" tests/run/never-fits.pipe > "$TMP/never.out" 2> "$TMP/never.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "^error      huge: stage 'huge' (tests/run/never-fits.pipe:16:15) asks for 100000 cpu, and this machine has [0-9]* cores$" "$TMP/never.err" \
+	&& grep -q "^error      hog: stage 'hog' (tests/run/never-fits.pipe:16:26) asks for 1000.0 TiB of memory, and this machine has [0-9.]* [KMGT]iB$" "$TMP/never.err" \
+	&& grep -q "^error      card: stage 'card' .* asks for 1 GPU, and this runtime does not place GPUs yet" "$TMP/never.err" \
+	&& grep -q '"d":5' "$TMP/never.out" \
+	&& ok "a task no machine here can hold is an error at once, naming the stage and the shortfall" || fail "never fits: rc $rc $(cat "$TMP/never.err")"
 finish
