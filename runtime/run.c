@@ -100,7 +100,7 @@ typedef struct rtask {
 	int in_active;         /* listed in runner.active */
 	int cache_checked;     /* ready: the cache was looked at already */
 	double started, deadline, not_before;
-	char dir[4096];        /* the current attempt's directory */
+	char *dir;             /* the current attempt's directory (no_dir before it has one) */
 	json_t *inputs;        /* name -> resolved value */
 	json_t *outputs;       /* name -> {path, hash, value} */
 	char key[80];          /* cache key, or "" */
@@ -130,6 +130,18 @@ typedef struct runner {
 } runner;
 
 static json_t *eval(runner *R, json_t *e, int for_key, int *missing);
+
+static char no_dir[] = "";
+
+/* Sets task T's attempt directory to DIR (a copy; the old one is freed). */
+static void set_dir(rtask *t, const char *dir)
+{
+	if (t->dir != no_dir)
+		free(t->dir);
+	t->dir = strdup(dir);
+	if (!t->dir)
+		abort();
+}
 
 /* ---- transitions ---------------------------------------------------------- */
 
@@ -878,7 +890,9 @@ static int start(runner *R, uint32_t i)
 	t->attempt++;
 	char safe[1024];
 	safe_name(t->id, safe, sizeof safe);
-	snprintf(t->dir, sizeof t->dir, "%s/work/%ld/%s/%d", R->root, R->run, safe, t->attempt);
+	char dir[8192];
+	snprintf(dir, sizeof dir, "%s/work/%ld/%s/%d", R->root, R->run, safe, t->attempt);
+	set_dir(t, dir);
 	char home[8300], tmp[8300];
 	snprintf(home, sizeof home, "%s/.home", t->dir);
 	snprintf(tmp, sizeof tmp, "%s/.tmp", t->dir);
@@ -1373,6 +1387,7 @@ static int load(runner *R, const char *text, size_t len, char **err)
 	R->index = json_object();
 	for (uint32_t i = 0; i < R->n; i++) {
 		rtask *t = &R->t[i];
+		t->dir = no_dir;
 		t->j = json_array_get(tasks, i);
 		t->id = json_string_value(json_object_get(t->j, "id"));
 		t->stage = json_string_value(json_object_get(t->j, "stage"));
@@ -1566,6 +1581,8 @@ static void free_runner(runner *R)
 		free(R->t[i].waits);
 		free(R->t[i].users);
 		free(R->t[i].parts);
+		if (R->t[i].dir != no_dir)
+			free(R->t[i].dir);
 		json_decref(R->t[i].inputs);
 		json_decref(R->t[i].outputs);
 	}
@@ -1730,7 +1747,7 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 			t->attempt = sqlite3_column_int(q, 2);
 			t->pid = (pid_t)sqlite3_column_int64(q, 3);
 			if (sqlite3_column_text(q, 4))
-				snprintf(t->dir, sizeof t->dir, "%s", (const char *)sqlite3_column_text(q, 4));
+				set_dir(t, (const char *)sqlite3_column_text(q, 4));
 		}
 		sqlite3_finalize(q);
 	}
