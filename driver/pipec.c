@@ -794,6 +794,52 @@ static int parse_progress(const char *when)
 	return -1;
 }
 
+/* The options pipec run and pipec resume share. */
+typedef struct run_flags {
+	const char *state;
+	long jobs;
+	int json, quiet, live;
+} run_flags;
+
+static run_flags run_flags_default(void)
+{
+	return (run_flags){.state = ".", .jobs = sysconf(_SC_NPROCESSORS_ONLN), .live = parse_progress("auto")};
+}
+
+/*
+ * Takes option C (from getopt_long) into F if it is one of the shared ones.
+ * Returns 1 taken, 0 not a shared option, or -1 after saying what is wrong
+ * with its argument (USAGE follows the message).
+ */
+static int run_flag(run_flags *f, int c, const char *usage)
+{
+	char *end;
+	switch (c) {
+	case 'j':
+		f->jobs = strtol(optarg, &end, 10);
+		if (*end || f->jobs < 1 || f->jobs > 4096)
+			return usage_error(usage, "-j '%s': give a number of tasks from 1 to 4096", optarg), -1;
+		return 1;
+	case OPT_STATE_DIR: f->state = optarg; return 1;
+	case OPT_RFORMAT:
+		if (strcmp(optarg, "json") != 0)
+			return usage_error(usage, "unknown --format '%s' (expected json)", optarg), -1;
+		f->json = 1;
+		return 1;
+	case OPT_QUIET: f->quiet = 1; return 1;
+	case OPT_PROGRESS:
+		if ((f->live = parse_progress(optarg)) < 0)
+			return usage_error(usage, "unknown --progress '%s' (expected auto, live or lines)", optarg), -1;
+		return 1;
+	default: return 0;
+	}
+}
+
+static pr_options run_flags_options(const run_flags *f)
+{
+	return (pr_options){.state_dir = f->state, .jobs = (int)f->jobs, .log = f->quiet ? NULL : stderr, .live = f->live};
+}
+
 static void print_summary(const pr_summary *sum, int json)
 {
 	if (json) {
@@ -846,37 +892,21 @@ static int cmd_resume(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *state = ".";
-	int json = 0, quiet = 0, live = parse_progress("auto"), c;
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN), run = 0;
+	run_flags f = run_flags_default();
+	long run = 0;
+	int c, taken;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j': {
-			char *end;
-			jobs = strtol(optarg, &end, 10);
-			if (*end || jobs < 1 || jobs > 4096)
-				return usage_error(resume_usage, "-j '%s': give a number of tasks from 1 to 4096", optarg);
-			break;
-		}
-		case OPT_STATE_DIR: state = optarg; break;
-		case OPT_RFORMAT:
-			if (strcmp(optarg, "json") != 0)
-				return usage_error(resume_usage, "unknown --format '%s' (expected json)", optarg);
-			json = 1;
-			break;
-		case OPT_QUIET: quiet = 1; break;
-		case OPT_PROGRESS:
-			if ((live = parse_progress(optarg)) < 0)
-				return usage_error(resume_usage, "unknown --progress '%s' (expected auto, live or lines)", optarg);
-			break;
-		case 'h':
+		if ((taken = run_flag(&f, c, resume_usage)) < 0)
+			return EXIT_USAGE;
+		if (taken)
+			continue;
+		if (c == 'h') {
 			fputs(resume_usage, stdout);
 			return 0;
-		default:
-			return usage_error(resume_usage, "unknown option '%s'", argv[optind - 1]);
 		}
+		return usage_error(resume_usage, "unknown option '%s'", argv[optind - 1]);
 	}
 	if (optind < argc) {
 		char *end;
@@ -884,9 +914,9 @@ static int cmd_resume(int argc, char **argv)
 		if (*end || run < 1 || optind + 1 < argc)
 			return usage_error(resume_usage, "'%s' is not a run number", argv[optind]);
 	}
-	if (!is_dir(state))
-		return usage_error(resume_usage, "--state-dir '%s' is not a directory", state);
-	pr_options opt = {.state_dir = state, .jobs = (int)jobs, .log = quiet ? NULL : stderr, .live = live};
+	if (!is_dir(f.state))
+		return usage_error(resume_usage, "--state-dir '%s' is not a directory", f.state);
+	pr_options opt = run_flags_options(&f);
 	pr_summary sum;
 	char *err = NULL;
 	int rc = pr_resume(run, &opt, &sum, &err);
@@ -895,7 +925,7 @@ static int cmd_resume(int argc, char **argv)
 		free(err);
 		return EXIT_USAGE;
 	}
-	print_summary(&sum, json);
+	print_summary(&sum, f.json);
 	pr_summary_free(&sum);
 	return rc;
 }
@@ -1007,34 +1037,20 @@ static int cmd_run(int argc, char **argv)
 	size_t nparams = 0;
 	char *stdlib[32];
 	size_t nstdlib = 0;
-	const char *pipeline = "main", *state = ".";
-	int json = 0, quiet = 0, live = parse_progress("auto"), c;
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *pipeline = "main";
+	run_flags f = run_flags_default();
+	int c, taken;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hp:j:", opts, NULL)) != -1) {
+		if ((taken = run_flag(&f, c, run_usage)) < 0)
+			return EXIT_USAGE;
+		if (taken)
+			continue;
 		switch (c) {
 		case 'p':
 			if (nparams < 256)
 				params[nparams++] = optarg;
-			break;
-		case 'j': {
-			char *end;
-			jobs = strtol(optarg, &end, 10);
-			if (*end || jobs < 1 || jobs > 4096)
-				return usage_error(run_usage, "-j '%s': give a number of tasks from 1 to 4096", optarg);
-			break;
-		}
-		case OPT_STATE_DIR: state = optarg; break;
-		case OPT_RFORMAT:
-			if (strcmp(optarg, "json") != 0)
-				return usage_error(run_usage, "unknown --format '%s' (expected json)", optarg);
-			json = 1;
-			break;
-		case OPT_QUIET: quiet = 1; break;
-		case OPT_PROGRESS:
-			if ((live = parse_progress(optarg)) < 0)
-				return usage_error(run_usage, "unknown --progress '%s' (expected auto, live or lines)", optarg);
 			break;
 		case OPT_PIPELINE: pipeline = optarg; break;
 		case OPT_STDLIB:
@@ -1053,8 +1069,8 @@ static int cmd_run(int argc, char **argv)
 	if (optind != argc - 1)
 		return usage_error(run_usage, "%s", "give exactly one FILE.pipe or PLAN");
 	const char *file = argv[optind];
-	if (!is_dir(state))
-		return usage_error(run_usage, "--state-dir '%s' is not a directory", state);
+	if (!is_dir(f.state))
+		return usage_error(run_usage, "--state-dir '%s' is not a directory", f.state);
 	char *plan = NULL;
 	size_t len = 0;
 	size_t flen = strlen(file);
@@ -1100,7 +1116,7 @@ static int cmd_run(int argc, char **argv)
 		fclose(f);
 		fclose(mem);
 	}
-	pr_options opt = {.state_dir = state, .jobs = (int)jobs, .log = quiet ? NULL : stderr, .live = live};
+	pr_options opt = run_flags_options(&f);
 	pr_summary sum;
 	char *err = NULL;
 	int rc = pr_run(plan, len, &opt, &sum, &err);
@@ -1110,7 +1126,7 @@ static int cmd_run(int argc, char **argv)
 		free(err);
 		return EXIT_USAGE;
 	}
-	print_summary(&sum, json);
+	print_summary(&sum, f.json);
 	pr_summary_free(&sum);
 	return rc;
 }
