@@ -61,6 +61,10 @@ void pc_buf_free(pc_buf *b);
 /* UTF-8: length of the valid sequence at P (before END), or 0 if invalid. */
 int pc_utf8_len(const unsigned char *p, const unsigned char *end, uint32_t *cp);
 
+/* The bytes in one Size unit NAME ("B", "KB", ..., "PiB", as the language
+ * writes them: lexer.re), or 0 when NAME is not one. */
+int64_t pc_size_unit(const char *name, size_t n);
+
 /* ---- arena (arena.c) ----------------------------------------------------- */
 
 typedef struct pc_arena pc_arena;

@@ -537,6 +537,14 @@ static const struct unit {
 	{"MiB", 1LL << 20, 1}, {"GiB", 1LL << 30, 1}, {"TiB", 1LL << 40, 1}, {"PiB", 1LL << 50, 1},
 };
 
+int64_t pc_size_unit(const char *name, size_t n)
+{
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (units[i].size && strlen(units[i].name) == n && memcmp(units[i].name, name, n) == 0)
+			return units[i].factor;
+	return 0;
+}
+
 /* The unit that ends the token (its trailing letters). */
 static const struct unit *unit_of(pc_lexer *lx)
 {

@@ -241,12 +241,6 @@ static const ynode *get(const ynode *map, const char *key)
 /* A Size written as 64GiB / 16GB / a byte count. */
 static int parse_size(const char *s, int64_t *out)
 {
-	static const struct {
-		const char *unit;
-		int64_t f;
-	} units[] = {{"PiB", 1LL << 50}, {"TiB", 1LL << 40}, {"GiB", 1LL << 30}, {"MiB", 1LL << 20},
-		     {"KiB", 1LL << 10}, {"PB", 1000000000000000LL}, {"TB", 1000000000000LL},
-		     {"GB", 1000000000LL}, {"MB", 1000000LL}, {"KB", 1000LL}, {"B", 1}};
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
@@ -256,13 +250,13 @@ static int parse_size(const char *s, int64_t *out)
 		*out = v;
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-		if (strcmp(end, units[i].unit) == 0) {
-			if (v > INT64_MAX / units[i].f)
-				return -1;
-			*out = v * units[i].f;
-			return 0;
-		}
+	int64_t f = pc_size_unit(end, strlen(end));
+	if (f) {
+		if (v > INT64_MAX / f)
+			return -1;
+		*out = v * f;
+		return 0;
+	}
 	return -1;
 }
 

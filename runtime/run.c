@@ -226,12 +226,12 @@ static void view_erase(runner *R)
 /*
  * Redraws the view: a bar of the tasks that ended, the count in each state,
  * and the running tasks with how long each has run (the longest first, at
- * most eight).  At most ten times a second unless FORCE.
+ * most eight).  At most ten times a second.
  */
-static void view_draw(runner *R, int force)
+static void view_draw(runner *R)
 {
 	double now = pr_now();
-	if (!R->live || (!force && now - R->drawn_at < 0.1))
+	if (!R->live || now - R->drawn_at < 0.1)
 		return;
 	int count[S__COUNT] = {0};
 	for (uint32_t i = 0; i < R->n; i++)
@@ -263,11 +263,9 @@ static void view_draw(runner *R, int force)
 		uint32_t i = R->active[j];
 		if (R->t[i].st != S_RUNNING)
 			continue;
-		int k = npick < SHOWN ? npick++ : SHOWN;
-		if (k == SHOWN && R->t[i].started >= R->t[pick[SHOWN - 1]].started)
-			continue;
-		if (k == SHOWN)
-			k = SHOWN - 1;
+		if (npick == SHOWN && R->t[i].started >= R->t[pick[SHOWN - 1]].started)
+			continue; /* not among the eight longest so far */
+		int k = npick < SHOWN ? npick++ : SHOWN - 1;
 		while (k > 0 && R->t[pick[k - 1]].started > R->t[i].started) {
 			pick[k] = pick[k - 1];
 			k--;
@@ -1523,7 +1521,7 @@ static void drive(runner *R)
 		release(R);
 		if (!R->running && !more)
 			break;
-		view_draw(R, 0);
+		view_draw(R);
 		/* wait for a child, a signal, or the next timer */
 		struct timespec ts = {1, 0};
 		if (R->live && R->running && (!wake || wake > pr_now() + 0.25))
