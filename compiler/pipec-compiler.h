@@ -69,6 +69,15 @@ void pc_set_strict(pc_ctx *ctx, int strict);
 int pc_use_profile(pc_ctx *ctx, const char *path, const char *name);
 
 /*
+ * Reads the resources file at PATH (nodes: [...], as in a profile) into
+ * *JSON, a new string: [{name, cpu, memory, gpus: [{type, memory}]}] with
+ * counts expanded (a node of count 2 named "a" is "a-1" and "a-2").
+ * Returns 0; -1 when the file has problems (diagnostics); -2 with errno when
+ * it cannot be read.
+ */
+int pc_resources_json(pc_ctx *ctx, const char *path, char **json);
+
+/*
  * Lowers PIPELINE of FILE (checked with pc_check_file, without errors) to a
  * plan, with PARAMS as "name=value" strings parsed by the parameters' types,
  * and writes its JSON to OUT.  Returns 0; 1 when lowering found errors

@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <yaml.h>
 
 #include "constraint.h"
@@ -490,6 +491,64 @@ int pc_profile_load(pc_ctx *ctx, const char *path, const char *name, pc_profile 
 	if (rc == 0 && out->nnodes == 0)
 		rc = yerr(&L, chosen, "E0504", "profile '%s' has no nodes (give nodes: or resources:)", name);
 	return rc;
+}
+
+int pc_resources_json(pc_ctx *ctx, const char *path, char **json)
+{
+	*json = NULL;
+	int ok;
+	uint32_t file = add_file(ctx, path, &ok);
+	if (!ok)
+		return -2;
+	ynode *root = read_yaml(ctx, file);
+	if (!root)
+		return -1;
+	const char *slash = strrchr(path, '/');
+	loader L = {ctx, file, slash ? pc_arena_strndup(ctx->arena, path, (size_t)(slash - path)) : "."};
+	static const char *const keys[] = {"nodes"};
+	if (root->kind != YN_MAP)
+		return yerr(&L, root, "E0504", "a resources file is a mapping with a list of nodes: nodes: [...]");
+	int rc = known_keys(&L, root, "a resources file", keys, 1);
+	const ynode *nodes = get(root, "nodes");
+	if (!nodes)
+		return yerr(&L, root, "E0504", "a resources file needs nodes: [...]");
+	pc_profile p = {0};
+	if (load_nodes(&L, nodes, &p) < 0 || rc < 0 || p.nnodes == 0) {
+		if (rc == 0 && p.nnodes == 0)
+			yerr(&L, nodes, "E0504", "a resources file needs at least one node");
+		pc_profile_free(&p);
+		return -1;
+	}
+	/* one entry per node and per device: counts expanded, names made unique */
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < p.nnodes; i++) {
+		const pc_node *n = &p.nodes[i];
+		for (int c = 0; c < n->count; c++) {
+			json_t *o = json_object();
+			char name[512];
+			if (n->count > 1)
+				snprintf(name, sizeof name, "%s-%d", n->name, c + 1);
+			else
+				snprintf(name, sizeof name, "%s", n->name);
+			json_object_set_new(o, "name", json_string(name));
+			json_object_set_new(o, "cpu", json_real(n->cpu));
+			json_object_set_new(o, "memory", json_real((double)n->memory));
+			json_t *gs = json_array();
+			for (uint32_t g = 0; g < n->ngpus; g++)
+				for (int k = 0; k < n->gpus[g].count; k++) {
+					json_t *d = json_object();
+					json_object_set_new(d, "type", json_string(n->gpus[g].type));
+					json_object_set_new(d, "memory", json_real((double)n->gpus[g].memory));
+					json_array_append_new(gs, d);
+				}
+			json_object_set_new(o, "gpus", gs);
+			json_array_append_new(a, o);
+		}
+	}
+	pc_profile_free(&p);
+	*json = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return 0;
 }
 
 void pc_profile_free(pc_profile *p)

@@ -133,7 +133,8 @@ static const char graph_usage[] =
 	"  -h, --help        show this help\n";
 
 static const char run_usage[] =
-	"usage: pipec run FILE.pipe|PLAN [-p name=value]... [-j N] [--state-dir DIR] [--format json]\n"
+	"usage: pipec run FILE.pipe|PLAN [-p name=value]... [-j N] [--state-dir DIR]\n"
+	"                 [--resources FILE] [--format json]\n"
 	"\n"
 	"Run a pipeline on this machine: FILE.pipe is checked and built first (as by\n"
 	"pipec build), a PLAN (JSON from pipec build) is run as it is. Each task's\n"
@@ -144,6 +145,9 @@ static const char run_usage[] =
 	"  -p, --param NAME=VALUE  a parameter (FILE.pipe only), as for pipec build\n"
 	"  -j, --jobs N      tasks at once (default: the number of cores)\n"
 	"  --state-dir DIR   where .pipec/ lives (default: the current directory)\n"
+	"  --resources FILE  place tasks on the nodes and GPUs this resources file\n"
+	"                    describes (simulated: the tasks still run here) instead of\n"
+	"                    this machine's cores, memory and GPUs\n"
 	"  --format json     print one JSON object at the end: run, status, result, and\n"
 	"                    the number of tasks in each final state\n"
 	"  --progress WHEN   auto (default), live or lines: live redraws a compact view\n"
@@ -778,7 +782,7 @@ static int cmd_graph(int argc, char **argv)
 
 /* ---- run -------------------------------------------------------------------- */
 
-enum { OPT_STATE_DIR = 500, OPT_RFORMAT, OPT_QUIET, OPT_PROGRESS };
+enum { OPT_STATE_DIR = 500, OPT_RFORMAT, OPT_QUIET, OPT_PROGRESS, OPT_RESOURCES };
 
 /* --progress WHEN: 1 for the live view, 0 for a line per transition, -1 unknown. */
 static int parse_progress(const char *when)
@@ -799,7 +803,16 @@ typedef struct run_flags {
 	const char *state;
 	long jobs;
 	int json, quiet, live;
+	const char *resources; /* --resources FILE */
+	char *nodes;           /* its nodes as JSON (load_resources) */
 } run_flags;
+
+/* The long options run and resume share (the ones run_flag() takes). */
+#define RUN_FLAG_OPTIONS                                                                                      \
+	{"jobs", required_argument, NULL, 'j'}, {"state-dir", required_argument, NULL, OPT_STATE_DIR},            \
+		{"format", required_argument, NULL, OPT_RFORMAT}, {"quiet", no_argument, NULL, OPT_QUIET},        \
+		{"progress", required_argument, NULL, OPT_PROGRESS},                                              \
+		{"resources", required_argument, NULL, OPT_RESOURCES}
 
 static run_flags run_flags_default(void)
 {
@@ -827,6 +840,7 @@ static int run_flag(run_flags *f, int c, const char *usage)
 		f->json = 1;
 		return 1;
 	case OPT_QUIET: f->quiet = 1; return 1;
+	case OPT_RESOURCES: f->resources = optarg; return 1;
 	case OPT_PROGRESS:
 		if ((f->live = parse_progress(optarg)) < 0)
 			return usage_error(usage, "unknown --progress '%s' (expected auto, live or lines)", optarg), -1;
@@ -835,9 +849,25 @@ static int run_flag(run_flags *f, int c, const char *usage)
 	}
 }
 
+/* Reads --resources FILE into F->nodes; 0, or EXIT_USAGE after saying what is wrong with it. */
+static int load_resources(run_flags *f)
+{
+	if (!f->resources)
+		return 0;
+	pc_ctx *ctx = pc_ctx_new();
+	int rc = pc_resources_json(ctx, f->resources, &f->nodes);
+	if (rc == -2)
+		fprintf(stderr, "pipec: cannot read the resources file '%s': %s\n", f->resources, strerror(errno));
+	if (pc_diag_count(ctx))
+		pc_diag_render(ctx, stderr, PC_FORMAT_HUMAN, want_color("auto"));
+	pc_ctx_free(ctx);
+	return rc == 0 ? 0 : EXIT_USAGE;
+}
+
 static pr_options run_flags_options(const run_flags *f)
 {
-	return (pr_options){.state_dir = f->state, .jobs = (int)f->jobs, .log = f->quiet ? NULL : stderr, .live = f->live};
+	return (pr_options){.state_dir = f->state, .jobs = (int)f->jobs, .log = f->quiet ? NULL : stderr, .live = f->live,
+			    .nodes = f->nodes};
 }
 
 static void print_summary(const pr_summary *sum, int json)
@@ -869,26 +899,22 @@ static void print_summary(const pr_summary *sum, int json)
 }
 
 static const char resume_usage[] =
-	"usage: pipec resume [RUN] [-j N] [--state-dir DIR] [--format json]\n"
-	"                    [--progress WHEN] [--quiet]\n"
+	"usage: pipec resume [RUN] [-j N] [--state-dir DIR] [--resources FILE]\n"
+	"                    [--format json] [--progress WHEN] [--quiet]\n"
 	"\n"
 	"Resume run RUN (default: the latest that did not finish) of the store in\n"
 	"DIR/.pipec: what committed keeps its results and never runs again; a task\n"
 	"that was running is adopted if its process still lives, accepted if it\n"
 	"finished meanwhile, and tried again otherwise.\n"
 	"\n"
-	"options: -j N, --state-dir DIR, --format json, --progress WHEN, --quiet as for\n"
-	"pipec run.\n"
+	"options: -j N, --state-dir DIR, --resources FILE, --format json, --progress\n"
+	"WHEN, --quiet as for pipec run.\n"
 	"exit status: 0 succeeded, 1 failed or cancelled, 2 usage or environment error.\n";
 
 static int cmd_resume(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"jobs", required_argument, NULL, 'j'},
-		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-		{"format", required_argument, NULL, OPT_RFORMAT},
-		{"quiet", no_argument, NULL, OPT_QUIET},
-		{"progress", required_argument, NULL, OPT_PROGRESS},
+		RUN_FLAG_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -916,10 +942,13 @@ static int cmd_resume(int argc, char **argv)
 	}
 	if (!is_dir(f.state))
 		return usage_error(resume_usage, "--state-dir '%s' is not a directory", f.state);
+	if (load_resources(&f))
+		return EXIT_USAGE;
 	pr_options opt = run_flags_options(&f);
 	pr_summary sum;
 	char *err = NULL;
 	int rc = pr_resume(run, &opt, &sum, &err);
+	free(f.nodes);
 	if (rc == 2) {
 		fprintf(stderr, "pipec: %s\n", err ? err : "cannot resume");
 		free(err);
@@ -1023,11 +1052,7 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"param", required_argument, NULL, 'p'},
-		{"jobs", required_argument, NULL, 'j'},
-		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-		{"format", required_argument, NULL, OPT_RFORMAT},
-		{"quiet", no_argument, NULL, OPT_QUIET},
-		{"progress", required_argument, NULL, OPT_PROGRESS},
+		RUN_FLAG_OPTIONS,
 		{"pipeline", required_argument, NULL, OPT_PIPELINE},
 		{"stdlib", required_argument, NULL, OPT_STDLIB},
 		{"help", no_argument, NULL, 'h'},
@@ -1116,11 +1141,16 @@ static int cmd_run(int argc, char **argv)
 		fclose(f);
 		fclose(mem);
 	}
+	if (load_resources(&f)) {
+		free(plan);
+		return EXIT_USAGE;
+	}
 	pr_options opt = run_flags_options(&f);
 	pr_summary sum;
 	char *err = NULL;
 	int rc = pr_run(plan, len, &opt, &sum, &err);
 	free(plan);
+	free(f.nodes);
 	if (rc == 2) {
 		fprintf(stderr, "pipec: %s\n", err ? err : "cannot run the plan");
 		free(err);

@@ -134,7 +134,8 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 	sqlite3_prepare_v2(db,
 			   "SELECT t.id, t.stage, t.state, t.attempts, t.exit_code, t.started, t.finished,"
 			   " (SELECT detail FROM events e WHERE e.run = t.run AND e.task = t.id AND e.detail IS NOT NULL"
-			   "  ORDER BY seq DESC LIMIT 1) FROM tasks t WHERE t.run = ? ORDER BY t.rowid",
+			   "  AND e.to_state <> 'running' ORDER BY seq DESC LIMIT 1), t.placement"
+			   " FROM tasks t WHERE t.run = ? ORDER BY t.rowid",
 			   -1, &q, NULL);
 	sqlite3_bind_int64(q, 1, run);
 	json_t *tasks = json_array();
@@ -144,6 +145,12 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 			"SECONDS", "DETAIL");
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		double started = sqlite3_column_double(q, 5), finished = sqlite3_column_double(q, 6);
+		/* where it ran (the last attempt's placement): its node and devices */
+		json_t *place = sqlite3_column_text(q, 8) ? json_loads(col(q, 8), 0, NULL) : NULL;
+		json_t *devices = json_array();
+		size_t k;
+		json_t *g;
+		json_array_foreach(json_object_get(place, "gpus"), k, g) json_array_append(devices, json_object_get(g, "uuid"));
 		int has_exit = sqlite3_column_type(q, 4) != SQLITE_NULL;
 		if (json) {
 			json_t *t = json_object();
@@ -154,19 +161,28 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 			json_object_set_new(t, "exit_code", has_exit ? json_integer(sqlite3_column_int(q, 4)) : json_null());
 			json_object_set_new(t, "started", started > 0 ? json_real(started) : json_null());
 			json_object_set_new(t, "finished", finished > 0 ? json_real(finished) : json_null());
-			json_object_set_new(t, "devices", json_array());
+			json_object_set_new(t, "node", place ? json_incref(json_object_get(place, "node")) : json_null());
+			json_object_set_new(t, "devices", devices);
+			json_decref(place);
 			json_object_set_new(t, "detail", sqlite3_column_type(q, 7) == SQLITE_NULL ? json_null()
 												     : json_string(col(q, 7)));
 			json_array_append_new(tasks, t);
 			continue;
 		}
-		char secs[32] = "-", code[16] = "-";
+		char secs[32] = "-", code[16] = "-", on[512] = "";
+		if (place && sqlite3_column_type(q, 7) == SQLITE_NULL) {
+			int len = snprintf(on, sizeof on, "on %s", json_string_value(json_object_get(place, "node")));
+			json_array_foreach(devices, k, g) if (len > 0 && (size_t)len < sizeof on) len +=
+				snprintf(on + len, sizeof on - (size_t)len, "%s%s", k ? "," : ", ", json_string_value(g));
+		}
+		json_decref(place);
+		json_decref(devices);
 		if (started > 0 && finished >= started)
 			snprintf(secs, sizeof secs, "%.2f", finished - started);
 		if (has_exit)
 			snprintf(code, sizeof code, "%d", sqlite3_column_int(q, 4));
 		fprintf(out, "%-24s %-16s %-10s %8d %5s %9s  %.80s\n", col(q, 0), col(q, 1), col(q, 2),
-			sqlite3_column_int(q, 3), code, secs, col(q, 7));
+			sqlite3_column_int(q, 3), code, secs, on[0] ? on : col(q, 7));
 	}
 	sqlite3_finalize(q);
 	json_object_set_new(o, "tasks", tasks);

@@ -95,8 +95,8 @@ typedef struct rtask {
 	int go_fd;             /* write end of the start handshake, or -1 */
 	int64_t priority;      /* from the plan */
 	uint32_t remaining;    /* tasks on the longest path from it to the end of the DAG */
-	double cpu, gpu;       /* what it asks for (resources; 0 when not said) */
-	double memory;         /* bytes */
+	pr_request req;        /* what it asks for (resources; 0 when not said) */
+	pr_place place;        /* where it runs, while it runs */
 	int in_active;         /* listed in runner.active */
 	int cache_checked;     /* ready: the cache was looked at already */
 	double started, deadline, not_before;
@@ -115,8 +115,7 @@ typedef struct runner {
 	rtask *t;
 	uint32_t n;
 	int jobs, running;
-	double cpus, memory;   /* this machine's cores and bytes of memory */
-	double used_cpu, used_memory; /* reserved by the running tasks */
+	pr_nodes nodes;        /* this machine, or the resources file's nodes */
 	FILE *log;
 	int live;              /* the live view (pr_options.live) */
 	int drawn;             /* lines of the view now on the terminal */
@@ -159,6 +158,7 @@ static void commit(runner *R)
 }
 
 static void notify(runner *R, uint32_t i);
+static void place_text(runner *R, uint32_t i, char *out, size_t n);
 
 static int before(const runner *R, uint32_t a, uint32_t b)
 {
@@ -297,7 +297,12 @@ static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 	pr_store_event(&R->store, R->run, t->id, t->attempt, names[t->st], names[to], detail);
 	if (R->log && (!R->live || to == S_FAILED || to == S_ERROR || (to == S_RETRYING && detail))) {
 		view_erase(R);
-		fprintf(R->log, "%-10s %s%s%s\n", names[to], t->id, detail ? ": " : "", detail ? detail : "");
+		char on[256] = "";
+		if (to == S_RUNNING && detail) { /* the placement: said shortly */
+			place_text(R, i, on, sizeof on);
+			detail = NULL;
+		}
+		fprintf(R->log, "%-10s %s%s%s%s\n", names[to], t->id, on, detail ? ": " : "", detail ? detail : "");
 	}
 	t->st = to;
 	if (to == S_READY) {
@@ -821,65 +826,39 @@ static const char *where(rtask *t, char *buf, size_t n)
 
 /* ---- resources ------------------------------------------------------------------ */
 
-/* This machine's cores and memory. */
-static void machine(runner *R)
-{
-	long cores = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-	R->cpus = cores > 0 ? (double)cores : 1;
-	R->memory = pages > 0 && page > 0 ? (double)pages * (double)page : 1e18;
-}
-
-/* A task starts: its slot and what it asks for are taken; vacate() gives them back. */
+/* A task starts on its place: its slot and what it asks for are taken; vacate() gives them back. */
 static void occupy(runner *R, uint32_t i)
 {
 	R->running++;
-	R->used_cpu += R->t[i].cpu;
-	R->used_memory += R->t[i].memory;
+	pr_take(&R->nodes, &R->t[i].req, &R->t[i].place, 1);
 }
 
 static void vacate(runner *R, uint32_t i)
 {
 	R->running--;
-	R->used_cpu -= R->t[i].cpu;
-	R->used_memory -= R->t[i].memory;
-	if (!R->running)
-		R->used_cpu = R->used_memory = 0; /* no drift from the sums */
+	pr_take(&R->nodes, &R->t[i].req, &R->t[i].place, -1);
 }
 
-static void human_bytes(double b, char *out, size_t n)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	int u = 0;
-	while (b >= 1024 && u < 6)
-		b /= 1024, u++;
-	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
-}
-
-/* Why task I can never start on this machine (into WHY), or 0 when it can. */
+/* Why task I can never start on any node (into WHY), or 0 when it can. */
 static int never_fits(runner *R, uint32_t i, char *why, size_t n)
 {
-	rtask *t = &R->t[i];
-	char a[32], b[32], w[1200];
-	where(t, w, sizeof w);
-	if (t->gpu > 0)
-		snprintf(why, n, "%s asks for %g GPU, and this runtime does not place GPUs yet (docs/running.md)", w,
-			 t->gpu);
-	else if (t->cpu > R->cpus)
-		snprintf(why, n, "%s asks for %g cpu, and this machine has %g cores", w, t->cpu, R->cpus);
-	else if (t->memory > R->memory) {
-		human_bytes(t->memory, a, sizeof a);
-		human_bytes(R->memory, b, sizeof b);
-		snprintf(why, n, "%s asks for %s of memory, and this machine has %s", w, a, b);
-	} else
+	char w[1200], short_[1024];
+	if (!pr_never_fits(&R->nodes, &R->t[i].req, short_, sizeof short_))
 		return 0;
+	snprintf(why, n, "%s asks for %s", where(&R->t[i], w, sizeof w), short_);
 	return 1;
 }
 
-/* Whether what task I asks for is free now. */
-static int fits_now(const runner *R, uint32_t i)
+/* The placement of task I as " on NODE, GPU 0,1" for a log line. */
+static void place_text(runner *R, uint32_t i, char *out, size_t n)
 {
-	const rtask *t = &R->t[i];
-	return R->used_cpu + t->cpu <= R->cpus + 1e-9 && R->used_memory + t->memory <= R->memory;
+	const pr_place *p = &R->t[i].place;
+	const pr_node *nd = &R->nodes.v[p->node];
+	int len = snprintf(out, n, " on %s", nd->name);
+	for (int k = 0; k < p->ngpus && len > 0 && (size_t)len < n; k++)
+		len += snprintf(out + len, n - (size_t)len, "%s%d", k ? "," : ", GPU ", nd->gpus[p->gpu[k]].index);
+	if (p->ngpus && R->t[i].req.gpu < 1 && len > 0 && (size_t)len < n)
+		snprintf(out + len, n - (size_t)len, " (%g of it)", R->t[i].req.gpu);
 }
 
 static int start(runner *R, uint32_t i)
@@ -921,6 +900,14 @@ static int start(runner *R, uint32_t i)
 	SETENV("PIPEC_ATTEMPT=%d", t->attempt);
 	if (checkpoint)
 		SETENV("PIPEC_CHECKPOINT_DIR=%s", cpdir);
+	/* exactly its devices: none for a task that asks for no GPU */
+	const pr_node *nd = &R->nodes.v[t->place.node];
+	int len = snprintf(buf, sizeof buf, "CUDA_VISIBLE_DEVICES=");
+	for (int g = 0; g < t->place.ngpus; g++)
+		len += snprintf(buf + len, sizeof buf - (size_t)len, "%s%s", g ? "," : "", nd->gpus[t->place.gpu[g]].uuid);
+	envp[ne++] = strdup(buf);
+	if (R->nodes.simulated)
+		SETENV("PIPEC_NODE=%s", nd->name);
 	const char *k;
 	json_t *v;
 	json_object_foreach(json_object_get(t->j, "env"), k, v) if (json_is_string(v)) SETENV("%s=%s", k, json_string_value(v));
@@ -983,7 +970,13 @@ static int start(runner *R, uint32_t i)
 	t->timed_out = 0;
 	t->deadline = t->timeout_ns > 0 ? t->started + (double)t->timeout_ns / 1e9 : 0;
 	occupy(R, i);
-	transition(R, i, S_RUNNING, NULL);
+	/* where it runs is in its "running" event when there is a choice to record */
+	char *place = t->req.gpu > 0 || R->nodes.n > 1 || R->nodes.simulated
+			      ? pr_place_json(&R->nodes, &t->req, &t->place) : NULL;
+	transition(R, i, S_RUNNING, place);
+	if (place)
+		pr_store_set(&R->store, R->run, t->id, "placement", place, 0);
+	free(place);
 	pr_store_running(&R->store, R->run, t->id, (long)pid, t->dir);
 	pr_store_set(&R->store, R->run, t->id, "command", cmd, 0);
 	pr_store_set(&R->store, R->run, t->id, "started", NULL, t->started);
@@ -1401,9 +1394,11 @@ static int load(runner *R, const char *text, size_t len, char **err)
 		t->timeout_ns = json_integer_value(json_object_get(t->j, "timeout_ns"));
 		t->priority = json_integer_value(json_object_get(t->j, "priority"));
 		json_t *res = json_object_get(t->j, "resources");
-		t->cpu = json_number_value(json_object_get(res, "cpu"));
-		t->gpu = json_number_value(json_object_get(res, "gpu"));
-		t->memory = json_number_value(json_object_get(res, "memory"));
+		t->req.cpu = json_number_value(json_object_get(res, "cpu"));
+		t->req.gpu = json_number_value(json_object_get(res, "gpu"));
+		t->req.memory = json_number_value(json_object_get(res, "memory"));
+		t->req.gpu_memory = json_number_value(json_object_get(res, "gpu_memory"));
+		t->req.gpu_type = json_string_value(json_object_get(res, "gpu_type"));
 	}
 	R->heap = calloc(R->n + 1, sizeof *R->heap);
 
@@ -1492,7 +1487,7 @@ static void drive(runner *R)
 				transition(R, top, S_ERROR, why);
 				continue;
 			}
-			if (!fits_now(R, top))
+			if (pr_place_now(&R->nodes, &R->t[top].req, &R->t[top].place) < 0)
 				break; /* it waits for running tasks to give back what it needs, first in line */
 			heap_pop(R);
 			start(R, top);
@@ -1587,6 +1582,7 @@ static void free_runner(runner *R)
 	free(R->t);
 	free(R->heap);
 	free(R->active);
+	pr_nodes_free(&R->nodes);
 	json_decref(R->index);
 	json_decref(R->plan);
 }
@@ -1633,6 +1629,19 @@ static int outcome(runner *R, pr_summary *sum)
 	return strcmp(sum->status, "succeeded") == 0 ? 0 : 1;
 }
 
+/* What pr_run() and pr_resume() begin with: the options, and the nodes tasks run on. */
+static int setup(runner *R, const pr_options *opt, char **err)
+{
+	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
+	R->log = opt->log;
+	R->live = opt->log && opt->live;
+	R->began = pr_now();
+	if (!opt->nodes) {
+		pr_nodes_local(&R->nodes);
+		return 0;
+	}
+	return pr_nodes_from_json(&R->nodes, opt->nodes, err);
+}
 
 int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum, char **err)
 {
@@ -1643,11 +1652,8 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 		return 2;
 	}
 	runner r = {0}, *R = &r;
-	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
-	R->log = opt->log;
-	R->live = opt->log && opt->live;
-	R->began = pr_now();
-	machine(R);
+	if (setup(R, opt, err) < 0)
+		return 2;
 	const char *state = opt->state_dir ? opt->state_dir : ".";
 	if (load(R, plan, len, err) < 0 || pr_store_open(&R->store, state, err) < 0) {
 		free_runner(R);
@@ -1685,11 +1691,8 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 		return 2;
 	}
 	runner r = {0}, *R = &r;
-	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
-	R->log = opt->log;
-	R->live = opt->log && opt->live;
-	R->began = pr_now();
-	machine(R);
+	if (setup(R, opt, err) < 0)
+		return 2;
 	if (pr_store_open(&R->store, opt->state_dir ? opt->state_dir : ".", err) < 0)
 		return 2;
 	sqlite3_stmt *q;
@@ -1787,6 +1790,10 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 		rtask *t = &R->t[i];
 		if (t->st != S_RUNNING)
 			continue;
+		char *place = pr_store_get(&R->store, R->run, t->id, "placement");
+		if (pr_place_parse(&R->nodes, place, &t->place) < 0)
+			memset(&t->place, 0, sizeof t->place);
+		free(place);
 		occupy(R, i);
 		int st = exit_file(t->dir);
 		if (st >= 0) {

@@ -9,6 +9,7 @@
 #define PIPEC_RUNTIME_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "pipec-runtime.h"
 
@@ -40,11 +41,66 @@ int pr_store_artifact(pr_store *st, long run, const char *task, const char *outp
 		      const char *hash, const char *value);
 /* Sets a column of a task's row: text, or the number NUM when TEXT is NULL. */
 int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text, double num);
+/* A text column of a task's row (only "placement"), or NULL (new string). */
+char *pr_store_get(pr_store *st, long run, const char *task, const char *column);
 /* Records the newest checkpoint an attempt left. */
 int pr_store_checkpoint(pr_store *st, long run, const char *task, int attempt, const char *path, double at);
 /* The outputs JSON a cache key has, or NULL (new string). */
 char *pr_store_cache_get(pr_store *st, const char *key);
 int pr_store_cache_put(pr_store *st, const char *key, long run, const char *task, const char *parts,
 		       const char *outputs);
+
+/* ---- resources.c: nodes, GPUs, placing a task -------------------------------- */
+
+typedef struct pr_gpu {
+	char uuid[96];         /* CUDA_VISIBLE_DEVICES names it by this */
+	char type[96];         /* "NVIDIA H100 80GB HBM3", or a resources file's type */
+	double memory;         /* bytes */
+	int index, minor;      /* the driver's index; /dev/nvidiaMINOR */
+	uint64_t peers;        /* bit k: peer access (NVLink/P2P) to device k of the node */
+	int held;              /* tasks holding it whole */
+	double share, used_memory; /* reserved by running tasks */
+} pr_gpu;
+
+typedef struct pr_node {
+	char name[128];
+	double cpu, memory;    /* cores, bytes */
+	double used_cpu, used_memory;
+	pr_gpu *gpus;
+	int ngpus;
+} pr_node;
+
+typedef struct pr_nodes {
+	pr_node *v;
+	int n;
+	int simulated;         /* from a resources file */
+	char no_gpu[200];      /* why there are no GPUs, when there are none */
+} pr_nodes;
+
+typedef struct pr_request {
+	double cpu, memory, gpu, gpu_memory; /* 0: not asked */
+	const char *gpu_type;  /* NULL: any */
+} pr_request;
+
+typedef struct pr_place {
+	int32_t node;          /* index in pr_nodes */
+	uint8_t ngpus, gpu[15]; /* device indexes in the node's list */
+} pr_place;
+
+/* This machine: cores, memory, and GPUs from NVML or the CUDA driver (dlopen). */
+void pr_nodes_local(pr_nodes *ns);
+/* Simulated nodes from JSON [{name, cpu, memory, gpus: [{type, memory}]}]: 0, or -1 with *ERR. */
+int pr_nodes_from_json(pr_nodes *ns, const char *json, char **err);
+void pr_nodes_free(pr_nodes *ns);
+int pr_nodes_gpus(const pr_nodes *ns);
+/* Where R fits now (0, into *P), or -1. */
+int pr_place_now(const pr_nodes *ns, const pr_request *r, pr_place *p);
+/* Reserves (SIGN 1) or gives back (-1) what R holds at P. */
+void pr_take(pr_nodes *ns, const pr_request *r, const pr_place *p, int sign);
+/* 1 with a reason in WHY (what is asked, and what is short) when no node can ever hold R; else 0. */
+int pr_never_fits(const pr_nodes *ns, const pr_request *r, char *why, size_t n);
+/* The placement as JSON (new string): node, cpu, memory, gpus [{index, uuid, share, memory}]. */
+char *pr_place_json(const pr_nodes *ns, const pr_request *r, const pr_place *p);
+int pr_place_parse(const pr_nodes *ns, const char *json, pr_place *p);
 
 #endif

@@ -37,7 +37,7 @@ static const char schema[] =
 	" finished REAL, status TEXT, plan TEXT);"
 	"CREATE TABLE IF NOT EXISTS tasks(run INTEGER, id TEXT, stage TEXT, state TEXT, attempts INTEGER,"
 	" cache_key TEXT, pid INTEGER, dir TEXT, parts TEXT, inputs TEXT, command TEXT, exit_code INTEGER,"
-	" started REAL, finished REAL, PRIMARY KEY(run, id));"
+	" started REAL, finished REAL, placement TEXT, PRIMARY KEY(run, id));"
 	"CREATE TABLE IF NOT EXISTS events(seq INTEGER PRIMARY KEY, run INTEGER, task TEXT, attempt INTEGER,"
 	" from_state TEXT, to_state TEXT, at REAL, detail TEXT);"
 	"CREATE TABLE IF NOT EXISTS artifacts(run INTEGER, task TEXT, output TEXT, path TEXT, hash TEXT,"
@@ -152,6 +152,8 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 		pr_store_close(st);
 		return -1;
 	}
+	/* a store made before tasks had a placement: add the column (an error when it is there) */
+	sqlite3_exec(st->db, "ALTER TABLE tasks ADD COLUMN placement TEXT", NULL, NULL, NULL);
 	return 0;
 }
 
@@ -303,7 +305,7 @@ int pr_store_running(pr_store *st, long run, const char *task, long pid, const c
 int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text, double num)
 {
 	static const char *const allowed[] = {"stage", "cache_key", "parts", "inputs", "command", "exit_code",
-					      "started", "finished"};
+					      "started", "finished", "placement"};
 	static const char *const sqls[] = {
 		"UPDATE tasks SET stage = ? WHERE run = ? AND id = ?",
 		"UPDATE tasks SET cache_key = ? WHERE run = ? AND id = ?",
@@ -313,6 +315,7 @@ int pr_store_set(pr_store *st, long run, const char *task, const char *column, c
 		"UPDATE tasks SET exit_code = ? WHERE run = ? AND id = ?",
 		"UPDATE tasks SET started = ? WHERE run = ? AND id = ?",
 		"UPDATE tasks SET finished = ? WHERE run = ? AND id = ?",
+		"UPDATE tasks SET placement = ? WHERE run = ? AND id = ?",
 	};
 	size_t k = 0;
 	while (k < sizeof allowed / sizeof allowed[0] && strcmp(allowed[k], column) != 0)
@@ -329,6 +332,22 @@ int pr_store_set(pr_store *st, long run, const char *task, const char *column, c
 	sqlite3_bind_int64(q, 2, run);
 	sqlite3_bind_text(q, 3, task, -1, SQLITE_STATIC);
 	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+}
+
+char *pr_store_get(pr_store *st, long run, const char *task, const char *column)
+{
+	if (strcmp(column, "placement") != 0)
+		return NULL;
+	sqlite3_stmt *q = stmt(st, "SELECT placement FROM tasks WHERE run = ? AND id = ?");
+	if (!q)
+		return NULL;
+	sqlite3_bind_int64(q, 1, run);
+	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
+	char *r = NULL;
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		r = strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	return r;
 }
 
 int pr_store_checkpoint(pr_store *st, long run, const char *task, int attempt, const char *path, double at)

@@ -1,0 +1,472 @@
+/*
+ * resources.c - the nodes tasks run on, what they offer, and placing a task.
+ *
+ * Without a resources file there is one node, this machine: its cores and
+ * memory from sysconf, its GPUs from NVML (libnvidia-ml.so.1) or, failing
+ * that, the CUDA driver (libcuda.so.1), both loaded with dlopen so the same
+ * binary runs with or without them.  A resources file (--resources) gives
+ * other nodes instead, simulated: tasks still run here, but are placed and
+ * reserved against those nodes' capacities.
+ *
+ * Placement: a task fits a node when the node's free cores and memory hold
+ * its request and, for `gpu: N`, N devices of its type (and at least its
+ * gpu_memory) are wholly free — chosen best-fit (the smallest that hold it),
+ * devices with peer access to each other preferred; for a fraction `gpu: f`,
+ * one device that is not held whole, whose shares stay within 1 and whose
+ * free memory holds gpu_memory (or f of the device) — again the one with
+ * the least free memory that holds it.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dlfcn.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+static pr_node *add_node(pr_nodes *ns, const char *name)
+{
+	ns->v = realloc(ns->v, (size_t)(ns->n + 1) * sizeof *ns->v);
+	if (!ns->v)
+		abort();
+	pr_node *nd = &ns->v[ns->n++];
+	memset(nd, 0, sizeof *nd);
+	snprintf(nd->name, sizeof nd->name, "%s", name);
+	return nd;
+}
+
+static void all_peers(pr_node *nd)
+{
+	for (int a = 0; a < nd->ngpus; a++)
+		nd->gpus[a].peers = nd->ngpus >= 64 ? ~0ULL : (1ULL << nd->ngpus) - 1;
+}
+
+/* ---- this machine's GPUs -------------------------------------------------------- */
+
+typedef struct {
+	unsigned long long total, free, used;
+} nvml_memory;
+
+/* Asks NVML for the devices; 0, or -1 with WHY. */
+static int gpus_nvml(pr_node *nd, char *why, size_t wn)
+{
+	void *h = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(why, wn, "libnvidia-ml.so.1 cannot be loaded");
+		return -1;
+	}
+	int (*init)(void) = (int (*)(void))dlsym(h, "nvmlInit_v2");
+	int (*count)(unsigned *) = (int (*)(unsigned *))dlsym(h, "nvmlDeviceGetCount_v2");
+	int (*handle)(unsigned, void **) = (int (*)(unsigned, void **))dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
+	int (*uuid)(void *, char *, unsigned) = (int (*)(void *, char *, unsigned))dlsym(h, "nvmlDeviceGetUUID");
+	int (*name)(void *, char *, unsigned) = (int (*)(void *, char *, unsigned))dlsym(h, "nvmlDeviceGetName");
+	int (*mem)(void *, nvml_memory *) = (int (*)(void *, nvml_memory *))dlsym(h, "nvmlDeviceGetMemoryInfo");
+	int (*minor)(void *, unsigned *) = (int (*)(void *, unsigned *))dlsym(h, "nvmlDeviceGetMinorNumber");
+	int (*p2p)(void *, void *, int, int *) = (int (*)(void *, void *, int, int *))dlsym(h, "nvmlDeviceGetP2PStatus");
+	unsigned n = 0;
+	if (!init || !count || !handle || !uuid || !name || !mem || init() != 0 || count(&n) != 0) {
+		snprintf(why, wn, "NVML (libnvidia-ml.so.1) did not answer");
+		return -1; /* the library stays loaded: harmless, and unloading NVML is not safe everywhere */
+	}
+	void *dev[64];
+	if (n > 64)
+		n = 64;
+	nd->gpus = xcalloc(n, sizeof *nd->gpus);
+	for (unsigned i = 0; i < n; i++) {
+		pr_gpu *g = &nd->gpus[nd->ngpus];
+		nvml_memory m = {0};
+		if (handle(i, &dev[nd->ngpus]) != 0 || uuid(dev[nd->ngpus], g->uuid, sizeof g->uuid) != 0 ||
+		    name(dev[nd->ngpus], g->type, sizeof g->type) != 0 || mem(dev[nd->ngpus], &m) != 0)
+			continue;
+		unsigned mn = i;
+		if (minor)
+			minor(dev[nd->ngpus], &mn);
+		g->index = (int)i;
+		g->minor = (int)mn;
+		g->memory = (double)m.total;
+		nd->ngpus++;
+	}
+	all_peers(nd);
+	if (p2p) /* 0: NVML_P2P_CAPS_INDEX_READ; status 0: NVML_P2P_STATUS_OK */
+		for (int a = 0; a < nd->ngpus; a++)
+			for (int b = 0; b < nd->ngpus; b++) {
+				int st = 1;
+				if (a != b && (p2p(dev[a], dev[b], 0, &st) != 0 || st != 0))
+					nd->gpus[a].peers &= ~(1ULL << b);
+			}
+	return 0;
+}
+
+/* Asks the CUDA driver for the devices; 0, or -1 with WHY. */
+static int gpus_cuda(pr_node *nd, char *why, size_t wn)
+{
+	void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(why, wn, "neither libnvidia-ml.so.1 nor libcuda.so.1 can be loaded");
+		return -1;
+	}
+	int (*init)(unsigned) = (int (*)(unsigned))dlsym(h, "cuInit");
+	int (*count)(int *) = (int (*)(int *))dlsym(h, "cuDeviceGetCount");
+	int (*get)(int *, int) = (int (*)(int *, int))dlsym(h, "cuDeviceGet");
+	int (*name)(char *, int, int) = (int (*)(char *, int, int))dlsym(h, "cuDeviceGetName");
+	int (*total)(size_t *, int) = (int (*)(size_t *, int))dlsym(h, "cuDeviceTotalMem_v2");
+	int (*uuid)(unsigned char *, int) = (int (*)(unsigned char *, int))dlsym(h, "cuDeviceGetUuid");
+	int (*peer)(int *, int, int) = (int (*)(int *, int, int))dlsym(h, "cuDeviceCanAccessPeer");
+	int n = 0;
+	if (!init || !count || !get || !name || !total || !uuid || init(0) != 0 || count(&n) != 0) {
+		snprintf(why, wn, "the CUDA driver (libcuda.so.1) did not answer");
+		return -1;
+	}
+	if (n > 64)
+		n = 64;
+	int dev[64];
+	nd->gpus = xcalloc((size_t)n, sizeof *nd->gpus);
+	for (int i = 0; i < n; i++) {
+		pr_gpu *g = &nd->gpus[nd->ngpus];
+		size_t bytes = 0;
+		unsigned char u[16];
+		if (get(&dev[nd->ngpus], i) != 0 || name(g->type, (int)sizeof g->type, dev[nd->ngpus]) != 0 ||
+		    total(&bytes, dev[nd->ngpus]) != 0 || uuid(u, dev[nd->ngpus]) != 0)
+			continue;
+		snprintf(g->uuid, sizeof g->uuid,
+			 "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+			 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+		g->index = g->minor = i;
+		g->memory = (double)bytes;
+		nd->ngpus++;
+	}
+	all_peers(nd);
+	if (peer)
+		for (int a = 0; a < nd->ngpus; a++)
+			for (int b = 0; b < nd->ngpus; b++) {
+				int can = 0;
+				if (a != b && (peer(&can, dev[a], dev[b]) != 0 || !can))
+					nd->gpus[a].peers &= ~(1ULL << b);
+			}
+	return 0;
+}
+
+void pr_nodes_local(pr_nodes *ns)
+{
+	memset(ns, 0, sizeof *ns);
+	char host[64] = "local";
+	gethostname(host, sizeof host - 1);
+	pr_node *nd = add_node(ns, host);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	nd->cpu = cores > 0 ? (double)cores : 1;
+	nd->memory = pages > 0 && page > 0 ? (double)pages * (double)page : 1e18;
+	char why[200];
+	if (gpus_nvml(nd, why, sizeof why) < 0 && gpus_cuda(nd, why, sizeof why) < 0)
+		snprintf(ns->no_gpu, sizeof ns->no_gpu, "%s", why);
+	else if (nd->ngpus == 0)
+		snprintf(ns->no_gpu, sizeof ns->no_gpu, "the GPU driver reports no devices");
+}
+
+int pr_nodes_from_json(pr_nodes *ns, const char *text, char **err)
+{
+	memset(ns, 0, sizeof *ns);
+	ns->simulated = 1;
+	json_error_t je;
+	json_t *a = json_loads(text, 0, &je);
+	if (!json_is_array(a) || json_array_size(a) == 0) {
+		*err = strdup("the resources file gives no nodes");
+		json_decref(a);
+		return -1;
+	}
+	size_t i;
+	json_t *o;
+	json_array_foreach(a, i, o) {
+		pr_node *nd = add_node(ns, json_string_value(json_object_get(o, "name")));
+		nd->cpu = json_number_value(json_object_get(o, "cpu"));
+		nd->memory = json_number_value(json_object_get(o, "memory"));
+		json_t *gs = json_object_get(o, "gpus");
+		nd->gpus = xcalloc(json_array_size(gs), sizeof *nd->gpus);
+		size_t k;
+		json_t *g;
+		json_array_foreach(gs, k, g) {
+			if (nd->ngpus == 64)
+				break;
+			pr_gpu *d = &nd->gpus[nd->ngpus];
+			snprintf(d->type, sizeof d->type, "%s", json_string_value(json_object_get(g, "type")) ?: "");
+			d->memory = json_number_value(json_object_get(g, "memory"));
+			d->index = d->minor = nd->ngpus;
+			/* a UUID in CUDA's form, made from the node's and the device's places */
+			snprintf(d->uuid, sizeof d->uuid, "GPU-00000000-0000-4000-%04x-%012x", (unsigned)i, (unsigned)k);
+			nd->ngpus++;
+		}
+		all_peers(nd);
+	}
+	json_decref(a);
+	snprintf(ns->no_gpu, sizeof ns->no_gpu, "the resources file gives no GPUs");
+	return 0;
+}
+
+void pr_nodes_free(pr_nodes *ns)
+{
+	for (int i = 0; i < ns->n; i++)
+		free(ns->v[i].gpus);
+	free(ns->v);
+	memset(ns, 0, sizeof *ns);
+}
+
+int pr_nodes_gpus(const pr_nodes *ns)
+{
+	int n = 0;
+	for (int i = 0; i < ns->n; i++)
+		n += ns->v[i].ngpus;
+	return n;
+}
+
+/* ---- placing ------------------------------------------------------------------ */
+
+/* Whether device G is of the type R asks for (a word of its name: "H100" is an "NVIDIA H100 80GB HBM3"). */
+static int type_ok(const pr_gpu *g, const pr_request *r)
+{
+	if (!r->gpu_type || !*r->gpu_type)
+		return 1;
+	size_t n = strlen(r->gpu_type);
+	for (const char *p = g->type; *p; p++)
+		if ((p == g->type || p[-1] == ' ' || p[-1] == '-') && !strncasecmp(p, r->gpu_type, n))
+			return 1;
+	return 0;
+}
+
+static int whole(const pr_request *r)
+{
+	return r->gpu >= 1;
+}
+
+/* The memory a share of device G takes. */
+static double share_memory(const pr_gpu *g, const pr_request *r)
+{
+	return r->gpu_memory > 0 ? r->gpu_memory : r->gpu * g->memory;
+}
+
+/* Whether device G can ever hold (EVER) or holds now R's part of it. */
+static int gpu_ok(const pr_gpu *g, const pr_request *r, int ever)
+{
+	if (!type_ok(g, r) || g->memory < r->gpu_memory)
+		return 0;
+	if (whole(r))
+		return ever || (!g->held && g->share == 0);
+	if (ever)
+		return share_memory(g, r) <= g->memory;
+	return !g->held && g->share + r->gpu <= 1 + 1e-9 && g->used_memory + share_memory(g, r) <= g->memory;
+}
+
+static int cmp_free(const void *a, const void *b, void *arg)
+{
+	const pr_gpu *g = arg;
+	int x = *(const int *)a, y = *(const int *)b;
+	double fx = g[x].memory - g[x].used_memory, fy = g[y].memory - g[y].used_memory;
+	return fx < fy ? -1 : fx > fy ? 1 : x - y;
+}
+
+/*
+ * Chooses devices of node ND for R now (EVER: on an empty node) into P;
+ * returns the free memory of the chosen ones (smaller is a better fit), or -1.
+ */
+static double choose(const pr_node *nd, const pr_request *r, int ever, pr_place *p)
+{
+	int cand[64], nc = 0;
+	for (int k = 0; k < nd->ngpus; k++)
+		if (gpu_ok(&nd->gpus[k], r, ever))
+			cand[nc++] = k;
+	int want = whole(r) ? (int)(r->gpu + 0.5) : 1;
+	if (want > (int)sizeof p->gpu || nc < want)
+		return -1;
+	qsort_r(cand, (size_t)nc, sizeof *cand, cmp_free, nd->gpus);
+	/* the first set, in best-fit order, whose devices all reach each other; else the best-fit ones */
+	int best = -1;
+	for (int s = 0; s < nc && best < 0 && want > 1; s++) {
+		int set[64], ns = 0;
+		uint64_t reach = ~0ULL;
+		for (int k = s; k < nc && ns < want; k++) {
+			const pr_gpu *g = &nd->gpus[cand[k]];
+			if ((reach >> cand[k]) & 1) {
+				set[ns++] = cand[k];
+				reach &= g->peers | (1ULL << cand[k]);
+			}
+		}
+		if (ns == want) {
+			memcpy(cand, set, sizeof(int) * (size_t)want);
+			best = s;
+		}
+	}
+	double free_sum = 0;
+	p->ngpus = (uint8_t)want;
+	for (int k = 0; k < want; k++) {
+		p->gpu[k] = (uint8_t)cand[k];
+		free_sum += nd->gpus[cand[k]].memory - nd->gpus[cand[k]].used_memory;
+	}
+	return free_sum;
+}
+
+int pr_place_now(const pr_nodes *ns, const pr_request *r, pr_place *out)
+{
+	double best = -1;
+	for (int i = 0; i < ns->n; i++) {
+		const pr_node *nd = &ns->v[i];
+		if (nd->used_cpu + r->cpu > nd->cpu + 1e-9 || nd->used_memory + r->memory > nd->memory)
+			continue;
+		pr_place p = {.node = i};
+		if (r->gpu > 0) {
+			double f = choose(nd, r, 0, &p);
+			if (f < 0 || (best >= 0 && f >= best))
+				continue;
+			best = f;
+			*out = p;
+			continue;
+		}
+		*out = p; /* no GPU: the first node with room */
+		return 0;
+	}
+	return best >= 0 ? 0 : -1;
+}
+
+void pr_take(pr_nodes *ns, const pr_request *r, const pr_place *p, int sign)
+{
+	if (p->node < 0 || p->node >= ns->n)
+		return;
+	pr_node *nd = &ns->v[p->node];
+	nd->used_cpu += sign * r->cpu;
+	nd->used_memory += sign * r->memory;
+	for (int k = 0; k < p->ngpus; k++) {
+		pr_gpu *g = &nd->gpus[p->gpu[k]];
+		if (whole(r)) {
+			g->held += sign;
+			g->used_memory += sign * g->memory;
+		} else {
+			g->share += sign * r->gpu;
+			g->used_memory += sign * share_memory(g, r);
+		}
+		if (g->held <= 0 && g->share < 1e-9)
+			g->share = g->used_memory = g->held = 0; /* nothing on it: no drift from the sums */
+	}
+	if (nd->used_cpu < 1e-9)
+		nd->used_cpu = 0;
+	if (nd->used_memory < 1)
+		nd->used_memory = 0;
+}
+
+static void bytes_text(double b, char *out, size_t n)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	int u = 0;
+	while (b >= 1024 && u < 6)
+		b /= 1024, u++;
+	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+int pr_never_fits(const pr_nodes *ns, const pr_request *r, char *why, size_t n)
+{
+	double most_cpu = 0, most_mem = 0;
+	int most_gpus = 0;
+	for (int i = 0; i < ns->n; i++) {
+		const pr_node *nd = &ns->v[i];
+		pr_place p;
+		if (r->cpu <= nd->cpu + 1e-9 && r->memory <= nd->memory && (r->gpu <= 0 || choose(nd, r, 1, &p) >= 0))
+			return 0;
+		most_cpu = nd->cpu > most_cpu ? nd->cpu : most_cpu;
+		most_mem = nd->memory > most_mem ? nd->memory : most_mem;
+		int k = 0;
+		for (int g = 0; g < nd->ngpus; g++)
+			k += gpu_ok(&nd->gpus[g], r, 1);
+		most_gpus = k > most_gpus ? k : most_gpus;
+	}
+	const char *on = ns->simulated ? "no node of the resources file has more than" : "this machine has";
+	char a[32], b[32];
+	if (r->gpu > 0 && pr_nodes_gpus(ns) == 0)
+		snprintf(why, n, "%g GPU, and no GPU was found (%s)", r->gpu, ns->no_gpu);
+	else if (r->cpu > most_cpu + 1e-9)
+		snprintf(why, n, "%g cpu, and %s %g cores", r->cpu, on, most_cpu);
+	else if (r->memory > most_mem) {
+		bytes_text(r->memory, a, sizeof a);
+		bytes_text(most_mem, b, sizeof b);
+		snprintf(why, n, "%s of memory, and %s %s", a, on, b);
+	} else {
+		/* the GPUs offered, to say what is there: "A100 40.0 GiB" once per kind */
+		char offer[256] = "";
+		size_t ol = 0;
+		for (int i = 0; i < ns->n; i++)
+			for (int g = 0; g < ns->v[i].ngpus; g++) {
+				char kind[160];
+				bytes_text(ns->v[i].gpus[g].memory, b, sizeof b);
+				snprintf(kind, sizeof kind, "%s %s", ns->v[i].gpus[g].type, b);
+				if (!strstr(offer, kind) && ol + strlen(kind) + 3 < sizeof offer)
+					ol += (size_t)snprintf(offer + ol, sizeof offer - ol, "%s%s", ol ? ", " : "", kind);
+			}
+		int len = snprintf(why, n, "%g GPU", r->gpu);
+		if (r->gpu_type && *r->gpu_type && len > 0 && (size_t)len < n)
+			len += snprintf(why + len, n - (size_t)len, " of type %s", r->gpu_type);
+		if (r->gpu_memory > 0 && len > 0 && (size_t)len < n) {
+			bytes_text(r->gpu_memory, a, sizeof a);
+			len += snprintf(why + len, n - (size_t)len, " with %s", a);
+		}
+		if (len > 0 && (size_t)len < n && most_gpus == 0)
+			snprintf(why + len, n - (size_t)len, ", and %s such a device (there: %s)",
+				 ns->simulated ? "no node of the resources file has" : "this machine has no", offer);
+		else if (len > 0 && (size_t)len < n)
+			snprintf(why + len, n - (size_t)len, ", and %s %d such devices (there: %s)",
+				 ns->simulated ? "no node of the resources file has more than" : "this machine has only",
+				 most_gpus, offer);
+	}
+	return 1;
+}
+
+char *pr_place_json(const pr_nodes *ns, const pr_request *r, const pr_place *p)
+{
+	const pr_node *nd = &ns->v[p->node];
+	json_t *o = json_object();
+	json_object_set_new(o, "node", json_string(nd->name));
+	json_object_set_new(o, "node_index", json_integer(p->node));
+	json_object_set_new(o, "cpu", json_real(r->cpu));
+	json_object_set_new(o, "memory", json_real(r->memory));
+	json_t *gs = json_array();
+	for (int k = 0; k < p->ngpus; k++) {
+		const pr_gpu *g = &nd->gpus[p->gpu[k]];
+		json_t *x = json_object();
+		json_object_set_new(x, "index", json_integer(g->index));
+		json_object_set_new(x, "uuid", json_string(g->uuid));
+		json_object_set_new(x, "share", json_real(whole(r) ? 1 : r->gpu));
+		json_object_set_new(x, "memory", json_real(whole(r) ? g->memory : share_memory(g, r)));
+		json_array_append_new(gs, x);
+	}
+	json_object_set_new(o, "gpus", gs);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+int pr_place_parse(const pr_nodes *ns, const char *text, pr_place *p)
+{
+	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+	if (!o)
+		return -1;
+	memset(p, 0, sizeof *p);
+	p->node = (int)json_integer_value(json_object_get(o, "node_index"));
+	int ok = p->node >= 0 && p->node < ns->n;
+	size_t k;
+	json_t *g;
+	json_array_foreach(json_object_get(o, "gpus"), k, g) {
+		int idx = (int)json_integer_value(json_object_get(g, "index"));
+		if (!ok || k >= sizeof p->gpu)
+			break;
+		for (int d = 0; d < ns->v[p->node].ngpus; d++)
+			if (ns->v[p->node].gpus[d].index == idx)
+				p->gpu[p->ngpus++] = (uint8_t)d;
+	}
+	json_decref(o);
+	return ok ? 0 : -1;
+}

@@ -1,0 +1,118 @@
+#!/bin/sh
+# GPU placement against simulated nodes (--resources): 2 nodes x 4 GPUs and a
+# mixed workload of pairs, single devices, shares of a device and CPU tasks.
+# The event log in the store is replayed to show that reservations never
+# exceed a node's or a device's capacity, and that shares do share devices;
+# each task's CUDA_VISIBLE_DEVICES is the devices its event names.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+cd "$top_srcdir" || exit 2
+S="$TMP/state"
+mkdir -p "$S"
+"$PIPEC" run -j 32 --quiet --format json --state-dir "$S" --resources tests/gpu/nodes.yaml tests/gpu/mixed.pipe > "$TMP/out.json"; rc=$?
+[ $rc -eq 0 ] && grep -q '"succeeded":32' "$TMP/out.json" && ok "the mixed GPU workload runs on 2 simulated nodes of 4 GPUs" \
+	|| fail "mixed workload: rc $rc $(cat "$TMP/out.json")"
+
+cat > "$TMP/replay.py" <<'PY'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+GiB = 1 << 30
+cap = {"cpu": 16, "memory": 64 * GiB, "gpu_memory": 40 * GiB}
+node = {}      # node -> [cpu, memory]
+dev = {}       # uuid -> {"share": s, "memory": m, "whole": n, "tasks": set}
+held = {}      # task -> placement
+shared_at_once = 0
+problems = []
+for task, frm, to, detail in db.execute("SELECT task, from_state, to_state, detail FROM events ORDER BY seq"):
+    if to == "running":
+        p = json.loads(detail)
+        held[task] = p
+        n = node.setdefault(p["node"], [0.0, 0.0])
+        n[0] += p["cpu"]; n[1] += p["memory"]
+        if n[0] > cap["cpu"] + 1e-9 or n[1] > cap["memory"]:
+            problems.append("node %s over capacity at %s: %s" % (p["node"], task, n))
+        for g in p["gpus"]:
+            d = dev.setdefault(g["uuid"], {"share": 0.0, "memory": 0.0, "whole": 0, "tasks": set()})
+            d["share"] += g["share"]; d["memory"] += g["memory"]; d["tasks"].add(task)
+            d["whole"] += g["share"] >= 1
+            if d["share"] > 1 + 1e-9 or d["memory"] > cap["gpu_memory"] or (d["whole"] and len(d["tasks"]) > 1):
+                problems.append("device %s over capacity at %s: %s" % (g["uuid"], task, d))
+            if len(d["tasks"]) > 1:
+                shared_at_once = max(shared_at_once, len(d["tasks"]))
+    elif frm == "running":
+        p = held.pop(task)
+        n = node[p["node"]]
+        n[0] -= p["cpu"]; n[1] -= p["memory"]
+        for g in p["gpus"]:
+            d = dev[g["uuid"]]
+            d["share"] -= g["share"]; d["memory"] -= g["memory"]; d["tasks"].discard(task)
+            d["whole"] -= g["share"] >= 1
+print(json.dumps({"problems": problems, "shared": shared_at_once, "devices": len(dev), "nodes": len(node)}))
+PY
+python3 "$TMP/replay.py" "$S/.pipec/state.db" > "$TMP/replay.json"
+python3 -c "import json; r = json.load(open('$TMP/replay.json')); assert not r['problems'], r['problems']" \
+	&& ok "replaying the event log: no node's cores or memory and no device's share or memory is ever over capacity" \
+	|| fail "capacity: $(cat "$TMP/replay.json")"
+python3 -c "import json; r = json.load(open('$TMP/replay.json')); assert r['shared'] >= 2, r" \
+	&& ok "fractional tasks share a device (up to $(python3 -c "import json; print(json.load(open('$TMP/replay.json'))['shared'])") at once)" \
+	|| fail "no device was shared: $(cat "$TMP/replay.json")"
+python3 -c "import json; r = json.load(open('$TMP/replay.json')); assert r['nodes'] == 2 and r['devices'] == 8, r" \
+	&& ok "both nodes and all 8 devices are used" || fail "spread: $(cat "$TMP/replay.json")"
+
+# each task saw exactly the devices its running event names, by UUID, on its node
+python3 - "$S/.pipec/state.db" > "$TMP/env.txt" <<'PY' && ok "CUDA_VISIBLE_DEVICES is the placed devices' UUIDs (empty for CPU tasks), PIPEC_NODE the node" || fail "devices seen: $(cat "$TMP/env.txt")"
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+bad = 0
+for task, place, value in db.execute(
+        "SELECT t.id, t.placement, a.value FROM tasks t JOIN artifacts a ON a.run = t.run AND a.task = t.id"):
+    p = json.loads(place)
+    seen = json.loads(value)
+    uuids = ",".join(g["uuid"] for g in p["gpus"])
+    want = ("[%s] %s" if task.startswith("crunch") else "%s %s") % (uuids, p["node"])
+    want_n = {"pair": 2, "single": 1, "share": 1, "crunch": 0}[task.split("[")[0]]
+    if seen != want or len(p["gpus"]) != want_n or len(set(g["uuid"] for g in p["gpus"])) != want_n:
+        print(task, repr(seen), repr(want)); bad += 1
+sys.exit(1 if bad else 0)
+PY
+
+# pipec show lists each task's node and devices
+"$PIPEC" show --format json --state-dir "$S" > "$TMP/show.json"
+python3 -c "
+import json; r = json.load(open('$TMP/show.json'))
+t = {x['id']: x for x in r['tasks']}
+assert len(t['pair[0]']['devices']) == 2 and t['pair[0]']['node'].startswith('box-'), t['pair[0]']
+assert t['crunch[0]']['devices'] == [], t['crunch[0]']
+" && ok "pipec show --format json: each task's node and devices" || fail "show devices: $(head -c 400 "$TMP/show.json")"
+
+# what no node can hold is an error at once, with what is there
+cat > "$TMP/big.pipe" <<'PIPE'
+stage eight() -> (out: File) {
+  resources: { gpu: 8 }
+  run: "touch ${out}"
+}
+stage h100() -> (out: File) {
+  resources: { gpu: 1, gpu_type: "H100" }
+  run: "touch ${out}"
+}
+stage fits() -> (out: File) {
+  resources: { gpu: 4, gpu_type: "a100" }
+  run: "touch ${out}"
+}
+pipeline main() {
+  let _ = eight()
+  let _ = h100()
+  let _ = fits()
+}
+PIPE
+"$PIPEC" run --progress lines --state-dir "$S" --resources tests/gpu/nodes.yaml "$TMP/big.pipe" > /dev/null 2> "$TMP/big.err"; rc=$?
+[ $rc -eq 1 ] && grep -q "^error      eight: stage 'eight' (.*big.pipe:14:11) asks for 8 GPU, and no node of the resources file has more than 4 such devices (there: A100 40.0 GiB)$" "$TMP/big.err" \
+	&& grep -q "^error      h100: .* asks for 1 GPU of type H100, and no node of the resources file has such a device (there: A100 40.0 GiB)$" "$TMP/big.err" \
+	&& grep -q "^running    fits on box-1, GPU 0,1,2,3$" "$TMP/big.err" \
+	&& ok "a GPU request no node can hold is an error at once, naming what there is; a type matches in any case" || fail "never fits: $(cat "$TMP/big.err")"
+
+# a bad resources file is located, and the run does not start (exit 2)
+printf 'nodes:\n  - name: a\n    cpu: many\n' > "$TMP/bad.yaml"
+"$PIPEC" run --state-dir "$S" --resources "$TMP/bad.yaml" tests/gpu/mixed.pipe > /dev/null 2> "$TMP/bad.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "bad.yaml:3:10: error\[E0504\]: cpu must be a number, not many" "$TMP/bad.err" \
+	&& ok "a bad resources file: located error, exit 2" || fail "bad resources: rc $rc $(cat "$TMP/bad.err")"
+finish
