@@ -1588,7 +1588,7 @@ static const dfield resource_fields[] = {
 	{"gpu_type", D_STRING}, {"disk", D_SIZE},
 };
 static const dfield retry_fields[] = {{"attempts", D_INT}, {"backoff", D_DURATION}};
-static const dfield sandbox_fields[] = {{"network", D_BOOL}};
+static const dfield sandbox_fields[] = {{"network", D_BOOL}, {"pids", D_INT}};
 
 static void check_value(checker *C, pc_ast *v, enum dkind k, const char *what);
 
@@ -1676,7 +1676,7 @@ static void check_value(checker *C, pc_ast *v, enum dkind k, const char *what)
 		}
 		break;
 	case D_SANDBOX:
-		record_directive(C, v, sandbox_fields, 1, what);
+		record_directive(C, v, sandbox_fields, 2, what);
 		break;
 	}
 }

@@ -75,6 +75,7 @@ typedef struct task {
 	int64_t attempts, backoff_ns, priority;
 	lval *timeout, *image, *env; /* NULL: not given */
 	int cache, checkpoint, network;
+	int64_t pids;          /* sandbox: most processes at once (0: the default) */
 	const char **deps;      /* interned ids */
 	uint32_t ndeps;
 	json_t *after, *when, *fallback, *scatter, *checks; /* arrays, or NULL */
@@ -848,9 +849,12 @@ static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 		else if (strcmp(n, "env") == 0)
 			t->env = v;
 		else if (strcmp(n, "sandbox") == 0)
-			for (uint32_t k = 0; k < v->count; k++)
+			for (uint32_t k = 0; k < v->count; k++) {
 				if (strcmp(v->keys[k], "network") == 0)
 					t->network = (int)v->items[k]->i;
+				else if (strcmp(v->keys[k], "pids") == 0)
+					t->pids = v->items[k]->i;
+			}
 	}
 	L->mod = saved;
 	pop_env(L);
@@ -2015,6 +2019,10 @@ static void jw_task(jw *w, lowerer *L, const task *t)
 	jw_open(w, '{');
 	jw_key(w, "network");
 	jw_lit(w, t->network ? "true" : "false");
+	if (t->pids) {
+		jw_key(w, "pids");
+		jw_int(w, t->pids);
+	}
 	jw_close(w, '}');
 	if (t->scatter) {
 		jw_key(w, "scatter");

@@ -134,7 +134,7 @@ static const char graph_usage[] =
 
 static const char run_usage[] =
 	"usage: pipec run FILE.pipe|PLAN [-p name=value]... [-j N] [--state-dir DIR]\n"
-	"                 [--resources FILE] [--format json]\n"
+	"                 [--resources FILE] [--no-sandbox] [--format json]\n"
 	"\n"
 	"Run a pipeline on this machine: FILE.pipe is checked and built first (as by\n"
 	"pipec build), a PLAN (JSON from pipec build) is run as it is. Each task's\n"
@@ -148,6 +148,8 @@ static const char run_usage[] =
 	"  --resources FILE  place tasks on the nodes and GPUs this resources file\n"
 	"                    describes (simulated: the tasks still run here) instead of\n"
 	"                    this machine's cores, memory and GPUs\n"
+	"  --no-sandbox      run tasks as plain processes: no namespaces, no read-only\n"
+	"                    root, no cgroup limits (docs/running.md, \"The sandbox\")\n"
 	"  --format json     print one JSON object at the end: run, status, result, and\n"
 	"                    the number of tasks in each final state\n"
 	"  --progress WHEN   auto (default), live or lines: live redraws a compact view\n"
@@ -782,7 +784,7 @@ static int cmd_graph(int argc, char **argv)
 
 /* ---- run -------------------------------------------------------------------- */
 
-enum { OPT_STATE_DIR = 500, OPT_RFORMAT, OPT_QUIET, OPT_PROGRESS, OPT_RESOURCES };
+enum { OPT_STATE_DIR = 500, OPT_RFORMAT, OPT_QUIET, OPT_PROGRESS, OPT_RESOURCES, OPT_NO_SANDBOX };
 
 /* --progress WHEN: 1 for the live view, 0 for a line per transition, -1 unknown. */
 static int parse_progress(const char *when)
@@ -803,6 +805,7 @@ typedef struct run_flags {
 	const char *state;
 	long jobs;
 	int json, quiet, live;
+	int no_sandbox;
 	const char *resources; /* --resources FILE */
 	char *nodes;           /* its nodes as JSON (load_resources) */
 } run_flags;
@@ -812,7 +815,7 @@ typedef struct run_flags {
 	{"jobs", required_argument, NULL, 'j'}, {"state-dir", required_argument, NULL, OPT_STATE_DIR},            \
 		{"format", required_argument, NULL, OPT_RFORMAT}, {"quiet", no_argument, NULL, OPT_QUIET},        \
 		{"progress", required_argument, NULL, OPT_PROGRESS},                                              \
-		{"resources", required_argument, NULL, OPT_RESOURCES}
+		{"resources", required_argument, NULL, OPT_RESOURCES}, {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX}
 
 static run_flags run_flags_default(void)
 {
@@ -841,6 +844,7 @@ static int run_flag(run_flags *f, int c, const char *usage)
 		return 1;
 	case OPT_QUIET: f->quiet = 1; return 1;
 	case OPT_RESOURCES: f->resources = optarg; return 1;
+	case OPT_NO_SANDBOX: f->no_sandbox = 1; return 1;
 	case OPT_PROGRESS:
 		if ((f->live = parse_progress(optarg)) < 0)
 			return usage_error(usage, "unknown --progress '%s' (expected auto, live or lines)", optarg), -1;
@@ -867,7 +871,7 @@ static int load_resources(run_flags *f)
 static pr_options run_flags_options(const run_flags *f)
 {
 	return (pr_options){.state_dir = f->state, .jobs = (int)f->jobs, .log = f->quiet ? NULL : stderr, .live = f->live,
-			    .nodes = f->nodes};
+			    .nodes = f->nodes, .no_sandbox = f->no_sandbox};
 }
 
 static void print_summary(const pr_summary *sum, int json)
@@ -900,15 +904,15 @@ static void print_summary(const pr_summary *sum, int json)
 
 static const char resume_usage[] =
 	"usage: pipec resume [RUN] [-j N] [--state-dir DIR] [--resources FILE]\n"
-	"                    [--format json] [--progress WHEN] [--quiet]\n"
+	"                    [--no-sandbox] [--format json] [--progress WHEN] [--quiet]\n"
 	"\n"
 	"Resume run RUN (default: the latest that did not finish) of the store in\n"
 	"DIR/.pipec: what committed keeps its results and never runs again; a task\n"
 	"that was running is adopted if its process still lives, accepted if it\n"
 	"finished meanwhile, and tried again otherwise.\n"
 	"\n"
-	"options: -j N, --state-dir DIR, --resources FILE, --format json, --progress\n"
-	"WHEN, --quiet as for pipec run.\n"
+	"options: -j N, --state-dir DIR, --resources FILE, --no-sandbox, --format json,\n"
+	"--progress WHEN, --quiet as for pipec run.\n"
 	"exit status: 0 succeeded, 1 failed or cancelled, 2 usage or environment error.\n";
 
 static int cmd_resume(int argc, char **argv)

@@ -18,6 +18,7 @@ typedef struct pr_options {
 	FILE *log;             /* one line per transition, or NULL */
 	int live;              /* LOG is a terminal: a live view redrawn in place instead,
 				  with a line only for failures and retries */
+	int no_sandbox;        /* run tasks without the sandbox (--no-sandbox) */
 	const char *nodes;     /* simulated nodes as JSON [{name, cpu, memory, gpus: [{type, memory}]}]
 				  (a resources file), or NULL for this machine */
 } pr_options;

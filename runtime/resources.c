@@ -360,7 +360,7 @@ void pr_take(pr_nodes *ns, const pr_request *r, const pr_place *p, int sign)
 		nd->used_memory = 0;
 }
 
-static void bytes_text(double b, char *out, size_t n)
+void pr_bytes_text(double b, char *out, size_t n)
 {
 	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
 	int u = 0;
@@ -392,8 +392,8 @@ int pr_never_fits(const pr_nodes *ns, const pr_request *r, char *why, size_t n)
 	else if (r->cpu > most_cpu + 1e-9)
 		snprintf(why, n, "%g cpu, and %s %g cores", r->cpu, on, most_cpu);
 	else if (r->memory > most_mem) {
-		bytes_text(r->memory, a, sizeof a);
-		bytes_text(most_mem, b, sizeof b);
+		pr_bytes_text(r->memory, a, sizeof a);
+		pr_bytes_text(most_mem, b, sizeof b);
 		snprintf(why, n, "%s of memory, and %s %s", a, on, b);
 	} else {
 		/* the GPUs offered, to say what is there: "A100 40.0 GiB" once per kind */
@@ -402,7 +402,7 @@ int pr_never_fits(const pr_nodes *ns, const pr_request *r, char *why, size_t n)
 		for (int i = 0; i < ns->n; i++)
 			for (int g = 0; g < ns->v[i].ngpus; g++) {
 				char kind[160];
-				bytes_text(ns->v[i].gpus[g].memory, b, sizeof b);
+				pr_bytes_text(ns->v[i].gpus[g].memory, b, sizeof b);
 				snprintf(kind, sizeof kind, "%s %s", ns->v[i].gpus[g].type, b);
 				if (!strstr(offer, kind) && ol + strlen(kind) + 3 < sizeof offer)
 					ol += (size_t)snprintf(offer + ol, sizeof offer - ol, "%s%s", ol ? ", " : "", kind);
@@ -411,7 +411,7 @@ int pr_never_fits(const pr_nodes *ns, const pr_request *r, char *why, size_t n)
 		if (r->gpu_type && *r->gpu_type && len > 0 && (size_t)len < n)
 			len += snprintf(why + len, n - (size_t)len, " of type %s", r->gpu_type);
 		if (r->gpu_memory > 0 && len > 0 && (size_t)len < n) {
-			bytes_text(r->gpu_memory, a, sizeof a);
+			pr_bytes_text(r->gpu_memory, a, sizeof a);
 			len += snprintf(why + len, n - (size_t)len, " with %s", a);
 		}
 		if (len > 0 && (size_t)len < n && most_gpus == 0)

@@ -116,6 +116,8 @@ typedef struct runner {
 	uint32_t n;
 	int jobs, running;
 	pr_nodes nodes;        /* this machine, or the resources file's nodes */
+	pr_sandbox sb;         /* what the sandbox can do here */
+	char tag[20];          /* a short hash of ROOT: the attempts' cgroups are TAG-RUN-TASK-ATTEMPT */
 	FILE *log;
 	int live;              /* the live view (pr_options.live) */
 	int drawn;             /* lines of the view now on the terminal */
@@ -861,6 +863,71 @@ static void place_text(runner *R, uint32_t i, char *out, size_t n)
 		snprintf(out + len, n - (size_t)len, " (%g of it)", R->t[i].req.gpu);
 }
 
+static void cgroup_name(const runner *R, uint32_t i, char *out, size_t n)
+{
+	snprintf(out, n, "%s-%ld-%u-%d", R->tag, R->run, i, R->t[i].attempt);
+}
+
+/* Adds the absolute paths under /tmp in value V (an input) to J's read-only paths. */
+static void keep_inputs(pr_jail *j, json_t *v, const char *work)
+{
+	if (json_is_array(v) || json_is_object(v)) {
+		size_t k;
+		json_t *x;
+		const char *key;
+		if (json_is_array(v))
+			json_array_foreach(v, k, x) keep_inputs(j, x, work);
+		else
+			json_object_foreach(v, key, x) keep_inputs(j, x, work);
+		return;
+	}
+	const char *p = json_string_value(v);
+	struct stat sb;
+	size_t wl = strlen(work);
+	if (!p || strncmp(p, "/tmp/", 5) != 0 || (strncmp(p, work, wl) == 0 && p[wl] == '/') || j->nkeep >= PR_JAIL_KEEP - 2 ||
+	    stat(p, &sb) != 0)
+		return;
+	j->keep[j->nkeep].path = p;
+	j->keep[j->nkeep].dir = S_ISDIR(sb.st_mode);
+	j->keep[j->nkeep++].writable = 0;
+}
+
+/*
+ * What task I's sandbox keeps: the state directory's work tree and the
+ * inputs read-only where the private /tmp would hide them, the attempt's
+ * directory and its checkpoint directory (CPDIR, or "") writable; its
+ * limits and its devices.
+ */
+static void jail(runner *R, uint32_t i, pr_jail *j, const char *cpdir)
+{
+	rtask *t = &R->t[i];
+	static char work[4200];
+	snprintf(work, sizeof work, "%s/work", R->root);
+	if (strncmp(R->root, "/tmp/", 5) == 0) {
+		j->keep[j->nkeep].path = work;
+		j->keep[j->nkeep].dir = 1;
+		j->keep[j->nkeep++].writable = 0;
+	}
+	keep_inputs(j, t->inputs, work);
+	j->keep[j->nkeep].path = t->dir;
+	j->keep[j->nkeep].dir = 1;
+	j->keep[j->nkeep++].writable = 1;
+	if (cpdir[0]) {
+		j->keep[j->nkeep].path = cpdir;
+		j->keep[j->nkeep].dir = 1;
+		j->keep[j->nkeep++].writable = 1;
+	}
+	json_t *sbx = json_object_get(t->j, "sandbox");
+	j->network = json_is_true(json_object_get(sbx, "network"));
+	json_int_t pids = json_integer_value(json_object_get(sbx, "pids"));
+	j->pids = pids > 0 ? (long)pids : PR_DEFAULT_PIDS;
+	j->memory = t->req.memory;
+	j->cpu = t->req.cpu;
+	const pr_node *nd = &R->nodes.v[t->place.node];
+	for (int g = 0; g < t->place.ngpus && g < PR_JAIL_GPUS; g++)
+		j->gpu_minor[j->ngpus++] = nd->gpus[t->place.gpu[g]].minor;
+}
+
 static int start(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
@@ -928,7 +995,29 @@ static int start(runner *R, uint32_t i)
 	memcpy(script + sizeof prologue - 1, cmd, clen + 1);
 	int go[2];
 	pid_t pid = -1;
-	if (pipe2(go, O_CLOEXEC) == 0) {
+	char why[8400] = "cannot start a process";
+	char *argv[] = {"sh", "-c", script, NULL};
+	if (pipe2(go, O_CLOEXEC) != 0) {
+		go[1] = -1;
+	} else if (R->sb.on) {
+		pr_jail j = {.dir = t->dir, .argv = argv, .envp = envp};
+		jail(R, i, &j, cpdir);
+		char cg[128];
+		cgroup_name(R, i, cg, sizeof cg);
+		j.cgroup = cg;
+		j.fd_go = go[0];
+		j.fd_out = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		j.fd_err = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (j.fd_out >= 0 && j.fd_err >= 0)
+			pid = pr_sandbox_spawn(&R->sb, &j, why, sizeof why);
+		if (j.fd_out >= 0)
+			close(j.fd_out);
+		if (j.fd_err >= 0)
+			close(j.fd_err);
+		close(go[0]);
+		if (pid < 0)
+			close(go[1]);
+	} else {
 		posix_spawn_file_actions_t fa;
 		posix_spawnattr_t at;
 		posix_spawn_file_actions_init(&fa);
@@ -942,7 +1031,6 @@ static int start(runner *R, uint32_t i)
 		posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		posix_spawn_file_actions_adddup2(&fa, go[0], 3);
-		char *argv[] = {"sh", "-c", script, NULL};
 		if (posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp) != 0)
 			pid = -1;
 		posix_spawn_file_actions_destroy(&fa);
@@ -950,8 +1038,6 @@ static int start(runner *R, uint32_t i)
 		close(go[0]);
 		if (pid < 0)
 			close(go[1]);
-	} else {
-		go[1] = -1;
 	}
 	free(script);
 	for (int x = 0; x < ne; x++)
@@ -960,7 +1046,9 @@ static int start(runner *R, uint32_t i)
 	if (pid < 0) {
 		free(cmd);
 		transition(R, i, S_RUNNING, NULL);
-		transition(R, i, S_ERROR, "cannot start a process");
+		char w[1200], msg[9700];
+		snprintf(msg, sizeof msg, "%s: %s", where(t, w, sizeof w), why);
+		transition(R, i, S_ERROR, msg);
 		return -1;
 	}
 	t->pid = pid;
@@ -1090,7 +1178,15 @@ static void finish(runner *R, uint32_t i, int status)
 		transition(R, i, S_CANCELLED, NULL);
 		return;
 	}
-	char why[1600], w[600];
+	char why[1600], w[600], cg[128], pids_note[128] = "";
+	cgroup_name(R, i, cg, sizeof cg);
+	if (pr_sandbox_reap(&R->sb, cg, pids_note, sizeof pids_note) && !t->timed_out) {
+		char lim[32];
+		pr_bytes_text(t->req.memory, lim, sizeof lim);
+		snprintf(why, sizeof why, "%s ran out of memory: its limit is %s (resources: memory)", where(t, w, sizeof w), lim);
+		fail_or_retry(R, i, why);
+		return;
+	}
 	if (t->timed_out) {
 		snprintf(why, sizeof why, "%s ran past its timeout", where(t, w, sizeof w));
 		fail_or_retry(R, i, why);
@@ -1100,11 +1196,13 @@ static void finish(runner *R, uint32_t i, int status)
 		char tail[400];
 		stderr_tail(t->dir, tail, sizeof tail);
 		if (WIFSIGNALED(status))
-			snprintf(why, sizeof why, "%s was killed by signal %d%s%s", where(t, w, sizeof w), WTERMSIG(status),
-				 *tail ? "; stderr: " : "", tail);
+			snprintf(why, sizeof why, "%s was killed by signal %d%s%s%s%s", where(t, w, sizeof w), WTERMSIG(status),
+				 *pids_note ? " (" : "", pids_note, *pids_note ? ")" : "", *tail ? "; stderr: " : "");
 		else
-			snprintf(why, sizeof why, "%s exited with status %d%s%s", where(t, w, sizeof w), WEXITSTATUS(status),
-				 *tail ? "; stderr: " : "", tail);
+			snprintf(why, sizeof why, "%s exited with status %d%s%s%s%s", where(t, w, sizeof w), WEXITSTATUS(status),
+				 *pids_note ? " (" : "", pids_note, *pids_note ? ")" : "", *tail ? "; stderr: " : "");
+		size_t wl = strlen(why);
+		snprintf(why + wl, sizeof why - wl, "%s", tail);
 		fail_or_retry(R, i, why);
 		return;
 	}
@@ -1629,6 +1727,16 @@ static int outcome(runner *R, pr_summary *sum)
 	return strcmp(sum->status, "succeeded") == 0 ? 0 : 1;
 }
 
+/* ROOT, the absolute .pipec, and TAG, a short hash of it. */
+static void set_root(runner *R)
+{
+	if (!realpath(R->store.dir, R->root))
+		snprintf(R->root, sizeof R->root, "%s", R->store.dir);
+	unsigned char h[8];
+	crypto_generichash(h, sizeof h, (const unsigned char *)R->root, strlen(R->root), NULL, 0);
+	sodium_bin2hex(R->tag, sizeof R->tag, h, sizeof h);
+}
+
 /* What pr_run() and pr_resume() begin with: the options, and the nodes tasks run on. */
 static int setup(runner *R, const pr_options *opt, char **err)
 {
@@ -1636,6 +1744,9 @@ static int setup(runner *R, const pr_options *opt, char **err)
 	R->log = opt->log;
 	R->live = opt->log && opt->live;
 	R->began = pr_now();
+	pr_sandbox_probe(&R->sb, !opt->no_sandbox);
+	if (R->sb.missing[0])
+		fprintf(stderr, "pipec: the sandbox here is partial: %s\n", R->sb.missing);
 	if (!opt->nodes) {
 		pr_nodes_local(&R->nodes);
 		return 0;
@@ -1659,8 +1770,7 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 		free_runner(R);
 		return 2;
 	}
-	if (!realpath(R->store.dir, R->root))
-		snprintf(R->root, sizeof R->root, "%s", R->store.dir);
+	set_root(R);
 	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len);
 	sum->run = R->run;
 	begin(R);
@@ -1729,8 +1839,7 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 		return 2;
 	}
 	sum->run = R->run;
-	if (!realpath(R->store.dir, R->root))
-		snprintf(R->root, sizeof R->root, "%s", R->store.dir);
+	set_root(R);
 
 	/* the state of each task is what its events left */
 	if (sqlite3_prepare_v2(R->store.db, "SELECT id, state, attempts, pid, dir FROM tasks WHERE run = ?", -1, &q, NULL) ==

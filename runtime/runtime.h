@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "pipec-runtime.h"
 
@@ -102,5 +103,48 @@ int pr_never_fits(const pr_nodes *ns, const pr_request *r, char *why, size_t n);
 /* The placement as JSON (new string): node, cpu, memory, gpus [{index, uuid, share, memory}]. */
 char *pr_place_json(const pr_nodes *ns, const pr_request *r, const pr_place *p);
 int pr_place_parse(const pr_nodes *ns, const char *json, pr_place *p);
+/* "1.5 GiB" */
+void pr_bytes_text(double bytes, char *out, size_t n);
+
+/* ---- sandbox.c: the local sandbox ---------------------------------------------- */
+
+enum { PR_CG_MEMORY, PR_CG_PIDS, PR_CG_CPU, PR_CG_N };
+enum { PR_JAIL_KEEP = 64, PR_JAIL_GPUS = 16 };
+#define PR_DEFAULT_PIDS 4096   /* processes and threads an attempt may have, unless sandbox: { pids: N } */
+
+typedef struct pr_sandbox {
+	int on;                /* tasks run sandboxed */
+	int flags;             /* the CLONE_NEW* namespaces the host gives */
+	int rdonly;            /* the root can be made read-only, with a private /tmp and /dev */
+	int own_proc;          /* a /proc of the task's pid namespace can be mounted */
+	int cg_version[PR_CG_N]; /* per controller: 2, 1, or 0 (rlimits) */
+	char cg_base[PR_CG_N][4096]; /* where the attempts' cgroups go */
+	char uid_map[64], gid_map[64];
+	char missing[2048];    /* what the host does not give, said once ("" when all is there) */
+} pr_sandbox;
+
+/* One attempt to start in the sandbox. */
+typedef struct pr_jail {
+	const char *dir;       /* the attempt's directory: writable, the working directory */
+	struct {
+		const char *path;
+		int dir, writable;
+	} keep[PR_JAIL_KEEP];  /* paths that stay visible (parents before what is under them) */
+	int nkeep;
+	int network;           /* sandbox: { network: true } */
+	double memory, cpu;    /* limits (0: none) */
+	long pids;
+	int gpu_minor[PR_JAIL_GPUS], ngpus; /* its devices' /dev/nvidiaN */
+	int fd_out, fd_err, fd_go; /* stdout, stderr, and the start handshake (fd 3) */
+	char *const *argv, *const *envp;
+	const char *cgroup;    /* the attempt's cgroup name */
+} pr_jail;
+
+/* Finds what the host gives (ON: the sandbox is wanted); SB->missing says what it does not. */
+void pr_sandbox_probe(pr_sandbox *sb, int on);
+/* Starts /bin/sh with J's argv in the sandbox; its pid, or -1 with WHY. */
+pid_t pr_sandbox_spawn(const pr_sandbox *sb, const pr_jail *j, char *why, size_t n);
+/* After the attempt ended: 1 if its memory limit killed it; NOTE says if the pids limit refused forks; its cgroups go. */
+int pr_sandbox_reap(const pr_sandbox *sb, const char *cgroup, char *note, size_t n);
 
 #endif

@@ -1,0 +1,636 @@
+/*
+ * sandbox.c - the local sandbox a task's attempt runs in.
+ *
+ * Default-deny, in the manner of bubblewrap and nsjail.  The task's shell
+ * is cloned into new user, mount, pid, ipc, uts and network namespaces
+ * (network only `lo`, unless the stage says `sandbox: { network: true }`);
+ * inside, before it runs anything:
+ *
+ *   - the whole mount tree is made read-only (mount_setattr, recursive);
+ *     a private tmpfs is mounted on /tmp, a /dev with only null, zero,
+ *     full, random, urandom and tty (and the task's own GPUs' nodes), a
+ *     /proc of its own pid namespace;
+ *   - the attempt's directory (and its checkpoint directory) are put back
+ *     writable, the state directory's work tree and the task's inputs
+ *     read-only — clones of them taken before /tmp was covered, so a state
+ *     directory under /tmp stays visible;
+ *   - no_new_privs, a new session, every capability dropped (bounding set,
+ *     and securebits so that uid 0 in the namespace gains none at exec);
+ *   - the environment is the clean one run.c built.
+ *
+ * Memory, pids and cpu are limited by cgroups: v2 where the host has a
+ * controller there, v1 where that is what it has, rlimits as the last
+ * resort.  An attempt's cgroup is made before its process starts and the
+ * process put in it before it is let go (the start handshake of run.c), so
+ * nothing the command runs escapes it; when it ends, an out-of-memory kill
+ * is read from the cgroup and reported as such.
+ *
+ * What the host does not give is found once, by pr_sandbox_probe(), and
+ * said once: the run goes on with the protections that remain.
+ *
+ * The clone shares the runtime's memory (CLONE_VM | CLONE_VFORK, as
+ * posix_spawn does) so starting a task costs no copy of the runtime; the
+ * child does only system calls on what the parent prepared, and reports a
+ * failed step through that shared memory.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const controllers[PR_CG_N] = {"memory", "pids", "cpu"};
+
+/* ---- what the host gives ------------------------------------------------------ */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int read_file(const char *path, char *buf, size_t n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t r = read(fd, buf, n - 1);
+	close(fd);
+	buf[r > 0 ? r : 0] = 0;
+	return r < 0 ? -1 : 0;
+}
+
+/* Maps uid/gid of the parent namespace to themselves in a new user namespace (run in it). */
+static int map_ids(const char *uid_map, const char *gid_map)
+{
+	int fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, "deny", 4) != 4) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, uid_map, strlen(uid_map)) != (ssize_t)strlen(uid_map)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, gid_map, strlen(gid_map)) != (ssize_t)strlen(gid_map)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+enum { PB_USER = 1, PB_MOUNT = 2, PB_PID = 4, PB_NET = 8, PB_IPC = 16, PB_UTS = 32, PB_PROC = 64, PB_RDONLY = 128 };
+
+/* In a forked child: which namespaces and mount operations work (a bit set, as the exit status). */
+static int probe_child(const pr_sandbox *sb)
+{
+	int got = 0;
+	if (unshare(CLONE_NEWUSER) == 0 && map_ids(sb->uid_map, sb->gid_map) == 0)
+		got |= PB_USER;
+	else if (geteuid() != 0)
+		return 0; /* neither a user namespace nor root: no namespace at all */
+	static const struct {
+		int flag, bit;
+	} ns[] = {{CLONE_NEWNS, PB_MOUNT}, {CLONE_NEWNET, PB_NET}, {CLONE_NEWIPC, PB_IPC}, {CLONE_NEWUTS, PB_UTS}};
+	for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++)
+		if (unshare(ns[k].flag) == 0)
+			got |= ns[k].bit;
+	if (got & PB_MOUNT) {
+		struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+		    mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) == 0)
+			got |= PB_RDONLY;
+	}
+	if (unshare(CLONE_NEWPID) == 0) {
+		got |= PB_PID;
+		pid_t p = fork(); /* the first child is pid 1 of the new namespace */
+		if (p == 0)
+			_exit((got & PB_MOUNT) && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0 ? 0 : 1);
+		int st;
+		if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			got |= PB_PROC;
+	}
+	return got;
+}
+
+/* The directory of this process's cgroup for CONTROLLER, ready for children, in DIR; the version or 0. */
+static int cgroup_base(const char *controller, char *dir, size_t n, char *why, size_t wn)
+{
+	char mi[65536], cg[8192];
+	if (read_file("/proc/self/mountinfo", mi, sizeof mi) < 0 || read_file("/proc/self/cgroup", cg, sizeof cg) < 0) {
+		snprintf(why, wn, "cannot read /proc/self/cgroup");
+		return 0;
+	}
+	/* v1: a cgroup mount whose options name the controller, and our path in that hierarchy */
+	for (char *line = strtok(mi, "\n"); line; line = strtok(NULL, "\n")) {
+		char mnt[4096], fstype[64], opts[1024];
+		char *sep = strstr(line, " - ");
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || sscanf(sep, " - %63s %*s %1023s", fstype, opts) != 2)
+			continue;
+		int v2 = strcmp(fstype, "cgroup2") == 0;
+		if (!v2 && strcmp(fstype, "cgroup") != 0)
+			continue;
+		char *copt = NULL;
+		char optcopy[1024];
+		snprintf(optcopy, sizeof optcopy, "%s", opts);
+		int has = 0;
+		for (char *o = strtok_r(optcopy, ",", &copt); o; o = strtok_r(NULL, ",", &copt))
+			has |= strcmp(o, controller) == 0;
+		/* our place in this hierarchy: "0::/p" for v2, "N:ctl,...:/p" for v1 */
+		char path[4096] = "";
+		char cgc[8192];
+		snprintf(cgc, sizeof cgc, "%s", cg);
+		char *save = NULL;
+		for (char *l = strtok_r(cgc, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+			char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+			if (!c2)
+				continue;
+			*c2 = 0;
+			int match = v2 ? c1[1] == 0 : 0;
+			if (!v2) {
+				char *s2 = NULL;
+				for (char *o = strtok_r(c1 + 1, ",", &s2); o; o = strtok_r(NULL, ",", &s2))
+					match |= strcmp(o, controller) == 0;
+			}
+			if (match)
+				snprintf(path, sizeof path, "%s", c2 + 1);
+		}
+		if (!path[0])
+			continue;
+		char base[8300], file[8400], text[512];
+		snprintf(base, sizeof base, "%s%s", mnt, strcmp(path, "/") ? path : "");
+		if (v2) {
+			snprintf(file, sizeof file, "%s/cgroup.controllers", base);
+			if (read_file(file, text, sizeof text) < 0)
+				continue;
+			int there = 0;
+			char *s3 = NULL;
+			for (char *o = strtok_r(text, " \n", &s3); o; o = strtok_r(NULL, " \n", &s3))
+				there |= strcmp(o, controller) == 0;
+			if (!there)
+				continue;
+			/* children get the controller only if our cgroup hands it down: a cgroup
+			 * with processes cannot, so the runtime moves into a leaf of its own */
+			char want[64];
+			snprintf(want, sizeof want, "+%s", controller);
+			snprintf(file, sizeof file, "%s/cgroup.subtree_control", base);
+			if (write_file(file, want) < 0 && errno == EBUSY) {
+				char leaf[8400], pid[32];
+				snprintf(leaf, sizeof leaf, "%s/pipec-runtime-%ld", base, (long)getpid());
+				snprintf(pid, sizeof pid, "%ld", (long)getpid());
+				char procs[8500];
+				snprintf(procs, sizeof procs, "%s/cgroup.procs", leaf);
+				if ((mkdir(leaf, 0755) == 0 || errno == EEXIST) && write_file(procs, pid) == 0)
+					write_file(file, want);
+			}
+			if (read_file(file, text, sizeof text) < 0 || !strstr(text, controller))
+				continue;
+		} else if (!has) {
+			continue;
+		}
+		/* can we make a child here? */
+		char probe[8400];
+		snprintf(probe, sizeof probe, "%s/pipec-probe-%ld", base, (long)getpid());
+		if (mkdir(probe, 0755) != 0) {
+			snprintf(why, wn, "cannot create a cgroup under %s: %s", base, strerror(errno));
+			continue;
+		}
+		rmdir(probe);
+		snprintf(dir, n, "%s", base);
+		return v2 ? 2 : 1;
+	}
+	if (!why[0])
+		snprintf(why, wn, "no cgroup hierarchy with the %s controller", controller);
+	return 0;
+}
+
+void pr_sandbox_probe(pr_sandbox *sb, int on)
+{
+	memset(sb, 0, sizeof *sb);
+	sb->on = on;
+	if (!on)
+		return;
+	snprintf(sb->uid_map, sizeof sb->uid_map, "%ld %ld 1", (long)geteuid(), (long)geteuid());
+	snprintf(sb->gid_map, sizeof sb->gid_map, "%ld %ld 1", (long)getegid(), (long)getegid());
+	pid_t p = fork();
+	int got = 0, st;
+	if (p == 0)
+		_exit(probe_child(sb));
+	if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st))
+		got = WEXITSTATUS(st);
+	sb->flags = (got & PB_USER ? CLONE_NEWUSER : 0) | (got & PB_MOUNT ? CLONE_NEWNS : 0) |
+		    (got & PB_PID ? CLONE_NEWPID : 0) | (got & PB_NET ? CLONE_NEWNET : 0) | (got & PB_IPC ? CLONE_NEWIPC : 0) |
+		    (got & PB_UTS ? CLONE_NEWUTS : 0);
+	sb->own_proc = (got & PB_PROC) != 0;
+	sb->rdonly = (got & PB_RDONLY) != 0;
+	size_t len = 0;
+#define MISSING(...) (len += (size_t)snprintf(sb->missing + len, len < sizeof sb->missing ? sizeof sb->missing - len : 0, \
+					     __VA_ARGS__))
+	if (!(got & (PB_USER | PB_MOUNT)))
+		MISSING("no namespaces (neither a user namespace nor root): tasks see the host's filesystem, processes and network");
+	else {
+		if (!(got & PB_MOUNT) || !(got & PB_RDONLY))
+			MISSING("%sno read-only root filesystem and no private /tmp", len ? "; " : "");
+		if (!(got & PB_PID))
+			MISSING("%sno pid namespace: tasks see the host's processes", len ? "; " : "");
+		else if (!(got & PB_PROC))
+			MISSING("%sno /proc of its own: tasks see the host's /proc", len ? "; " : "");
+		if (!(got & PB_NET))
+			MISSING("%sno network namespace: tasks can reach the network", len ? "; " : "");
+		if (!(got & PB_IPC))
+			MISSING("%sno ipc namespace", len ? "; " : "");
+	}
+	for (int c = 0; c < PR_CG_N; c++) {
+		char why[512] = "";
+		sb->cg_version[c] = cgroup_base(controllers[c], sb->cg_base[c], sizeof sb->cg_base[c], why, sizeof why);
+		if (!sb->cg_version[c] && c == PR_CG_CPU)
+			MISSING("%sno cpu limit (%s)", len ? "; " : "", why);
+		else if (!sb->cg_version[c])
+			MISSING("%s%s limits by rlimit only (%s)", len ? "; " : "", controllers[c], why);
+	}
+#undef MISSING
+}
+
+/* ---- one attempt ------------------------------------------------------------------ */
+
+/* The cgroup directory of controller C for an attempt named NAME. */
+static void cg_dir(const pr_sandbox *sb, int c, const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "%s/pipec-%s", sb->cg_base[c], name);
+}
+
+static void cg_set(const char *dir, const char *file, const char *value)
+{
+	char path[8400];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	write_file(path, value);
+}
+
+/* Makes the attempt's cgroups with its limits; 0, or -1 with WHY. */
+static int cg_make(const pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
+{
+	for (int c = 0; c < PR_CG_N; c++) {
+		if (!sb->cg_version[c])
+			continue;
+		int v2 = sb->cg_version[c] == 2;
+		char dir[8400], val[64];
+		cg_dir(sb, c, j->cgroup, dir, sizeof dir);
+		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+			snprintf(why, wn, "cannot create the cgroup %s: %s", dir, strerror(errno));
+			return -1;
+		}
+		if (c == PR_CG_MEMORY && j->memory > 0) {
+			snprintf(val, sizeof val, "%.0f", j->memory);
+			cg_set(dir, v2 ? "memory.max" : "memory.limit_in_bytes", val);
+			if (v2)
+				cg_set(dir, "memory.swap.max", "0");
+			else
+				cg_set(dir, "memory.memsw.limit_in_bytes", val);
+		} else if (c == PR_CG_PIDS && j->pids > 0) {
+			snprintf(val, sizeof val, "%ld", j->pids);
+			cg_set(dir, "pids.max", val);
+		} else if (c == PR_CG_CPU && j->cpu > 0) {
+			long quota = (long)(j->cpu * 100000);
+			if (v2) {
+				snprintf(val, sizeof val, "%ld 100000", quota);
+				cg_set(dir, "cpu.max", val);
+			} else {
+				cg_set(dir, "cpu.cfs_period_us", "100000");
+				snprintf(val, sizeof val, "%ld", quota);
+				cg_set(dir, "cpu.cfs_quota_us", val);
+			}
+		}
+	}
+	return 0;
+}
+
+static int cg_join(const pr_sandbox *sb, const char *name, pid_t pid)
+{
+	char pidtext[32];
+	snprintf(pidtext, sizeof pidtext, "%ld", (long)pid);
+	for (int c = 0; c < PR_CG_N; c++) {
+		if (!sb->cg_version[c])
+			continue;
+		char dir[8400], procs[8500];
+		cg_dir(sb, c, name, dir, sizeof dir);
+		snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
+		if (write_file(procs, pidtext) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A number after KEY in a cgroup file ("oom_kill 1"), or 0. */
+static long cg_count(const pr_sandbox *sb, int c, const char *name, const char *file, const char *key)
+{
+	char dir[8400], path[8500], text[4096];
+	cg_dir(sb, c, name, dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (read_file(path, text, sizeof text) < 0)
+		return 0;
+	size_t kl = strlen(key);
+	for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
+			return strtol(l + kl + 1, NULL, 10);
+	return 0;
+}
+
+int pr_sandbox_reap(const pr_sandbox *sb, const char *name, char *note, size_t n)
+{
+	int oom = 0;
+	if (note && n)
+		note[0] = 0;
+	if (!sb->on)
+		return 0;
+	if (sb->cg_version[PR_CG_MEMORY]) {
+		int v2 = sb->cg_version[PR_CG_MEMORY] == 2;
+		oom = cg_count(sb, PR_CG_MEMORY, name, v2 ? "memory.events" : "memory.oom_control", "oom_kill") > 0;
+	}
+	long refused = sb->cg_version[PR_CG_PIDS] ? cg_count(sb, PR_CG_PIDS, name, "pids.events", "max") : 0;
+	if (note && n && refused > 0)
+		snprintf(note, n, "the pids limit refused %ld fork%s", refused, refused == 1 ? "" : "s");
+	for (int c = 0; c < PR_CG_N; c++) {
+		if (!sb->cg_version[c])
+			continue;
+		char dir[8400], path[8500];
+		cg_dir(sb, c, name, dir, sizeof dir);
+		/* anything left in it (no pid namespace) is killed first */
+		snprintf(path, sizeof path, "%s/cgroup.kill", dir);
+		if (write_file(path, "1") < 0) {
+			char procs[4096];
+			snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+			if (read_file(path, procs, sizeof procs) == 0)
+				for (char *p = procs; *p;) {
+					long pid = strtol(p, &p, 10);
+					if (pid > 0)
+						kill((pid_t)pid, SIGKILL);
+					while (*p == '\n')
+						p++;
+					if (!pid)
+						break;
+				}
+		}
+		for (int tries = 0; rmdir(dir) != 0 && errno == EBUSY && tries < 100; tries++)
+			usleep(1000);
+	}
+	return oom;
+}
+
+/* ---- the child ------------------------------------------------------------------ */
+
+typedef struct child {
+	const pr_sandbox *sb;
+	const pr_jail *j;
+	int flags;
+	int fd_null;             /* /dev/null of the host, opened before */
+	int step, err;           /* where the child failed, and errno (shared memory: read by the parent) */
+	int tree[PR_JAIL_KEEP];  /* clones of the kept paths */
+} child;
+
+enum { ST_MAPS = 1, ST_PRIVATE, ST_CLONE, ST_RDONLY, ST_TMP, ST_DEV, ST_PROC, ST_KEEP, ST_NET, ST_CAPS, ST_CHDIR, ST_EXEC };
+
+static const char *const steps[] = {
+	"", "map the user ids", "make the mounts private", "clone a kept path", "make the root read-only",
+	"mount a private /tmp", "make /dev", "mount /proc", "put back the attempt's directories", "bring up lo",
+	"drop privileges", "enter the attempt's directory", "run /bin/sh",
+};
+
+/* mkdir -p of PATH's directories (the last too when DIR), on the stack: the child shares the runtime's memory. */
+static void mkpath(const char *path, int dir)
+{
+	char p[4096];
+	size_t n = strlen(path);
+	if (n >= sizeof p)
+		return;
+	memcpy(p, path, n + 1);
+	for (size_t k = 1; k <= n; k++)
+		if (p[k] == '/' || (p[k] == 0 && dir)) {
+			char c = p[k];
+			p[k] = 0;
+			mkdir(p, 0755);
+			p[k] = c;
+		}
+	if (!dir) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+#define FAIL(s) \
+	do { \
+		c->step = (s); \
+		c->err = errno; \
+		_exit(127); \
+	} while (0)
+
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+enum { NDEV = sizeof dev_nodes / sizeof dev_nodes[0] };
+
+static int child_main(void *arg)
+{
+	child *c = arg;
+	const pr_jail *j = c->j;
+	const pr_sandbox *sb = c->sb;
+	if ((c->flags & CLONE_NEWUSER) && map_ids(sb->uid_map, sb->gid_map) < 0)
+		FAIL(ST_MAPS);
+	if (c->flags & CLONE_NEWNS) {
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			FAIL(ST_PRIVATE);
+		if (sb->rdonly) {
+			/* the paths that stay visible, and the device nodes, cloned before anything covers them */
+			for (int k = 0; k < j->nkeep; k++)
+				if ((c->tree[k] = open_tree(AT_FDCWD, j->keep[k].path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 &&
+				    errno != ENOENT)
+					FAIL(ST_CLONE);
+			int devs[NDEV + PR_JAIL_GPUS + 3];
+			char path[64];
+			int nd = 0;
+			for (int k = 0; k < NDEV; k++) {
+				snprintf(path, sizeof path, "/dev/%s", dev_nodes[k]);
+				devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+			}
+			static const char *const gpu_common[] = {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"};
+			for (int k = 0; k < (j->ngpus ? 3 : 0); k++) {
+				snprintf(path, sizeof path, "/dev/%s", gpu_common[k]);
+				devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+			}
+			for (int k = 0; k < j->ngpus; k++) {
+				snprintf(path, sizeof path, "/dev/nvidia%d", j->gpu_minor[k]);
+				devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+			}
+			struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+			if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) < 0)
+				FAIL(ST_RDONLY);
+			if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+				FAIL(ST_TMP);
+			if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755") < 0)
+				FAIL(ST_DEV);
+			nd = 0;
+			for (int k = 0; k < NDEV + (j->ngpus ? 3 : 0) + j->ngpus; k++) {
+				const char *name = k < NDEV ? dev_nodes[k] : k < NDEV + 3 ? gpu_common[k - NDEV] : NULL;
+				if (name)
+					snprintf(path, sizeof path, "/dev/%s", name);
+				else
+					snprintf(path, sizeof path, "/dev/nvidia%d", j->gpu_minor[k - NDEV - 3]);
+				int fd = devs[nd++];
+				if (fd < 0)
+					continue;
+				mkpath(path, 0);
+				if (move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+					FAIL(ST_DEV);
+				close(fd);
+			}
+			symlink("/proc/self/fd", "/dev/fd");
+			symlink("/proc/self/fd/0", "/dev/stdin");
+			symlink("/proc/self/fd/1", "/dev/stdout");
+			symlink("/proc/self/fd/2", "/dev/stderr");
+			mkdir("/dev/shm", 01777);
+			mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+			/* the kept paths, parents first (they are listed so), read-only unless writable */
+			for (int k = 0; k < j->nkeep; k++) {
+				if (c->tree[k] < 0)
+					continue;
+				mkpath(j->keep[k].path, j->keep[k].dir);
+				if (move_mount(c->tree[k], "", AT_FDCWD, j->keep[k].path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+					FAIL(ST_KEEP);
+				struct mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID};
+				if (j->keep[k].writable)
+					a.attr_clr = MOUNT_ATTR_RDONLY;
+				else
+					a.attr_set |= MOUNT_ATTR_RDONLY;
+				if (mount_setattr(AT_FDCWD, j->keep[k].path, 0, &a, sizeof a) < 0)
+					FAIL(ST_KEEP);
+				close(c->tree[k]);
+			}
+		}
+		if ((c->flags & CLONE_NEWPID) && sb->own_proc &&
+		    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+			FAIL(ST_PROC);
+	}
+	if (c->flags & CLONE_NEWNET) { /* lo up: 127.0.0.1 is the task's own */
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof ifr);
+		memcpy(ifr.ifr_name, "lo", 3);
+		if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+			FAIL(ST_NET);
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+			FAIL(ST_NET);
+		close(s);
+	}
+	if (c->flags & CLONE_NEWUTS)
+		sethostname("pipec", 5);
+	if (chdir(j->dir) < 0)
+		FAIL(ST_CHDIR);
+	if (!sb->cg_version[PR_CG_MEMORY] && j->memory > 0) {
+		struct rlimit rl = {(rlim_t)j->memory, (rlim_t)j->memory};
+		setrlimit(RLIMIT_AS, &rl);
+	}
+	if (!sb->cg_version[PR_CG_PIDS] && j->pids > 0) {
+		struct rlimit rl = {(rlim_t)j->pids, (rlim_t)j->pids};
+		setrlimit(RLIMIT_NPROC, &rl);
+	}
+	/* standard streams and the start handshake */
+	if (dup2(c->fd_null, 0) < 0 || dup2(j->fd_out, 1) < 0 || dup2(j->fd_err, 2) < 0 || dup2(j->fd_go, 3) < 0)
+		FAIL(ST_CHDIR);
+	setsid();
+	/* no privileges: no_new_privs, no capabilities now or after exec */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		FAIL(ST_CAPS);
+	if (c->flags & CLONE_NEWUSER || geteuid() == 0) {
+		for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+		if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+						      SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
+			  0, 0, 0) < 0)
+			FAIL(ST_CAPS);
+		struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+		struct __user_cap_data_struct d[2];
+		memset(d, 0, sizeof d);
+		if (syscall(SYS_capset, &h, d) < 0)
+			FAIL(ST_CAPS);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve("/bin/sh", j->argv, j->envp);
+	FAIL(ST_EXEC);
+}
+
+pid_t pr_sandbox_spawn(const pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
+{
+	if (cg_make(sb, j, why, wn) < 0)
+		return -1;
+	static char *stack; /* one stack: CLONE_VFORK returns only once the child has exec'd or died */
+	enum { STACK = 256 * 1024 };
+	if (!stack && !(stack = malloc(STACK)))
+		abort();
+	child c = {.sb = sb, .j = j, .flags = sb->flags};
+	if (j->network)
+		c.flags &= ~CLONE_NEWNET;
+	for (int k = 0; k < PR_JAIL_KEEP; k++)
+		c.tree[k] = -1;
+	c.fd_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* signals: the child must not run the runtime's handlers on the shared memory */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid_t pid = clone(child_main, stack + STACK, c.flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	int e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(c.fd_null);
+	if (pid < 0) {
+		snprintf(why, wn, "cannot start the sandbox: clone: %s", strerror(e));
+		pr_sandbox_reap(sb, j->cgroup, NULL, 0);
+		return -1;
+	}
+	if (c.step) {
+		snprintf(why, wn, "sandbox: cannot %s: %s", steps[c.step], strerror(c.err));
+		waitpid(pid, NULL, 0);
+		pr_sandbox_reap(sb, j->cgroup, NULL, 0);
+		return -1;
+	}
+	if (cg_join(sb, j->cgroup, pid) < 0) {
+		snprintf(why, wn, "sandbox: cannot put the task in its cgroup: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pr_sandbox_reap(sb, j->cgroup, NULL, 0);
+		return -1;
+	}
+	return pid;
+}

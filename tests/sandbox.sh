@@ -1,0 +1,121 @@
+#!/bin/sh
+# The local sandbox, each protection a check: a connect to a listener on the
+# host's 127.0.0.1 fails (and works with sandbox: { network: true }); a
+# write outside the attempt's directory does not persist; inputs are
+# read-only; host variables are not visible; no capabilities, a pid
+# namespace of its own; the memory limit is enforced and reported as out of
+# memory; the pids limit holds; a timeout kills everything the task started;
+# a sandboxed run killed mid-way resumes.  Where this host cannot give a
+# protection, the run says so once (shown by running as an unprivileged
+# user, who has no cgroups here), and the check looks for that instead.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+cd "$top_srcdir" || exit 2
+S="$TMP/state"
+mkdir -p "$S"
+field() { python3 -c "import json,sys; r = json.load(open('$1')); print(r['result']['$2'])"; }
+
+# a listener on the host's loopback
+python3 -c "
+import socket, sys
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()
+print(s.getsockname()[1]); sys.stdout.flush()
+while True:
+    c, _ = s.accept(); c.close()
+" > "$TMP/port" &
+LISTENER=$!
+trap 'kill $LISTENER 2>/dev/null; rm -rf "$TMP"' EXIT
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$TMP/port" ] && break; sleep 0.1; done
+PORT=$(cat "$TMP/port")
+
+KUBECONFIG=/root/.kube/config SSH_AUTH_SOCK=/tmp/ssh-agent.sock AWS_SECRET_ACCESS_KEY=secret \
+	"$PIPEC" run --state-dir "$S" --format json -p port="$PORT" tests/sandbox/probe.pipe > "$TMP/probe.json" 2> "$TMP/probe.err"; rc=$?
+[ $rc -eq 0 ] && ok "the probe pipeline runs in the sandbox" || fail "probe: rc $rc $(cat "$TMP/probe.err")"
+partial=$(grep 'the sandbox here is partial' "$TMP/probe.err")
+field "$TMP/probe.json" look > "$TMP/look"
+# protection PATTERN-in-the-partial-message DESCRIPTION CONDITION...
+protection() {
+	missing=$1; what=$2; shift 2
+	if [ -n "$partial" ] && echo "$partial" | grep -q "$missing"; then
+		ok "$what: this host cannot, and the run says so: $missing"
+	elif "$@"; then
+		ok "$what"
+	else
+		fail "$what: $(cat "$TMP/look")"
+	fi
+}
+protection "no network namespace" "a connect to a listener on the host's 127.0.0.1 fails" grep -q '^connect: no' "$TMP/look"
+[ "$(field "$TMP/probe.json" online)" = "connect: yes" ] && ok "sandbox: { network: true } reaches it" || fail "network: true: $(cat "$TMP/probe.json")"
+protection "private /tmp" "a write to /tmp does not persist on the host" sh -c "grep -q '^tmp: written' '$TMP/look' && [ ! -e /tmp/pipec-sandbox-probe-$PORT ]"
+protection "read-only root" "a write beside the attempt's directory is refused" sh -c "grep -q '^up: refused' '$TMP/look' && [ -z \"\$(find '$S/.pipec/work' -name 'outside-*')\" ]"
+protection "read-only root" "a write to /etc is refused" grep -q '^etc: refused' "$TMP/look"
+protection "read-only root" "an input is read-only" sh -c "[ '$(field "$TMP/probe.json" input)' = 'input: refused' ]"
+grep -q '^env: kube=\[\] ssh=\[\] aws=\[\]$' "$TMP/look" && ok "host variables (KUBECONFIG, SSH_AUTH_SOCK, AWS_SECRET_ACCESS_KEY) are not visible" || fail "env: $(cat "$TMP/look")"
+protection "no namespaces" "no capabilities" grep -q '^caps: 0000000000000000$' "$TMP/look"
+protection "pid namespace" "a pid namespace of its own: the task sees only its own processes" awk '/^processes:/ {exit !($2 < 10)}' "$TMP/look"
+protection "no namespaces" "/dev holds only the basic devices" grep -q '^dev: fd full null random shm stderr stdin stdout tty urandom zero $' "$TMP/look"
+
+# without the sandbox the same write persists: the checks above can fail
+cat > "$TMP/plain.pipe" <<PIPE
+stage w() -> (out: File) {
+  run: "echo x > $TMP/written-outside && touch \${out}"
+}
+pipeline main() -> File {
+  return w().out
+}
+PIPE
+"$PIPEC" run --quiet --state-dir "$S" "$TMP/plain.pipe" > /dev/null 2>&1
+[ ! -e "$TMP/written-outside" ] && ok "in the sandbox a write to the state directory's parent does not persist" || fail "wrote outside"
+mkdir -p "$TMP/plain"
+"$PIPEC" run --quiet --no-sandbox --state-dir "$TMP/plain" "$TMP/plain.pipe" > /dev/null 2>&1
+[ -e "$TMP/written-outside" ] && ok "with --no-sandbox it can" || fail "--no-sandbox did not write"
+
+# memory, pids and timeouts
+"$PIPEC" run --progress lines --format json --state-dir "$S" tests/sandbox/limits.pipe > "$TMP/limits.json" 2> "$TMP/limits.err"; rc=$?
+sleep 0.2
+if [ -n "$partial" ] && echo "$partial" | grep -q "memory limits by rlimit"; then
+	grep -q "failed     hog: " "$TMP/limits.err" && ok "memory limited by rlimit, as the run said" || fail "memory (rlimit): $(cat "$TMP/limits.err")"
+else
+	grep -q "^failed     hog: stage 'hog' (tests/sandbox/limits.pipe:[0-9]*:[0-9]*) ran out of memory: its limit is 64.0 MiB (resources: memory)$" "$TMP/limits.err" \
+		&& ok "the memory limit is enforced and reported as out of memory" || fail "memory: $(cat "$TMP/limits.err")"
+fi
+n=$(python3 -c "import json; print(json.load(open('$TMP/limits.json'))['result'])")
+[ "$n" -gt 0 ] && [ "$n" -lt 16 ] && ok "the pids limit (16) holds: $n of 60 forks got through" || fail "pids: $n forks, $(cat "$TMP/limits.err")"
+grep -q "^failed     runaway: .* ran past its timeout$" "$TMP/limits.err" && ! ps -eo args | grep -q '^sleep 314[12]$' \
+	&& ok "a timeout kills the task and everything it started" || fail "timeout: $(ps -eo args | grep 'sleep 314')"
+[ $rc -eq 1 ] || fail "limits run: rc $rc"
+
+# a sandboxed run whose runtime is killed resumes: its running tasks are adopted or retried
+R="$TMP/resume"
+mkdir -p "$R"
+cat > "$TMP/slow.pipe" <<'PIPE'
+stage slow(i: Int) -> (out: Int) {
+  run: "sleep 1; echo ${i} > ${out}"
+}
+pipeline main() -> List[Int] {
+  return [slow(1).out, slow(2).out, slow(3).out]
+}
+PIPE
+"$PIPEC" run --quiet -j 2 --state-dir "$R" "$TMP/slow.pipe" > /dev/null 2>&1 &
+sleep 0.5
+kill -9 $!
+wait $! 2>/dev/null
+"$PIPEC" resume --quiet --format json --state-dir "$R" > "$TMP/resume.json" 2> "$TMP/resume.err"; rc=$?
+[ $rc -eq 0 ] && grep -q '"result":\[1,2,3\]' "$TMP/resume.json" && ok "a sandboxed run killed mid-way resumes and completes" \
+	|| fail "resume: rc $rc $(cat "$TMP/resume.json" "$TMP/resume.err")"
+
+# where the host cannot give a protection, the run says which, once: an
+# unprivileged user may not create cgroups here
+if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
+	U="$TMP/user"
+	mkdir -p "$U"
+	chmod 777 "$U"
+	cp examples/quickstart.pipe "$U/q.pipe"
+	chmod 755 "$TMP"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$PIPEC" run --state-dir "$U" --progress lines -p n=10 "$U/q.pipe" > "$U/out" 2> "$U/err"; rc=$?
+	[ $rc -eq 0 ] && [ "$(grep -c 'the sandbox here is partial' "$U/err")" = 1 ] && grep -q 'memory limits by rlimit only (cannot create a cgroup' "$U/err" \
+		&& grep -q '"lines":10' "$U/out" \
+		&& ok "a partial sandbox is said once, naming what is missing, and the run goes on" || fail "partial: rc $rc $(cat "$U/err")"
+else
+	ok "partial sandbox: not tried (needs root to become an unprivileged user)"
+fi
+finish
