@@ -55,6 +55,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define STACK_FRESH(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define STACK_FRESH(p, n) ((void)(p), (void)(n))
+#endif
 
 static const char *const controllers[PR_CG_N] = {"memory", "pids", "cpu"};
 
@@ -600,6 +606,7 @@ pid_t pr_sandbox_spawn(const pr_sandbox *sb, const pr_jail *j, char *why, size_t
 	enum { STACK = 256 * 1024 };
 	if (!stack && !(stack = malloc(STACK)))
 		abort();
+	STACK_FRESH(stack, STACK); /* the last child left its frames' marks: it never returned */
 	child c = {.sb = sb, .j = j, .flags = sb->flags};
 	if (j->network)
 		c.flags &= ~CLONE_NEWNET;
