@@ -100,6 +100,7 @@ typedef struct lowerer {
 	json_t *scatter;    /* array of scatter ids new tasks belong to, or NULL */
 	json_t *scatter_over; /* array of the lists those scatters expand, or NULL */
 	json_t *created;    /* ids of tasks created while capturing, or NULL */
+	json_t *scatters;   /* scatter id -> {"over": the list it expands}, or NULL */
 	int nscatter;
 	int failed;
 	int depth;
@@ -1205,6 +1206,11 @@ static lval *for_expr(lowerer *L, const pc_ast *e)
 	json_array_append_new(L->scatter, json_string(sid));
 	L->scatter_over = saved_over ? json_deep_copy(saved_over) : json_array();
 	json_array_append_new(L->scatter_over, to_json(xs));
+	if (!L->scatters)
+		L->scatters = json_object();
+	json_t *sc = json_object();
+	json_object_set_new(sc, "over", to_json(xs));
+	json_object_set_new(L->scatters, sid, sc);
 	pc_buf b = {0};
 	pc_buf_printf(&b, "%s[*]", saved_suffix);
 	L->suffix = pc_arena_strndup(L->ctx->arena, b.data, b.len);
@@ -2094,6 +2100,10 @@ static void jw_plan(jw *w, lowerer *L, const plan_top *p)
 	jw_lval(w, p->result);
 	jw_key(w, "result_type");
 	jw_string(w, type_name(L, sig->result));
+	if (L->scatters) {
+		jw_key(w, "scatters");
+		jw_json(w, L->scatters);
+	}
 	jw_key(w, "source");
 	jw_open(w, '{');
 	w->canon_off++;
@@ -2266,6 +2276,7 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 	}
 	free(L->tasks);
 	json_decref(L->checks);
+	json_decref(L->scatters);
 	json_decref(L->pool);
 	pc_map_free(&L->ids);
 	return rc;

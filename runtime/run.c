@@ -5,6 +5,7 @@
  * (store.c), and the legal changes are this table, applied by transition():
  *
  *   pending  -> ready | skipped | failed (a run-time check) | error | cancelled
+ *               | succeeded (a task inside a run-time for, when all its instances did)
  *   ready    -> running | cached | error | cancelled
  *   running  -> succeeded | failed | error | retrying | cancelled
  *   retrying -> ready | cancelled
@@ -62,7 +63,7 @@ static const char *const names[S__COUNT] = {
 };
 
 static const unsigned char legal[S__COUNT][S__COUNT] = {
-	[S_PENDING] = {[S_READY] = 1, [S_SKIPPED] = 1, [S_FAILED] = 1, [S_ERROR] = 1, [S_CANCELLED] = 1},
+	[S_PENDING] = {[S_READY] = 1, [S_SKIPPED] = 1, [S_FAILED] = 1, [S_ERROR] = 1, [S_CANCELLED] = 1, [S_SUCCEEDED] = 1},
 	[S_READY] = {[S_RUNNING] = 1, [S_CACHED] = 1, [S_ERROR] = 1, [S_CANCELLED] = 1},
 	[S_RUNNING] = {[S_SUCCEEDED] = 1, [S_FAILED] = 1, [S_ERROR] = 1, [S_RETRYING] = 1, [S_CANCELLED] = 1},
 	[S_RETRYING] = {[S_READY] = 1, [S_CANCELLED] = 1},
@@ -81,8 +82,8 @@ static int ok_state(tstate s)
 typedef struct rtask {
 	json_t *j;             /* the plan's task (borrowed from the plan) */
 	const char *id, *stage;
-	uint32_t *waits;       /* everything it waits for (deps, after, fallback_of) */
-	uint32_t nwaits;
+	uint32_t *waits;       /* everything it waits for (deps, after, fallback_of, group) */
+	uint32_t nwaits, capwaits;
 	uint32_t *users;       /* the tasks that wait for it */
 	uint32_t nusers, capusers;
 	uint32_t pending;      /* of WAITS, how many have not ended */
@@ -98,6 +99,7 @@ typedef struct rtask {
 	pr_request req;        /* what it asks for (resources; 0 when not said) */
 	pr_place place;        /* where it runs, while it runs */
 	int in_active;         /* listed in runner.active */
+	int group;             /* a template inside a run-time for: it runs as its instances */
 	int cache_checked;     /* ready: the cache was looked at already */
 	double started, deadline, not_before;
 	char *dir;             /* the current attempt's directory (no_dir before it has one) */
@@ -113,7 +115,8 @@ typedef struct runner {
 	json_t *plan;
 	json_t *index;         /* task id -> index */
 	rtask *t;
-	uint32_t n;
+	uint32_t n, cap;
+	json_t *expand;        /* run-time fors whose lists are known: expanded at the top of the loop */
 	int jobs, running;
 	pr_nodes nodes;        /* this machine, or the resources file's nodes */
 	pr_sandbox sb;         /* what the sandbox can do here */
@@ -131,6 +134,8 @@ typedef struct runner {
 } runner;
 
 static json_t *eval(runner *R, json_t *e, int for_key, int *missing);
+static json_t *scatter_list(runner *R, const char *sid, int *missing);
+static json_t *for_element(runner *R, json_t *e, const char *sid, size_t k, json_t *elem);
 
 static char no_dir[] = "";
 
@@ -550,8 +555,33 @@ static json_t *eval(runner *R, json_t *e, int for_key, int *missing)
 		*missing = 1;
 		return NULL;
 	}
-	if (json_object_get(e, "gather") || json_object_get(e, "item")) {
-		*missing = 1; /* run-time for: not supported by this runtime yet (reported at start) */
+	if ((v = json_object_get(e, "gather"))) { /* the list a run-time for made: one value per instance */
+		const char *sid = json_string_value(v);
+		json_t *list = scatter_list(R, sid, missing);
+		if (!list)
+			return NULL;
+		json_t *r = json_array();
+		size_t k;
+		json_t *elem;
+		json_array_foreach(list, k, elem) {
+			json_t *vk = for_element(R, json_object_get(e, "value"), sid, k, elem);
+			json_t *x = eval(R, vk, for_key, missing);
+			json_decref(vk);
+			if (*missing) {
+				json_decref(x);
+				break;
+			}
+			json_array_append_new(r, x ? x : json_null());
+		}
+		json_decref(list);
+		if (*missing) {
+			json_decref(r);
+			return NULL;
+		}
+		return r;
+	}
+	if (json_object_get(e, "item")) { /* outside its instance: no value */
+		*missing = 1;
 		return NULL;
 	}
 	/* a record constant whose fields may hold references */
@@ -1269,6 +1299,51 @@ static void crashed(runner *R, uint32_t i)
 /* ---- readiness ----------------------------------------------------------------------------- */
 
 /* The cache key of a ready task (its inputs resolved as content hashes). */
+/* V with each path of an existing file or directory in it replaced by its content hash (new). */
+static json_t *contents(json_t *v)
+{
+	if (json_is_array(v)) {
+		json_t *r = json_array();
+		size_t k;
+		json_t *x;
+		json_array_foreach(v, k, x) json_array_append_new(r, contents(x));
+		return r;
+	}
+	if (json_is_object(v)) {
+		json_t *r = json_object();
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x) json_object_set_new(r, k, contents(x));
+		return r;
+	}
+	char h[65];
+	if (json_is_string(v) && json_string_value(v)[0] == '/' && hash_path(json_string_value(v), h) == 0) {
+		char tagged[80];
+		snprintf(tagged, sizeof tagged, "content:%s", h);
+		return json_string(tagged);
+	}
+	return json_incref(v);
+}
+
+/* Plan expression E with the paths in its constants counted by content (new). */
+static json_t *consts_by_content(json_t *e)
+{
+	if (json_is_array(e)) {
+		json_t *r = json_array();
+		size_t k;
+		json_t *x;
+		json_array_foreach(e, k, x) json_array_append_new(r, consts_by_content(x));
+		return r;
+	}
+	if (!json_is_object(e))
+		return json_incref(e);
+	json_t *r = json_object();
+	const char *k;
+	json_t *x;
+	json_object_foreach(e, k, x) json_object_set_new(r, k, !strcmp(k, "const") ? contents(x) : consts_by_content(x));
+	return r;
+}
+
 static void cache_key(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
@@ -1278,7 +1353,8 @@ static void cache_key(runner *R, uint32_t i)
 	json_object_set_new(parts, "format", json_integer(1));
 	json_object_set(parts, "stage", json_object_get(t->j, "stage"));
 	json_object_set(parts, "module", json_object_get(t->j, "module"));
-	json_object_set(parts, "command", json_object_get(t->j, "command"));
+	/* an element of a run-time for's list is a constant of its instance's command */
+	json_object_set_new(parts, "command", consts_by_content(json_object_get(t->j, "command")));
 	json_object_set(parts, "image", json_object_get(t->j, "image"));
 	json_object_set(parts, "env", json_object_get(t->j, "env"));
 	json_object_set(parts, "outputs", json_object_get(t->j, "outputs"));
@@ -1288,6 +1364,14 @@ static void cache_key(runner *R, uint32_t i)
 	json_object_foreach(json_object_get(t->j, "inputs"), k, in) {
 		int missing = 0;
 		json_t *v = eval(R, json_object_get(in, "value"), 1, &missing);
+		/* a File or Dir given by its path (a parameter, an element of a run-time
+		 * for's list) counts by its content, as task outputs do */
+		const char *type = json_string_value(json_object_get(in, "type"));
+		if (v && type && (strstr(type, "File") || strstr(type, "Dir"))) {
+			json_t *c = contents(v);
+			json_decref(v);
+			v = c;
+		}
 		json_object_set_new(ins, k, v ? v : json_null());
 	}
 	json_object_set_new(parts, "inputs", ins);
@@ -1308,6 +1392,36 @@ static void consider(runner *R, uint32_t i)
 		return;
 	size_t k;
 	json_t *x;
+	if (t->group) { /* a task inside a run-time for: it runs as its instances */
+		json_t *sc = json_object_get(t->j, "scatter");
+		const char *sid = json_string_value(json_array_get(sc, 0));
+		json_t *group = json_object_get(t->j, "group");
+		if (json_array_size(sc) > 1) {
+			transition(R, i, S_ERROR, "a run-time for inside a run-time for is not run by this version of the runtime");
+		} else if (!group) {
+			int missing = 0;
+			json_t *list = scatter_list(R, sid, &missing);
+			if (!list) {
+				transition(R, i, S_SKIPPED, "the list its for goes over did not come");
+				return;
+			}
+			json_decref(list);
+			if (!R->expand)
+				R->expand = json_array();
+			json_array_foreach(R->expand, k, x) if (!strcmp(json_string_value(x), sid)) return;
+			json_array_append_new(R->expand, json_string(sid));
+		} else {
+			size_t bad = 0;
+			json_array_foreach(group, k, x) {
+				json_t *ix = json_object_get(R->index, json_string_value(x));
+				bad += !ix || !ok_state(R->t[json_integer_value(ix)].st);
+			}
+			char msg[128];
+			snprintf(msg, sizeof msg, "%zu of its %zu instances did not succeed", bad, json_array_size(group));
+			transition(R, i, bad ? S_SKIPPED : S_SUCCEEDED, bad ? msg : NULL);
+		}
+		return;
+	}
 	json_t *fb = json_object_get(t->j, "fallback_of");
 	if (json_array_size(fb)) {
 		int all_ok = 1;
@@ -1336,10 +1450,6 @@ static void consider(runner *R, uint32_t i)
 			transition(R, i, S_SKIPPED, missing ? "its condition's inputs did not succeed" : "branch not taken");
 			return;
 		}
-	}
-	if (json_object_get(t->j, "scatter")) {
-		transition(R, i, S_ERROR, "a for over a list known only at run time is not run by this version of the runtime");
-		return;
 	}
 	json_decref(t->inputs);
 	t->inputs = json_object();
@@ -1456,6 +1566,78 @@ static void critical_paths(runner *R)
 	free(queue);
 }
 
+/* Task I's fields from its JSON (R->t[I].j); 0, or -1 with *ERR. */
+static int init_task(runner *R, uint32_t i, char **err)
+{
+	rtask *t = &R->t[i];
+	t->dir = no_dir;
+	t->id = json_string_value(json_object_get(t->j, "id"));
+	t->stage = json_string_value(json_object_get(t->j, "stage"));
+	if (!t->id || !t->stage) {
+		*err = strdup("a task of the plan has no id or stage");
+		return -1;
+	}
+	json_object_set_new(R->index, t->id, json_integer(i));
+	t->go_fd = -1;
+	json_t *retry = json_object_get(t->j, "retry");
+	t->attempts = 1 + (int)json_integer_value(json_object_get(retry, "attempts"));
+	t->backoff_ns = json_integer_value(json_object_get(retry, "backoff_ns"));
+	t->timeout_ns = json_integer_value(json_object_get(t->j, "timeout_ns"));
+	t->priority = json_integer_value(json_object_get(t->j, "priority"));
+	json_t *res = json_object_get(t->j, "resources");
+	t->req.cpu = json_number_value(json_object_get(res, "cpu"));
+	t->req.gpu = json_number_value(json_object_get(res, "gpu"));
+	t->req.memory = json_number_value(json_object_get(res, "memory"));
+	t->req.gpu_memory = json_number_value(json_object_get(res, "gpu_memory"));
+	t->req.gpu_type = json_string_value(json_object_get(res, "gpu_type"));
+	t->group = json_array_size(json_object_get(t->j, "scatter")) > 0;
+	return 0;
+}
+
+/* Makes task I wait for task D (once), D know I waits. */
+static void add_wait(runner *R, uint32_t i, uint32_t d)
+{
+	rtask *t = &R->t[i];
+	for (uint32_t m = 0; m < t->nwaits; m++)
+		if (t->waits[m] == d)
+			return;
+	if (t->nwaits == t->capwaits) {
+		t->capwaits = t->capwaits ? 2 * t->capwaits : 4;
+		t->waits = realloc(t->waits, t->capwaits * sizeof *t->waits);
+	}
+	t->waits[t->nwaits++] = d;
+	rtask *u = &R->t[d];
+	if (u->nusers == u->capusers) {
+		u->capusers = u->capusers ? 2 * u->capusers : 4;
+		u->users = realloc(u->users, u->capusers * sizeof *u->users);
+	}
+	u->users[u->nusers++] = i;
+}
+
+/* Task I's waits from its deps, after, fallback_of and (an expanded run-time for) group. */
+static int link_task(runner *R, uint32_t i, char **err)
+{
+	static const char *const kinds[] = {"deps", "after", "fallback_of", "group"};
+	rtask *t = &R->t[i];
+	for (int k = 0; k < 4; k++) {
+		size_t j;
+		json_t *x;
+		json_array_foreach(json_object_get(t->j, kinds[k]), j, x) {
+			json_t *ix = json_object_get(R->index, json_string_value(x));
+			if (!ix) {
+				char msg[512];
+				snprintf(msg, sizeof msg, "task %s waits for %s, which the plan does not have", t->id,
+					 json_string_value(x));
+				*err = strdup(msg);
+				return -1;
+			}
+			add_wait(R, i, (uint32_t)json_integer_value(ix));
+		}
+	}
+	t->pending = t->nwaits;
+	return 0;
+}
+
 static int load(runner *R, const char *text, size_t len, char **err)
 {
 	json_error_t je;
@@ -1472,72 +1654,180 @@ static int load(runner *R, const char *text, size_t len, char **err)
 	}
 	json_t *tasks = json_object_get(R->plan, "tasks");
 	R->n = (uint32_t)json_array_size(tasks);
-	R->t = calloc(R->n + 1, sizeof *R->t);
+	R->cap = R->n + 1;
+	R->t = calloc(R->cap, sizeof *R->t);
 	R->index = json_object();
 	for (uint32_t i = 0; i < R->n; i++) {
-		rtask *t = &R->t[i];
-		t->dir = no_dir;
-		t->j = json_array_get(tasks, i);
-		t->id = json_string_value(json_object_get(t->j, "id"));
-		t->stage = json_string_value(json_object_get(t->j, "stage"));
-		if (!t->id || !t->stage) {
-			*err = strdup("a task of the plan has no id or stage");
+		R->t[i].j = json_array_get(tasks, i);
+		if (init_task(R, i, err) < 0)
 			return -1;
-		}
-		json_object_set_new(R->index, t->id, json_integer(i));
-		t->go_fd = -1;
-		json_t *retry = json_object_get(t->j, "retry");
-		t->attempts = 1 + (int)json_integer_value(json_object_get(retry, "attempts"));
-		t->backoff_ns = json_integer_value(json_object_get(retry, "backoff_ns"));
-		t->timeout_ns = json_integer_value(json_object_get(t->j, "timeout_ns"));
-		t->priority = json_integer_value(json_object_get(t->j, "priority"));
-		json_t *res = json_object_get(t->j, "resources");
-		t->req.cpu = json_number_value(json_object_get(res, "cpu"));
-		t->req.gpu = json_number_value(json_object_get(res, "gpu"));
-		t->req.memory = json_number_value(json_object_get(res, "memory"));
-		t->req.gpu_memory = json_number_value(json_object_get(res, "gpu_memory"));
-		t->req.gpu_type = json_string_value(json_object_get(res, "gpu_type"));
 	}
-	R->heap = calloc(R->n + 1, sizeof *R->heap);
-
-	static const char *const kinds[] = {"deps", "after", "fallback_of"};
-	for (uint32_t i = 0; i < R->n; i++) {
-		rtask *t = &R->t[i];
-		size_t total = 0;
-		for (int k = 0; k < 3; k++)
-			total += json_array_size(json_object_get(t->j, kinds[k]));
-		t->waits = calloc(total + 1, sizeof *t->waits);
-		for (int k = 0; k < 3; k++) {
-			size_t j;
-			json_t *x;
-			json_array_foreach(json_object_get(t->j, kinds[k]), j, x) {
-				json_t *ix = json_object_get(R->index, json_string_value(x));
-				if (!ix) {
-					char msg[512];
-					snprintf(msg, sizeof msg, "task %s waits for %s, which the plan does not have", t->id,
-						 json_string_value(x));
-					*err = strdup(msg);
-					return -1;
-				}
-				uint32_t d = (uint32_t)json_integer_value(ix);
-				int dup = 0;
-				for (uint32_t m = 0; m < t->nwaits; m++)
-					dup |= t->waits[m] == d;
-				if (dup)
-					continue;
-				t->waits[t->nwaits++] = d;
-				rtask *u = &R->t[d];
-				if (u->nusers == u->capusers) {
-					u->capusers = u->capusers ? 2 * u->capusers : 4;
-					u->users = realloc(u->users, u->capusers * sizeof *u->users);
-				}
-				u->users[u->nusers++] = i;
-			}
-		}
-		t->pending = t->nwaits;
-	}
+	R->heap = calloc(R->cap, sizeof *R->heap);
+	for (uint32_t i = 0; i < R->n; i++)
+		if (link_task(R, i, err) < 0)
+			return -1;
 	critical_paths(R);
 	return 0;
+}
+
+/* ---- run-time for ------------------------------------------------------------------- */
+
+/* ID with "[*]" made "[K]" (new string). */
+static char *instance_id(const char *id, size_t k)
+{
+	char *out;
+	size_t n;
+	FILE *f = open_memstream(&out, &n);
+	for (const char *p = id; *p;) {
+		if (!strncmp(p, "[*]", 3)) {
+			fprintf(f, "[%zu]", k);
+			p += 3;
+		} else {
+			fputc(*p++, f);
+		}
+	}
+	fclose(f);
+	return out;
+}
+
+/* Whether ID is one of the tasks inside run-time for SID. */
+static int in_scatter(runner *R, const char *id, const char *sid)
+{
+	json_t *ix = id ? json_object_get(R->index, id) : NULL;
+	if (!ix)
+		return 0;
+	json_t *sc = json_object_get(R->t[json_integer_value(ix)].j, "scatter");
+	return json_array_size(sc) == 1 && !strcmp(json_string_value(json_array_get(sc, 0)), sid);
+}
+
+/* Plan value E for element K (ELEM) of run-time for SID: its item, and its tasks' K-th instances (new). */
+static json_t *for_element(runner *R, json_t *e, const char *sid, size_t k, json_t *elem)
+{
+	if (json_is_array(e)) {
+		json_t *r = json_array();
+		size_t i;
+		json_t *x;
+		json_array_foreach(e, i, x) json_array_append_new(r, for_element(R, x, sid, k, elem));
+		return r;
+	}
+	if (json_is_string(e) && in_scatter(R, json_string_value(e), sid)) { /* a dep */
+		char *id = instance_id(json_string_value(e), k);
+		json_t *r = json_string(id);
+		free(id);
+		return r;
+	}
+	if (!json_is_object(e))
+		return json_incref(e);
+	json_t *v = json_object_get(e, "item");
+	if (v && json_object_size(e) == 1 && !strcmp(json_string_value(v), sid)) {
+		json_t *r = json_object();
+		json_object_set(r, "const", elem);
+		return r;
+	}
+	if (json_object_get(e, "const"))
+		return json_incref(e);
+	json_t *r = json_object();
+	const char *key;
+	json_object_foreach(e, key, v) {
+		if (!strcmp(key, "ref") && in_scatter(R, json_string_value(v), sid)) {
+			char *id = instance_id(json_string_value(v), k);
+			json_object_set_new(r, key, json_string(id));
+			free(id);
+		} else {
+			json_object_set_new(r, key, for_element(R, v, sid, k, elem));
+		}
+	}
+	return r;
+}
+
+/* The list run-time for SID goes over, now (NULL when its tasks did not succeed). */
+static json_t *scatter_list(runner *R, const char *sid, int *missing)
+{
+	json_t *over = json_object_get(json_object_get(json_object_get(R->plan, "scatters"), sid), "over");
+	json_t *list = over ? eval(R, over, 0, missing) : NULL;
+	if (!json_is_array(list)) {
+		json_decref(list);
+		*missing = 1;
+		return NULL;
+	}
+	return list;
+}
+
+/*
+ * Expands run-time for SID, whose list is now known: each task inside it
+ * (a template, id "x[*]") gets one instance per element ("x[0]", ...), its
+ * item and the references to its siblings made that element's; a template
+ * then waits for its instances (its "group") and ends when they have.  The
+ * instances are added to the plan kept in the store in the same
+ * transaction as their first events, so a resume has them.
+ */
+static void expand(runner *R, const char *sid)
+{
+	int missing = 0;
+	json_t *list = scatter_list(R, sid, &missing);
+	if (!list)
+		return;
+	json_t *tasks = json_object_get(R->plan, "tasks");
+	uint32_t n0 = R->n;
+	size_t nel = json_array_size(list);
+	for (uint32_t i = 0; i < n0; i++) {
+		if (!in_scatter(R, R->t[i].id, sid) || json_object_get(R->t[i].j, "group"))
+			continue;
+		json_t *group = json_array();
+		for (size_t k = 0; k < nel; k++) {
+			json_t *inst = for_element(R, R->t[i].j, sid, k, json_array_get(list, k));
+			json_object_del(inst, "scatter");
+			json_array_append(group, json_object_get(inst, "id"));
+			json_array_append_new(tasks, inst);
+		}
+		json_object_set_new(R->t[i].j, "group", group);
+	}
+	json_decref(list);
+	/* the runner's tasks: the new ones, and the templates' waits for them */
+	uint32_t n = (uint32_t)json_array_size(tasks);
+	if (n + 1 > R->cap) {
+		R->cap = n + 1;
+		R->t = realloc(R->t, R->cap * sizeof *R->t);
+		R->heap = realloc(R->heap, R->cap * sizeof *R->heap);
+		memset(R->t + R->n, 0, (R->cap - R->n) * sizeof *R->t);
+	}
+	char *err = NULL;
+	for (uint32_t i = n0; i < n; i++) {
+		R->t[i].j = json_array_get(tasks, i);
+		R->n = i + 1;
+		init_task(R, i, &err);
+	}
+	for (uint32_t i = n0; i < n; i++) {
+		if (link_task(R, i, &err) < 0) /* a dep the plan lacks: as load() would say */
+			R->t[i].nwaits = R->t[i].pending = 0;
+		R->t[i].pending = 0;
+		for (uint32_t k = 0; k < R->t[i].nwaits; k++)
+			R->t[i].pending += !terminal(R->t[R->t[i].waits[k]].st);
+	}
+	free(err);
+	for (uint32_t i = 0; i < n0; i++) {
+		size_t k;
+		json_t *x;
+		if (!in_scatter(R, R->t[i].id, sid))
+			continue;
+		json_array_foreach(json_object_get(R->t[i].j, "group"), k, x) {
+			uint32_t d = (uint32_t)json_integer_value(json_object_get(R->index, json_string_value(x)));
+			R->t[d].remaining = R->t[i].remaining;
+			add_wait(R, i, d);
+			R->t[i].pending++;
+		}
+	}
+	begin(R);
+	for (uint32_t i = n0; i < n; i++) {
+		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
+		pr_store_set(&R->store, R->run, R->t[i].id, "stage", R->t[i].stage, 0);
+	}
+	char *plan = json_dumps(R->plan, JSON_COMPACT);
+	pr_store_plan(&R->store, R->run, plan);
+	free(plan);
+	for (uint32_t i = 0; i < n; i++) /* the instances that can go, and templates of an empty list */
+		if (R->t[i].pending == 0 && R->t[i].st == S_PENDING && (i >= n0 || in_scatter(R, R->t[i].id, sid)))
+			consider(R, i);
 }
 
 static void cancel_all(runner *R)
@@ -1562,6 +1852,13 @@ static void drive(runner *R)
 	sigset_t old;
 	sigprocmask(SIG_BLOCK, &set, &old);
 	for (;;) {
+		/* run-time fors whose lists came: their instances join the run */
+		while (json_array_size(R->expand) && !R->cancelled) {
+			char *sid = strdup(json_string_value(json_array_get(R->expand, 0)));
+			json_array_remove(R->expand, 0);
+			expand(R, sid);
+			free(sid);
+		}
 		/* start what can start, highest priority first; cached ones need no slot */
 		while (R->nheap && !R->cancelled) {
 			uint32_t top = R->heap[0];
@@ -1612,6 +1909,8 @@ static void drive(runner *R)
 		R->nactive = k;
 		commit(R);
 		release(R);
+		if (json_array_size(R->expand) && !R->cancelled)
+			continue; /* a run-time for to expand: no waiting */
 		if (!R->running && !more)
 			break;
 		view_draw(R);
@@ -1683,6 +1982,7 @@ static void free_runner(runner *R)
 	pr_nodes_free(&R->nodes);
 	json_decref(R->index);
 	json_decref(R->plan);
+	json_decref(R->expand);
 }
 
 /* Counts, status and result of the run; closes the store. */
@@ -1691,6 +1991,8 @@ static int outcome(runner *R, pr_summary *sum)
 	int bad = 0;
 	for (uint32_t i = 0; i < R->n; i++) {
 		rtask *t = &R->t[i];
+		if (t->group && t->st != S_ERROR)
+			continue; /* counted as its instances */
 		switch (t->st) {
 		case S_SUCCEEDED: sum->succeeded++; break;
 		case S_CACHED: sum->cached++; break;

@@ -35,6 +35,8 @@ int pr_exec(pr_store *st, const char *sql);
 long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len);
 /* Records the process and directory of a task's running attempt. */
 int pr_store_running(pr_store *st, long run, const char *task, long pid, const char *dir);
+/* Replaces the plan kept with RUN (a run-time for added tasks to it). */
+int pr_store_plan(pr_store *st, long run, const char *plan);
 int pr_store_finish_run(pr_store *st, long run, const char *status);
 int pr_store_event(pr_store *st, long run, const char *task, int attempt, const char *from, const char *to,
 		   const char *detail);

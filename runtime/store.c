@@ -190,6 +190,18 @@ long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, siz
 	return rc == SQLITE_DONE ? (long)sqlite3_last_insert_rowid(st->db) : -1;
 }
 
+int pr_store_plan(pr_store *st, long run, const char *plan)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET plan = ? WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, plan, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, run);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int pr_store_finish_run(pr_store *st, long run, const char *status)
 {
 	sqlite3_stmt *q;
