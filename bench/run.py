@@ -5,10 +5,12 @@
 wall time, per-task overhead and peak RSS.
 
 The peers' workloads come from ../shared/bench/gen_workloads.py (skipped if
-it is not there); pipec's from gen_pipe.py beside this file.  The sandbox
-is not built yet, so there is no "with sandbox" column.
+it is not there); pipec's from gen_pipe.py beside this file.  pipec is
+measured twice: with its sandbox (the default: namespaces, read-only root,
+cgroups) and with --no-sandbox.  snakemake is measured too when it is
+installed (`apt-get install snakemake`; one run each, it is slow).
 
-usage: bench/run.py [--pipec PATH] [--runs N] [--dir DIR] [--only SHAPE[,SHAPE]]
+usage: bench/run.py [--pipec PATH] [--runs N] [--dir DIR] [--only SHAPE[,SHAPE]] [--no-snakemake]
 """
 import argparse
 import os
@@ -37,7 +39,8 @@ def measure(name, cmd, cwd, clean, runs, ntasks):
     noop = statistics.median(timed(cmd, cwd) for _ in range(runs))
     cold = statistics.median(colds)
     rss = peak_rss_mib(cmd, cwd)
-    print("%-26s %-7s %9.3f %9.0f %9.3f %9.1f" % (name, cmd[0].split("/")[-1], cold, cold * 1e6 / ntasks, noop, rss))
+    engine = cmd[0].split("/")[-1] + (" (no sandbox)" if "--no-sandbox" in cmd else "")
+    print("%-26s %-20s %9.3f %9.0f %9.3f %9.1f" % (name, engine, cold, cold * 1e6 / ntasks, noop, rss), flush=True)
     return cold, noop
 
 
@@ -47,10 +50,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--dir", default="/tmp/pipec-bench-run")
     ap.add_argument("--only", default="")
+    ap.add_argument("--no-snakemake", action="store_true")
     a = ap.parse_args()
     pipec = os.path.abspath(a.pipec)
     os.makedirs(a.dir, exist_ok=True)
-    print("%-26s %-7s %9s %9s %9s %9s" % ("workload", "engine", "cold s", "us/task", "no-op s", "peak MiB"))
+    print("%-26s %-20s %9s %9s %9s %9s" % ("workload", "engine", "cold s", "us/task", "no-op s", "peak MiB"))
     for shape, size in WORKLOADS:
         if a.only and shape not in a.only.split(","):
             continue
@@ -62,16 +66,24 @@ def main():
         with open(src) as f:
             ntasks = int(f.readline().split("(")[1].split()[0])
         label = "%s %s" % (shape, size)
-        pc, pn = measure(label, [pipec, "run", "--quiet", "-j2", "pipeline.pipe"], d, [".pipec"], a.runs, ntasks)
+        sc, sn = measure(label, [pipec, "run", "--quiet", "-j2", "pipeline.pipe"], d, [".pipec"], a.runs, ntasks)
+        pc, pn = measure(label, [pipec, "run", "--quiet", "--no-sandbox", "-j2", "pipeline.pipe"], d, [".pipec"], a.runs,
+                         ntasks)
         if os.path.exists(SHARED) and shutil.which("ninja"):
+            snake = shutil.which("snakemake") and not a.no_snakemake
             peers = os.path.join(d, "peers")
-            if not os.path.exists(os.path.join(peers, "workload.json")):
-                subprocess.run([sys.executable, SHARED, shape, size, "-o", peers, "--engines", "make,ninja", "--force"],
-                               check=True, stdout=subprocess.DEVNULL)
+            engines = "make,ninja" + (",snakemake" if snake else "")
+            if not os.path.exists(os.path.join(peers, "workload.json")) or \
+                    (snake and not os.path.exists(os.path.join(peers, "snakemake"))):
+                subprocess.run([sys.executable, SHARED, shape, size, "-o", peers, "--engines", engines, "--force",
+                                "--snakemake-recursion-limit", "20000"], check=True, stdout=subprocess.DEVNULL)
             nc, nn = measure(label, ["ninja", "-j2"], os.path.join(peers, "ninja"), ["out", ".ninja_log"], a.runs, ntasks)
             measure(label, ["make", "-j2"], os.path.join(peers, "make"), ["out"], a.runs, ntasks)
-            print("%-26s pipec / ninja: cold %.2fx (target <= 1.2x without the sandbox), no-op %.3f s (wide-10k target <= 0.2 s)"
-                  % (label, pc / nc, pn))
+            if snake:
+                measure(label, ["snakemake", "--cores", "2", "--quiet"], os.path.join(peers, "snakemake"),
+                        ["out", ".snakemake"], 1, ntasks)
+            print("%-26s pipec / ninja, cold: %.2fx without the sandbox (target <= 1.2x), %.2fx with it (target <= 2x);"
+                  " no-op %.3f s (wide-10k target <= 0.2 s)" % (label, pc / nc, sc / nc, pn), flush=True)
 
 
 if __name__ == "__main__":

@@ -265,7 +265,8 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 #define MISSING(...) (len += (size_t)snprintf(sb->missing + len, len < sizeof sb->missing ? sizeof sb->missing - len : 0, \
 					     __VA_ARGS__))
 	if (!(got & (PB_USER | PB_MOUNT)))
-		MISSING("no namespaces (neither a user namespace nor root): tasks see the host's filesystem, processes and network");
+		MISSING("no namespaces (neither a user namespace nor root): no read-only root filesystem and no private /tmp;"
+			" no pid namespace; no network namespace: tasks see the host's filesystem, processes and network");
 	else {
 		if (!(got & PB_MOUNT) || !(got & PB_RDONLY))
 			MISSING("%sno read-only root filesystem and no private /tmp", len ? "; " : "");
