@@ -1,9 +1,13 @@
 /*
  * runtime.h - what the runtime's modules share (not the driver).
  *
- *   store.c   the SQLite store and the state directory's lock
- *   run.c     plan loading, the task state machine, the scheduler, local
- *             execution, outputs, values and the cache
+ *   store.c     the SQLite store and the state directory's lock
+ *   run.c       plan loading, the task state machine, the scheduler, local
+ *               execution, outputs, values, the cache, run-time fors
+ *   resources.c the nodes (this machine, or a resources file's), GPU
+ *               discovery (NVML, the CUDA driver), placing a task
+ *   sandbox.c   the local sandbox: namespaces, mounts, cgroups
+ *   report.c    runs, show, why, lineage, cancel
  */
 #ifndef PIPEC_RUNTIME_INTERNAL_H
 #define PIPEC_RUNTIME_INTERNAL_H
