@@ -381,6 +381,37 @@ static uint32_t add_file(pc_ctx *ctx, const char *path, int *ok)
 	return file;
 }
 
+/* The nodes of a resources file whose YAML is ROOT into P: 0, or -1 (reported). */
+static int resources_nodes(loader *L, const ynode *root, pc_profile *p)
+{
+	static const char *const keys[] = {"nodes"};
+	if (root->kind != YN_MAP)
+		return yerr(L, root, "E0504", "a resources file is a mapping with a list of nodes: nodes: [...]");
+	int rc = known_keys(L, root, "a resources file", keys, 1);
+	const ynode *nodes = get(root, "nodes");
+	if (!nodes)
+		return yerr(L, root, "E0504", "a resources file needs nodes: [...]");
+	if (load_nodes(L, nodes, p) < 0)
+		return -1;
+	if (p->nnodes == 0)
+		return yerr(L, nodes, "E0504", "a resources file needs at least one node");
+	return rc;
+}
+
+/* Reads the YAML file at PATH into *ROOT with its loader L: 0, -1 (reported), -2 (unreadable, errno). */
+static int open_yaml(pc_ctx *ctx, const char *path, loader *L, ynode **root)
+{
+	int ok;
+	uint32_t file = add_file(ctx, path, &ok);
+	if (!ok)
+		return -2;
+	if (!(*root = read_yaml(ctx, file)))
+		return -1;
+	const char *slash = strrchr(path, '/');
+	*L = (loader){ctx, file, slash ? pc_arena_strndup(ctx->arena, path, (size_t)(slash - path)) : "."};
+	return 0;
+}
+
 static int load_resources_file(loader *L, const ynode *v, pc_profile *p)
 {
 	if (v->kind != YN_SCALAR)
@@ -402,28 +433,18 @@ static int load_resources_file(loader *L, const ynode *v, pc_profile *p)
 	if (!root)
 		return -1;
 	loader sub = {L->ctx, file, L->dir};
-	static const char *const keys[] = {"nodes"};
-	if (root->kind != YN_MAP)
-		return yerr(&sub, root, "E0504", "a resources file is a mapping with a list of nodes: nodes: [...]");
-	int rc = known_keys(&sub, root, "a resources file", keys, 1);
-	const ynode *nodes = get(root, "nodes");
-	if (!nodes)
-		return yerr(&sub, root, "E0504", "a resources file needs nodes: [...]");
-	return load_nodes(&sub, nodes, p) < 0 ? -1 : rc;
+	return resources_nodes(&sub, root, p);
 }
 
 int pc_profile_load(pc_ctx *ctx, const char *path, const char *name, pc_profile *out)
 {
 	memset(out, 0, sizeof *out);
-	int ok;
-	uint32_t file = add_file(ctx, path, &ok);
-	if (!ok)
-		return -2;
-	ynode *root = read_yaml(ctx, file);
-	if (!root)
-		return -1;
-	const char *slash = strrchr(path, '/');
-	loader L = {ctx, file, slash ? pc_arena_strndup(ctx->arena, path, (size_t)(slash - path)) : "."};
+	loader L;
+	ynode *root;
+	int opened = open_yaml(ctx, path, &L, &root);
+	if (opened < 0)
+		return opened;
+	uint32_t file = L.file;
 	static const char *const top_keys[] = {"profiles"};
 	if (root->kind != YN_MAP)
 		return yerr(&L, root, "E0504", "pipec.yaml is a mapping with profiles: { NAME: {...} }");
@@ -496,26 +517,13 @@ int pc_profile_load(pc_ctx *ctx, const char *path, const char *name, pc_profile 
 int pc_resources_json(pc_ctx *ctx, const char *path, char **json)
 {
 	*json = NULL;
-	int ok;
-	uint32_t file = add_file(ctx, path, &ok);
-	if (!ok)
-		return -2;
-	ynode *root = read_yaml(ctx, file);
-	if (!root)
-		return -1;
-	const char *slash = strrchr(path, '/');
-	loader L = {ctx, file, slash ? pc_arena_strndup(ctx->arena, path, (size_t)(slash - path)) : "."};
-	static const char *const keys[] = {"nodes"};
-	if (root->kind != YN_MAP)
-		return yerr(&L, root, "E0504", "a resources file is a mapping with a list of nodes: nodes: [...]");
-	int rc = known_keys(&L, root, "a resources file", keys, 1);
-	const ynode *nodes = get(root, "nodes");
-	if (!nodes)
-		return yerr(&L, root, "E0504", "a resources file needs nodes: [...]");
+	loader L;
+	ynode *root;
+	int opened = open_yaml(ctx, path, &L, &root);
+	if (opened < 0)
+		return opened;
 	pc_profile p = {0};
-	if (load_nodes(&L, nodes, &p) < 0 || rc < 0 || p.nnodes == 0) {
-		if (rc == 0 && p.nnodes == 0)
-			yerr(&L, nodes, "E0504", "a resources file needs at least one node");
+	if (resources_nodes(&L, root, &p) < 0) {
 		pc_profile_free(&p);
 		return -1;
 	}

@@ -1299,49 +1299,33 @@ static void crashed(runner *R, uint32_t i)
 /* ---- readiness ----------------------------------------------------------------------------- */
 
 /* The cache key of a ready task (its inputs resolved as content hashes). */
-/* V with each path of an existing file or directory in it replaced by its content hash (new). */
-static json_t *contents(json_t *v)
+/*
+ * V with each path of an existing file or directory in it replaced by its
+ * content hash (new); with CONSTS_ONLY (V is a plan expression), only the
+ * paths in its constants.
+ */
+static json_t *by_content(json_t *v, int consts_only)
 {
+	size_t k;
+	const char *key;
+	json_t *x, *r;
 	if (json_is_array(v)) {
-		json_t *r = json_array();
-		size_t k;
-		json_t *x;
-		json_array_foreach(v, k, x) json_array_append_new(r, contents(x));
+		r = json_array();
+		json_array_foreach(v, k, x) json_array_append_new(r, by_content(x, consts_only));
 		return r;
 	}
 	if (json_is_object(v)) {
-		json_t *r = json_object();
-		const char *k;
-		json_t *x;
-		json_object_foreach(v, k, x) json_object_set_new(r, k, contents(x));
+		r = json_object();
+		json_object_foreach(v, key, x) json_object_set_new(r, key, by_content(x, consts_only && strcmp(key, "const")));
 		return r;
 	}
 	char h[65];
-	if (json_is_string(v) && json_string_value(v)[0] == '/' && hash_path(json_string_value(v), h) == 0) {
+	if (!consts_only && json_is_string(v) && json_string_value(v)[0] == '/' && hash_path(json_string_value(v), h) == 0) {
 		char tagged[80];
 		snprintf(tagged, sizeof tagged, "content:%s", h);
 		return json_string(tagged);
 	}
 	return json_incref(v);
-}
-
-/* Plan expression E with the paths in its constants counted by content (new). */
-static json_t *consts_by_content(json_t *e)
-{
-	if (json_is_array(e)) {
-		json_t *r = json_array();
-		size_t k;
-		json_t *x;
-		json_array_foreach(e, k, x) json_array_append_new(r, consts_by_content(x));
-		return r;
-	}
-	if (!json_is_object(e))
-		return json_incref(e);
-	json_t *r = json_object();
-	const char *k;
-	json_t *x;
-	json_object_foreach(e, k, x) json_object_set_new(r, k, !strcmp(k, "const") ? contents(x) : consts_by_content(x));
-	return r;
 }
 
 static void cache_key(runner *R, uint32_t i)
@@ -1354,7 +1338,7 @@ static void cache_key(runner *R, uint32_t i)
 	json_object_set(parts, "stage", json_object_get(t->j, "stage"));
 	json_object_set(parts, "module", json_object_get(t->j, "module"));
 	/* an element of a run-time for's list is a constant of its instance's command */
-	json_object_set_new(parts, "command", consts_by_content(json_object_get(t->j, "command")));
+	json_object_set_new(parts, "command", by_content(json_object_get(t->j, "command"), 1));
 	json_object_set(parts, "image", json_object_get(t->j, "image"));
 	json_object_set(parts, "env", json_object_get(t->j, "env"));
 	json_object_set(parts, "outputs", json_object_get(t->j, "outputs"));
@@ -1368,7 +1352,7 @@ static void cache_key(runner *R, uint32_t i)
 		 * for's list) counts by its content, as task outputs do */
 		const char *type = json_string_value(json_object_get(in, "type"));
 		if (v && type && (strstr(type, "File") || strstr(type, "Dir"))) {
-			json_t *c = contents(v);
+			json_t *c = by_content(v, 0);
 			json_decref(v);
 			v = c;
 		}

@@ -92,29 +92,9 @@ static int read_file(const char *path, char *buf, size_t n)
 /* Maps uid/gid of the parent namespace to themselves in a new user namespace (run in it). */
 static int map_ids(const char *uid_map, const char *gid_map)
 {
-	int fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (write(fd, "deny", 4) != 4) {
-			close(fd);
-			return -1;
-		}
-		close(fd);
-	}
-	fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, uid_map, strlen(uid_map)) != (ssize_t)strlen(uid_map)) {
-		if (fd >= 0)
-			close(fd);
+	if (write_file("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
 		return -1;
-	}
-	close(fd);
-	fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, gid_map, strlen(gid_map)) != (ssize_t)strlen(gid_map)) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return write_file("/proc/self/uid_map", uid_map) < 0 || write_file("/proc/self/gid_map", gid_map) < 0 ? -1 : 0;
 }
 
 enum { PB_USER = 1, PB_MOUNT = 2, PB_PID = 4, PB_NET = 8, PB_IPC = 16, PB_UTS = 32, PB_PROC = 64, PB_RDONLY = 128 };
