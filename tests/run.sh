@@ -188,4 +188,10 @@ grep -n '' "$TMP/whole.err" | awk -F: '/running    b$/ {rb=$1} /succeeded  a$/ {
 	&& { [ -e /dev/nvidiactl ] || grep -q "^error      card: stage 'card' .* asks for 1 GPU, and no GPU was found (.*)$" "$TMP/never.err"; } \
 	&& grep -q '"d":5' "$TMP/never.out" \
 	&& ok "a task no machine here can hold is an error at once, naming the stage and the shortfall" || fail "never fits: rc $rc $(cat "$TMP/never.err")"
+# the ML-shaped example runs in the sandbox: prepare, a sweep of trainings with checkpoints, evaluate
+X="$TMP/ml"
+mkdir -p "$X"
+"$PIPEC" run --quiet --format json --state-dir "$X" examples/ml-train.pipe > "$TMP/ml.json" 2> "$TMP/ml.err"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/ml.json" "import os; a = r['result']; assert a['accuracy'] >= 0.5, a; assert os.path.exists(a['model']), a" \
+	&& ok "examples/ml-train.pipe runs: an accuracy and the kept model" || fail "ml-train: rc $rc $(cat "$TMP/ml.json" "$TMP/ml.err")"
 finish
