@@ -107,6 +107,22 @@ wait $! 2>/dev/null
 [ $rc -eq 0 ] && grep -q '"result":\[1,2,3\]' "$TMP/resume.json" && ok "a sandboxed run killed mid-way resumes and completes" \
 	|| fail "resume: rc $rc $(cat "$TMP/resume.json" "$TMP/resume.err")"
 
+# a checkpointing stage in the sandbox, killed with its runtime, resumes from its checkpoint
+K="$TMP/ckpt"
+mkdir -p "$K"
+"$PIPEC" run --quiet --state-dir "$K" tests/sandbox/checkpoint.pipe > /dev/null 2>&1 &
+pid=$!
+sleep 1.2
+kill -9 $pid
+wait $pid 2>/dev/null
+pkill -9 -f sandbox-checkpoint-probe
+sleep 0.3
+"$PIPEC" resume --quiet --format json --state-dir "$K" > "$TMP/ck.json" 2> "$TMP/ck.err"; rc=$?
+[ $rc -eq 0 ] && python3 -c "
+import json; r = json.load(open('$TMP/ck.json'))['result'].split()
+assert r[0] == 'from' and 0 < int(r[1]) < 10 and r[3] == '10', r
+" && ok "a checkpointing stage killed mid-way in the sandbox resumes from its newest checkpoint" || fail "sandbox checkpoint: rc $rc $(cat "$TMP/ck.json" "$TMP/ck.err")"
+
 # where the host cannot give a protection, the run says which, once: an
 # unprivileged user may not create cgroups here
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
