@@ -523,9 +523,21 @@ static int child_main(void *arg)
 				close(c->tree[k]);
 			}
 		}
-		if ((c->flags & CLONE_NEWPID) && sb->own_proc &&
-		    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-			FAIL(ST_PROC);
+		if ((c->flags & CLONE_NEWPID) && sb->own_proc) {
+			if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+				FAIL(ST_PROC);
+			/* what in a /proc of its own still reaches the host: read-only */
+			static const char *const host[] = {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus",
+							   "/proc/fs"};
+			struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+			for (size_t k = 0; k < sizeof host / sizeof host[0]; k++) {
+				if (access(host[k], F_OK) != 0)
+					continue;
+				if (mount(host[k], host[k], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+				    mount_setattr(AT_FDCWD, host[k], AT_RECURSIVE, &ro, sizeof ro) < 0)
+					FAIL(ST_PROC);
+			}
+		}
 	}
 	if (c->flags & CLONE_NEWNET) { /* lo up: 127.0.0.1 is the task's own */
 		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

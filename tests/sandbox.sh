@@ -48,6 +48,7 @@ protection "no network namespace" "a connect to a listener on the host's 127.0.0
 protection "private /tmp" "a write to /tmp does not persist on the host" sh -c "grep -q '^tmp: written' '$TMP/look' && [ ! -e /tmp/pipec-sandbox-probe-$PORT ]"
 protection "read-only root" "a write beside the attempt's directory is refused" sh -c "grep -q '^up: refused' '$TMP/look' && [ -z \"\$(find '$S/.pipec/work' -name 'outside-*')\" ]"
 protection "read-only root" "a write to /etc is refused" grep -q '^etc: refused' "$TMP/look"
+protection "no namespaces" "a write to the host's sysctls (/proc/sys) is refused" grep -q '^sysctl: refused' "$TMP/look"
 protection "read-only root" "an input is read-only" sh -c "[ '$(field "$TMP/probe.json" input)' = 'input: refused' ]"
 grep -q '^env: kube=\[\] ssh=\[\] aws=\[\]$' "$TMP/look" && ok "host variables (KUBECONFIG, SSH_AUTH_SOCK, AWS_SECRET_ACCESS_KEY) are not visible" || fail "env: $(cat "$TMP/look")"
 protection "no namespaces" "no capabilities" grep -q '^caps: 0000000000000000$' "$TMP/look"
