@@ -898,7 +898,7 @@ static void cgroup_name(const runner *R, uint32_t i, char *out, size_t n)
 	snprintf(out, n, "%s-%ld-%u-%d", R->tag, R->run, i, R->t[i].attempt);
 }
 
-/* Adds the absolute paths under /tmp in value V (an input) to J's read-only paths. */
+/* Adds the absolute paths the sandbox would cover in value V (an input) to J's read-only paths. */
 static void keep_inputs(pr_jail *j, json_t *v, const char *work)
 {
 	if (json_is_array(v) || json_is_object(v)) {
@@ -914,7 +914,7 @@ static void keep_inputs(pr_jail *j, json_t *v, const char *work)
 	const char *p = json_string_value(v);
 	struct stat sb;
 	size_t wl = strlen(work);
-	if (!p || strncmp(p, "/tmp/", 5) != 0 || (strncmp(p, work, wl) == 0 && p[wl] == '/') || j->nkeep >= PR_JAIL_KEEP - 2 ||
+	if (!p || !pr_sandbox_covers(p) || (strncmp(p, work, wl) == 0 && p[wl] == '/') || j->nkeep >= PR_JAIL_KEEP - 2 ||
 	    stat(p, &sb) != 0)
 		return;
 	j->keep[j->nkeep].path = p;
@@ -933,7 +933,7 @@ static void jail(runner *R, uint32_t i, pr_jail *j, const char *cpdir)
 	rtask *t = &R->t[i];
 	static char work[4200];
 	snprintf(work, sizeof work, "%s/work", R->root);
-	if (strncmp(R->root, "/tmp/", 5) == 0) {
+	if (pr_sandbox_covers(R->root)) {
 		j->keep[j->nkeep].path = work;
 		j->keep[j->nkeep].dir = 1;
 		j->keep[j->nkeep++].writable = 0;

@@ -270,6 +270,11 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 #undef MISSING
 }
 
+int pr_sandbox_covers(const char *path)
+{
+	return !strncmp(path, "/tmp/", 5) || !strncmp(path, "/run/", 5) || !strncmp(path, "/var/run/", 9);
+}
+
 /* ---- one attempt ------------------------------------------------------------------ */
 
 /* The cgroup directory of controller C for an attempt named NAME. */
@@ -482,6 +487,9 @@ static int child_main(void *arg)
 			if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) < 0)
 				FAIL(ST_RDONLY);
 			if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+				FAIL(ST_TMP);
+			/* the host's sockets (docker.sock, dbus, agents) are in /run: not reachable */
+			if (access("/run", F_OK) == 0 && mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") < 0)
 				FAIL(ST_TMP);
 			if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755") < 0)
 				FAIL(ST_DEV);

@@ -16,16 +16,24 @@ field() { python3 -c "import json,sys; r = json.load(open('$1')); print(r['resul
 
 # a listener on the host's loopback
 python3 -c "
-import socket, sys
+import os, socket, sys, threading
 s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()
-print(s.getsockname()[1]); sys.stdout.flush()
-while True:
-    c, _ = s.accept(); c.close()
+port = s.getsockname()[1]
+def serve(l):
+    while True:
+        c, _ = l.accept(); c.close()
+try:  # a host socket in /run, as docker.sock or an agent's would be
+    u = socket.socket(socket.AF_UNIX); u.bind('/run/pipec-sandbox-probe-%d.sock' % port); u.listen()
+    threading.Thread(target=serve, args=(u,), daemon=True).start()
+except OSError:
+    pass
+print(port); sys.stdout.flush()
+serve(s)
 " > "$TMP/port" &
 LISTENER=$!
-trap 'kill $LISTENER 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$TMP/port" ] && break; sleep 0.1; done
 PORT=$(cat "$TMP/port")
+trap 'kill $LISTENER 2>/dev/null; rm -rf "$TMP" "/run/pipec-sandbox-probe-$PORT.sock"' EXIT
 
 KUBECONFIG=/root/.kube/config SSH_AUTH_SOCK=/tmp/ssh-agent.sock AWS_SECRET_ACCESS_KEY=secret \
 	"$PIPEC" run --state-dir "$S" --format json -p port="$PORT" tests/sandbox/probe.pipe > "$TMP/probe.json" 2> "$TMP/probe.err"; rc=$?
@@ -49,11 +57,16 @@ protection "private /tmp" "a write to /tmp does not persist on the host" sh -c "
 protection "read-only root" "a write beside the attempt's directory is refused" sh -c "grep -q '^up: refused' '$TMP/look' && [ -z \"\$(find '$S/.pipec/work' -name 'outside-*')\" ]"
 protection "read-only root" "a write to /etc is refused" grep -q '^etc: refused' "$TMP/look"
 protection "no namespaces" "a write to the host's sysctls (/proc/sys) is refused" grep -q '^sysctl: refused' "$TMP/look"
+if [ -S "/run/pipec-sandbox-probe-$PORT.sock" ]; then
+	protection "read-only root" "a host socket in /run (as docker.sock) cannot be reached" grep -q '^unix: no' "$TMP/look"
+else
+	ok "host sockets in /run: not tried (/run is not writable here)"
+fi
 protection "read-only root" "an input is read-only" sh -c "[ '$(field "$TMP/probe.json" input)' = 'input: refused' ]"
 grep -q '^env: kube=\[\] ssh=\[\] aws=\[\]$' "$TMP/look" && ok "host variables (KUBECONFIG, SSH_AUTH_SOCK, AWS_SECRET_ACCESS_KEY) are not visible" || fail "env: $(cat "$TMP/look")"
 protection "no namespaces" "no capabilities" grep -q '^caps: 0000000000000000$' "$TMP/look"
 protection "pid namespace" "a pid namespace of its own: the task sees only its own processes" awk '/^processes:/ {exit !($2 < 10)}' "$TMP/look"
-protection "no namespaces" "/dev holds only the basic devices" grep -q '^dev: fd full null random shm stderr stdin stdout tty urandom zero $' "$TMP/look"
+protection "no namespaces" "/dev holds only the basic devices" grep -q '^dev: fd full null random shm stderr stdin stdout tty urandom zero$' "$TMP/look"
 
 # without the sandbox the same write persists: the checks above can fail
 cat > "$TMP/plain.pipe" <<PIPE
