@@ -126,6 +126,7 @@ typedef struct pr_sandbox {
 	int cg_version[PR_CG_N]; /* per controller: 2, 1, or 0 (rlimits) */
 	char cg_base[PR_CG_N][4096]; /* where the attempts' cgroups go */
 	char uid_map[64], gid_map[64];
+	int user_fd, net_fd;   /* the run's user and network namespaces, shared by its tasks (or -1) */
 	char missing[2048];    /* what the host does not give, said once ("" when all is there) */
 } pr_sandbox;
 
@@ -151,7 +152,7 @@ void pr_sandbox_probe(pr_sandbox *sb, int on);
 /* Whether PATH is under what the sandbox covers with a tmpfs of its own (/tmp, /run): kept visible explicitly. */
 int pr_sandbox_covers(const char *path);
 /* Starts /bin/sh with J's argv in the sandbox; its pid, or -1 with WHY. */
-pid_t pr_sandbox_spawn(const pr_sandbox *sb, const pr_jail *j, char *why, size_t n);
+pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t n);
 /* After the attempt ended: 1 if its memory limit killed it; NOTE says if the pids limit refused forks; its cgroups go. */
 int pr_sandbox_reap(const pr_sandbox *sb, const char *cgroup, char *note, size_t n);
 

@@ -97,6 +97,65 @@ static int map_ids(const char *uid_map, const char *gid_map)
 	return write_file("/proc/self/uid_map", uid_map) < 0 || write_file("/proc/self/gid_map", gid_map) < 0 ? -1 : 0;
 }
 
+/* Brings up lo in this network namespace. */
+static int lo_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, "lo", 3);
+	int rc = s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0 &&
+			 (ifr.ifr_flags |= IFF_UP | IFF_RUNNING, ioctl(s, SIOCSIFFLAGS, &ifr) == 0)
+		 ? 0 : -1;
+	if (s >= 0)
+		close(s);
+	return rc;
+}
+
+/*
+ * The run's own user and network namespaces, made once: a network namespace
+ * costs about half a millisecond to make and to tear down, so the tasks of a
+ * run share one (only lo, up) instead of each making its own.  A forked
+ * child makes them; their /proc files, held open, keep them after it is gone.
+ */
+static void make_holder(pr_sandbox *sb)
+{
+	int p[2];
+	sb->user_fd = sb->net_fd = -1;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	pid_t h = fork();
+	if (h == 0) {
+		close(p[0]);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 && map_ids(sb->uid_map, sb->gid_map) == 0 && lo_up() == 0 &&
+		    write(p[1], "k", 1) == 1)
+			pause();
+		_exit(0);
+	}
+	close(p[1]);
+	char k;
+	if (h > 0 && read(p[0], &k, 1) == 1) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%ld/ns/user", (long)h);
+		sb->user_fd = open(path, O_RDONLY | O_CLOEXEC);
+		snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)h);
+		sb->net_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	close(p[0]);
+	if (h > 0) {
+		kill(h, SIGKILL);
+		waitpid(h, NULL, 0);
+	}
+	/* a task is the holder-entering child's child: the runtime adopts it when that child exits */
+	if (sb->user_fd < 0 || sb->net_fd < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		if (sb->user_fd >= 0)
+			close(sb->user_fd);
+		if (sb->net_fd >= 0)
+			close(sb->net_fd);
+		sb->user_fd = sb->net_fd = -1;
+	}
+}
+
 enum { PB_USER = 1, PB_MOUNT = 2, PB_PID = 4, PB_NET = 8, PB_IPC = 16, PB_UTS = 32, PB_PROC = 64, PB_RDONLY = 128 };
 
 /* In a forked child: which namespaces and mount operations work (a bit set, as the exit status). */
@@ -225,6 +284,7 @@ static int cgroup_base(const char *controller, char *dir, size_t n, char *why, s
 void pr_sandbox_probe(pr_sandbox *sb, int on)
 {
 	memset(sb, 0, sizeof *sb);
+	sb->user_fd = sb->net_fd = -1;
 	sb->on = on;
 	if (!on)
 		return;
@@ -240,6 +300,9 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 		    (got & PB_PID ? CLONE_NEWPID : 0) | (got & PB_NET ? CLONE_NEWNET : 0) | (got & PB_IPC ? CLONE_NEWIPC : 0) |
 		    (got & PB_UTS ? CLONE_NEWUTS : 0);
 	sb->own_proc = (got & PB_PROC) != 0;
+	sb->user_fd = sb->net_fd = -1;
+	if ((sb->flags & (CLONE_NEWUSER | CLONE_NEWNET)) == (CLONE_NEWUSER | CLONE_NEWNET))
+		make_holder(sb);
 	sb->rdonly = (got & PB_RDONLY) != 0;
 	size_t len = 0;
 #define MISSING(...) (len += (size_t)snprintf(sb->missing + len, len < sizeof sb->missing ? sizeof sb->missing - len : 0, \
@@ -408,15 +471,18 @@ typedef struct child {
 	int flags;
 	int fd_null;             /* /dev/null of the host, opened before */
 	int step, err;           /* where the child failed, and errno (shared memory: read by the parent) */
+	pid_t task;              /* entering the run's namespaces: the task's pid */
+	char *stack;             /* ... and the stack it runs on */
 	int tree[PR_JAIL_KEEP];  /* clones of the kept paths */
 } child;
 
-enum { ST_MAPS = 1, ST_PRIVATE, ST_CLONE, ST_RDONLY, ST_TMP, ST_DEV, ST_PROC, ST_KEEP, ST_NET, ST_CAPS, ST_CHDIR, ST_EXEC };
+enum { ST_MAPS = 1, ST_PRIVATE, ST_CLONE, ST_RDONLY, ST_TMP, ST_DEV, ST_PROC, ST_KEEP, ST_NET, ST_CAPS, ST_CHDIR, ST_EXEC,
+       ST_ENTER };
 
 static const char *const steps[] = {
 	"", "map the user ids", "make the mounts private", "clone a kept path", "make the root read-only",
 	"mount a private /tmp", "make /dev", "mount /proc", "put back the attempt's directories", "bring up lo",
-	"drop privileges", "enter the attempt's directory", "run /bin/sh",
+	"drop privileges", "enter the attempt's directory", "run /bin/sh", "enter the run's namespaces",
 };
 
 /* mkdir -p of PATH's directories (the last too when DIR), on the stack: the child shares the runtime's memory. */
@@ -547,18 +613,8 @@ static int child_main(void *arg)
 			}
 		}
 	}
-	if (c->flags & CLONE_NEWNET) { /* lo up: 127.0.0.1 is the task's own */
-		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		struct ifreq ifr;
-		memset(&ifr, 0, sizeof ifr);
-		memcpy(ifr.ifr_name, "lo", 3);
-		if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-			FAIL(ST_NET);
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
-			FAIL(ST_NET);
-		close(s);
-	}
+	if ((c->flags & CLONE_NEWNET) && lo_up() < 0) /* 127.0.0.1 is the task's own */
+		FAIL(ST_NET);
 	if (c->flags & CLONE_NEWUTS)
 		sethostname("pipec", 5);
 	if (chdir(j->dir) < 0)
@@ -578,7 +634,7 @@ static int child_main(void *arg)
 	/* no privileges: no_new_privs, no capabilities now or after exec */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		FAIL(ST_CAPS);
-	if (c->flags & CLONE_NEWUSER || geteuid() == 0) {
+	if ((sb->flags & CLONE_NEWUSER) || geteuid() == 0) {
 		for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 			prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
 		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -599,18 +655,36 @@ static int child_main(void *arg)
 	FAIL(ST_EXEC);
 }
 
-pid_t pr_sandbox_spawn(const pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
+enum { STACK = 256 * 1024 };
+
+/* The child that joins the run's user and network namespaces and starts the task in the rest. */
+static int enter_main(void *arg)
+{
+	child *c = arg;
+	if (setns(c->sb->user_fd, CLONE_NEWUSER) < 0 || setns(c->sb->net_fd, CLONE_NEWNET) < 0)
+		FAIL(ST_ENTER);
+	c->task = clone(child_main, c->stack + STACK, c->flags | CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+	if (c->task < 0)
+		FAIL(ST_ENTER);
+	_exit(0);
+}
+
+pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 {
 	if (cg_make(sb, j, why, wn) < 0)
 		return -1;
-	static char *stack; /* one stack: CLONE_VFORK returns only once the child has exec'd or died */
-	enum { STACK = 256 * 1024 };
-	if (!stack && !(stack = malloc(STACK)))
-		abort();
-	STACK_FRESH(stack, STACK); /* the last child left its frames' marks: it never returned */
-	child c = {.sb = sb, .j = j, .flags = sb->flags};
+	static char *stack[2]; /* CLONE_VFORK returns only once the child has exec'd or died */
+	for (int k = 0; k < 2; k++) {
+		if (!stack[k] && !(stack[k] = malloc(STACK)))
+			abort();
+		STACK_FRESH(stack[k], STACK); /* the last child left its frames' marks: it never returned */
+	}
+	child c = {.sb = sb, .j = j, .flags = sb->flags, .stack = stack[1], .task = -1};
 	if (j->network)
 		c.flags &= ~CLONE_NEWNET;
+	int enter = !j->network && sb->user_fd >= 0;
+	if (enter)
+		c.flags &= ~(CLONE_NEWUSER | CLONE_NEWNET); /* joined, not made */
 	for (int k = 0; k < PR_JAIL_KEEP; k++)
 		c.tree[k] = -1;
 	c.fd_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -618,8 +692,23 @@ pid_t pr_sandbox_spawn(const pr_sandbox *sb, const pr_jail *j, char *why, size_t
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid_t pid = clone(child_main, stack + STACK, c.flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	pid_t pid = enter ? clone(enter_main, stack[0] + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c)
+			  : clone(child_main, stack[0] + STACK, c.flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
 	int e = errno;
+	if (enter && pid > 0) { /* the entering child is done: the task is its child, now the runtime's */
+		waitpid(pid, NULL, 0);
+		if (c.step && c.task > 0)
+			waitpid(c.task, NULL, 0);
+		pid = c.step == ST_ENTER && c.task < 0 ? pid : c.task;
+		if (c.step == ST_ENTER) { /* the run's namespaces cannot be joined: each task makes its own */
+			close(sb->user_fd);
+			close(sb->net_fd);
+			sb->user_fd = sb->net_fd = -1;
+			close(c.fd_null);
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			return pr_sandbox_spawn(sb, j, why, wn);
+		}
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(c.fd_null);
 	if (pid < 0) {
@@ -629,7 +718,8 @@ pid_t pr_sandbox_spawn(const pr_sandbox *sb, const pr_jail *j, char *why, size_t
 	}
 	if (c.step) {
 		snprintf(why, wn, "sandbox: cannot %s: %s", steps[c.step], strerror(c.err));
-		waitpid(pid, NULL, 0);
+		if (!enter)
+			waitpid(pid, NULL, 0);
 		pr_sandbox_reap(sb, j->cgroup, NULL, 0);
 		return -1;
 	}
