@@ -109,6 +109,40 @@ int pr_report_runs(const char *state_dir, int json, FILE *out, char **err)
 	return 0;
 }
 
+/* Each attempt of TASK in RUN: number, times, exit code or signal, node and devices. */
+static json_t *attempts_of(sqlite3 *db, long run, const char *task)
+{
+	json_t *a = json_array();
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(db, "SELECT attempt, started, finished, exit_code, signal, placement FROM attempts"
+				   " WHERE run = ? AND task = ? ORDER BY attempt", -1, &q, NULL) != SQLITE_OK)
+		return a; /* a store from before attempts were kept */
+	sqlite3_bind_int64(q, 1, run);
+	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		json_t *o = json_object();
+		json_object_set_new(o, "attempt", json_integer(sqlite3_column_int(q, 0)));
+		json_object_set_new(o, "started", json_real(sqlite3_column_double(q, 1)));
+		for (int c = 2; c <= 4; c++) {
+			static const char *const keys[] = {"finished", "exit_code", "signal"};
+			json_t *v = sqlite3_column_type(q, c) == SQLITE_NULL ? json_null()
+					: c == 2 ? json_real(sqlite3_column_double(q, c)) : json_integer(sqlite3_column_int(q, c));
+			json_object_set_new(o, keys[c - 2], v);
+		}
+		json_t *place = sqlite3_column_text(q, 5) ? json_loads((const char *)sqlite3_column_text(q, 5), 0, NULL) : NULL;
+		json_t *devices = json_array();
+		size_t k;
+		json_t *g;
+		json_array_foreach(json_object_get(place, "gpus"), k, g) json_array_append(devices, json_object_get(g, "uuid"));
+		json_object_set_new(o, "node", place ? json_incref(json_object_get(place, "node")) : json_null());
+		json_object_set_new(o, "devices", devices);
+		json_decref(place);
+		json_array_append_new(a, o);
+	}
+	sqlite3_finalize(q);
+	return a;
+}
+
 int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **err)
 {
 	sqlite3 *db;
@@ -163,6 +197,13 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 			json_object_set_new(t, "finished", finished > 0 ? json_real(finished) : json_null());
 			json_object_set_new(t, "node", place ? json_incref(json_object_get(place, "node")) : json_null());
 			json_object_set_new(t, "devices", devices);
+			json_t *hist = attempts_of(db, run, col(q, 0));
+			json_t *codes = json_array();
+			size_t k2;
+			json_t *h;
+			json_array_foreach(hist, k2, h) json_array_append(codes, json_object_get(h, "exit_code"));
+			json_object_set_new(t, "exit_codes", codes);
+			json_object_set_new(t, "attempt_history", hist);
 			json_decref(place);
 			json_object_set_new(t, "detail", sqlite3_column_type(q, 7) == SQLITE_NULL ? json_null()
 												     : json_string(col(q, 7)));

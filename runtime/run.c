@@ -1092,12 +1092,8 @@ static int start(runner *R, uint32_t i)
 	char *place = t->req.gpu > 0 || R->nodes.n > 1 || R->nodes.simulated
 			      ? pr_place_json(&R->nodes, &t->req, &t->place) : NULL;
 	transition(R, i, S_RUNNING, place);
-	if (place)
-		pr_store_set(&R->store, R->run, t->id, "placement", place, 0);
+	pr_store_running(&R->store, R->run, t->id, t->attempt, (long)pid, t->dir, t->started, cmd, place);
 	free(place);
-	pr_store_running(&R->store, R->run, t->id, (long)pid, t->dir);
-	pr_store_set(&R->store, R->run, t->id, "command", cmd, 0);
-	pr_store_set(&R->store, R->run, t->id, "started", NULL, t->started);
 	free(cmd);
 	return 0;
 }
@@ -1201,9 +1197,8 @@ static void finish(runner *R, uint32_t i, int status)
 	t->pid = 0;
 	note_checkpoint(R, i);
 	begin(R);
-	pr_store_set(&R->store, R->run, t->id, "finished", NULL, pr_now());
-	if (WIFEXITED(status))
-		pr_store_set(&R->store, R->run, t->id, "exit_code", NULL, WEXITSTATUS(status));
+	pr_store_finished(&R->store, R->run, t->id, t->attempt, pr_now(), WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+			  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	if (R->cancelled) {
 		transition(R, i, S_CANCELLED, NULL);
 		return;
@@ -1465,11 +1460,11 @@ static void consider(runner *R, uint32_t i)
 	cache_key(R, i);
 	transition(R, i, S_READY, NULL);
 	char *ins = json_dumps(t->inputs, JSON_COMPACT | JSON_SORT_KEYS);
-	pr_store_set(&R->store, R->run, t->id, "inputs", ins, 0);
+	pr_store_set(&R->store, R->run, t->id, "inputs", ins);
 	free(ins);
 	if (t->key[0]) {
-		pr_store_set(&R->store, R->run, t->id, "cache_key", t->key, 0);
-		pr_store_set(&R->store, R->run, t->id, "parts", t->parts, 0);
+		pr_store_set(&R->store, R->run, t->id, "cache_key", t->key);
+		pr_store_set(&R->store, R->run, t->id, "parts", t->parts);
 	}
 }
 
@@ -1804,7 +1799,7 @@ static void expand(runner *R, const char *sid)
 	begin(R);
 	for (uint32_t i = n0; i < n; i++) {
 		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
-		pr_store_set(&R->store, R->run, R->t[i].id, "stage", R->t[i].stage, 0);
+		pr_store_set(&R->store, R->run, R->t[i].id, "stage", R->t[i].stage);
 	}
 	char *plan = json_dumps(R->plan, JSON_COMPACT);
 	pr_store_plan(&R->store, R->run, plan);
@@ -2062,7 +2057,7 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	begin(R);
 	for (uint32_t i = 0; i < R->n; i++) {
 		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
-		pr_store_set(&R->store, R->run, R->t[i].id, "stage", R->t[i].stage, 0);
+		pr_store_set(&R->store, R->run, R->t[i].id, "stage", R->t[i].stage);
 	}
 	for (uint32_t i = 0; i < R->n; i++)
 		if (R->t[i].pending == 0)

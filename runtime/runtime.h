@@ -37,8 +37,11 @@ void pr_store_close(pr_store *st);
 void pr_store_finalize(pr_store *st);
 int pr_exec(pr_store *st, const char *sql);
 long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len);
-/* Records the process and directory of a task's running attempt. */
-int pr_store_running(pr_store *st, long run, const char *task, long pid, const char *dir);
+/* Records a task's attempt starting: its process, directory, time, command and placement (or NULL). */
+int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, const char *dir, double started,
+		     const char *command, const char *placement);
+/* Records a task's attempt ending: when, its exit status (-1: none) or the signal that killed it (0: none). */
+int pr_store_finished(pr_store *st, long run, const char *task, int attempt, double finished, int exit_code, int signal);
 /* Replaces the plan kept with RUN (a run-time for added tasks to it). */
 int pr_store_plan(pr_store *st, long run, const char *plan);
 int pr_store_finish_run(pr_store *st, long run, const char *status);
@@ -46,8 +49,8 @@ int pr_store_event(pr_store *st, long run, const char *task, int attempt, const 
 		   const char *detail);
 int pr_store_artifact(pr_store *st, long run, const char *task, const char *output, const char *path,
 		      const char *hash, const char *value);
-/* Sets a column of a task's row: text, or the number NUM when TEXT is NULL. */
-int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text, double num);
+/* Sets a text column of a task's row: stage, cache_key, parts or inputs. */
+int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text);
 /* A text column of a task's row (only "placement"), or NULL (new string). */
 char *pr_store_get(pr_store *st, long run, const char *task, const char *column);
 /* Records the newest checkpoint an attempt left. */

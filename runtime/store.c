@@ -44,7 +44,10 @@ static const char schema[] =
 	" value TEXT, PRIMARY KEY(run, task, output));"
 	"CREATE TABLE IF NOT EXISTS cache(key TEXT PRIMARY KEY, run INTEGER, task TEXT, parts TEXT,"
 	" outputs TEXT);"
-	"CREATE TABLE IF NOT EXISTS checkpoints(run INTEGER, task TEXT, attempt INTEGER, path TEXT, at REAL);";
+	"CREATE TABLE IF NOT EXISTS checkpoints(run INTEGER, task TEXT, attempt INTEGER, path TEXT, at REAL);"
+	"CREATE TABLE IF NOT EXISTS attempts(run INTEGER, task TEXT, attempt INTEGER, pid INTEGER, dir TEXT,"
+	" started REAL, finished REAL, exit_code INTEGER, signal INTEGER, placement TEXT,"
+	" PRIMARY KEY(run, task, attempt));";
 
 /* A prepared statement for SQL (a string constant: cached by its address). */
 static sqlite3_stmt *stmt(pr_store *st, const char *sql)
@@ -302,32 +305,75 @@ void pr_store_finalize(pr_store *st)
 	st->nstmts = 0;
 }
 
-int pr_store_running(pr_store *st, long run, const char *task, long pid, const char *dir)
+int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, const char *dir, double started,
+		     const char *command, const char *placement)
 {
-	sqlite3_stmt *q = stmt(st, "UPDATE tasks SET pid = ?, dir = ? WHERE run = ? AND id = ?");
+	sqlite3_stmt *q = stmt(st, "UPDATE tasks SET pid = ?, dir = ?, started = ?, command = ?, placement = ?,"
+				   " finished = NULL, exit_code = NULL WHERE run = ? AND id = ?");
 	if (!q)
 		return -1;
 	sqlite3_bind_int64(q, 1, pid);
 	sqlite3_bind_text(q, 2, dir, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, run);
-	sqlite3_bind_text(q, 4, task, -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 3, started);
+	sqlite3_bind_text(q, 4, command, -1, SQLITE_STATIC);
+	if (placement)
+		sqlite3_bind_text(q, 5, placement, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, run);
+	sqlite3_bind_text(q, 7, task, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return -1;
+	q = stmt(st, "INSERT OR REPLACE INTO attempts(run, task, attempt, pid, dir, started, placement)"
+		     " VALUES(?, ?, ?, ?, ?, ?, ?)");
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, run);
+	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 3, attempt);
+	sqlite3_bind_int64(q, 4, pid);
+	sqlite3_bind_text(q, 5, dir, -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 6, started);
+	if (placement)
+		sqlite3_bind_text(q, 7, placement, -1, SQLITE_STATIC);
 	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
 }
 
-int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text, double num)
+int pr_store_finished(pr_store *st, long run, const char *task, int attempt, double finished, int exit_code, int signal)
 {
-	static const char *const allowed[] = {"stage", "cache_key", "parts", "inputs", "command", "exit_code",
-					      "started", "finished", "placement"};
+	static const char *const sqls[] = {
+		"UPDATE tasks SET finished = ?, exit_code = ? WHERE run = ? AND id = ?",
+		"UPDATE attempts SET finished = ?, exit_code = ?, signal = ? WHERE run = ? AND task = ? AND attempt = ?",
+	};
+	for (int k = 0; k < 2; k++) {
+		sqlite3_stmt *q = stmt(st, sqls[k]);
+		if (!q)
+			return -1;
+		int n = 1;
+		sqlite3_bind_double(q, n++, finished);
+		if (exit_code >= 0)
+			sqlite3_bind_int(q, n, exit_code);
+		n++;
+		if (k == 1 && signal > 0)
+			sqlite3_bind_int(q, n, signal);
+		if (k == 1)
+			n++;
+		sqlite3_bind_int64(q, n++, run);
+		sqlite3_bind_text(q, n++, task, -1, SQLITE_STATIC);
+		if (k == 1)
+			sqlite3_bind_int(q, n, attempt);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			return -1;
+	}
+	return 0;
+}
+
+int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text)
+{
+	static const char *const allowed[] = {"stage", "cache_key", "parts", "inputs"};
 	static const char *const sqls[] = {
 		"UPDATE tasks SET stage = ? WHERE run = ? AND id = ?",
 		"UPDATE tasks SET cache_key = ? WHERE run = ? AND id = ?",
 		"UPDATE tasks SET parts = ? WHERE run = ? AND id = ?",
 		"UPDATE tasks SET inputs = ? WHERE run = ? AND id = ?",
-		"UPDATE tasks SET command = ? WHERE run = ? AND id = ?",
-		"UPDATE tasks SET exit_code = ? WHERE run = ? AND id = ?",
-		"UPDATE tasks SET started = ? WHERE run = ? AND id = ?",
-		"UPDATE tasks SET finished = ? WHERE run = ? AND id = ?",
-		"UPDATE tasks SET placement = ? WHERE run = ? AND id = ?",
 	};
 	size_t k = 0;
 	while (k < sizeof allowed / sizeof allowed[0] && strcmp(allowed[k], column) != 0)
@@ -337,10 +383,7 @@ int pr_store_set(pr_store *st, long run, const char *task, const char *column, c
 	sqlite3_stmt *q = stmt(st, sqls[k]);
 	if (!q)
 		return -1;
-	if (text)
-		sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_double(q, 1, num);
+	sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 2, run);
 	sqlite3_bind_text(q, 3, task, -1, SQLITE_STATIC);
 	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;

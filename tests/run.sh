@@ -56,6 +56,9 @@ run "$TMP/plan.json" > "$TMP/p.json" && py "$TMP/p.json" "assert r['result'] == 
 # retries, missing outputs, timeouts
 run tests/run/retry.pipe > "$TMP/r.json"; rc=$?
 [ $rc -eq 0 ] && py "$TMP/r.json" "assert r['result'] == 2, r" && ok "a retry succeeds on attempt 2 (PIPEC_ATTEMPT)" || fail "retry: $rc $(cat "$TMP/r.json")"
+"$PIPEC" show --format json --state-dir "$S" > "$TMP/r-show.json"
+py "$TMP/r-show.json" "t = [x for x in r['tasks'] if x['id'] == 'flaky'][0]; assert t['attempts'] == 2 and t['exit_codes'] == [3, 0], t; h = t['attempt_history']; assert [a['attempt'] for a in h] == [1, 2] and all(a['finished'] >= a['started'] for a in h), h" \
+	&& ok "pipec show --format json: each attempt's exit code and times" || fail "show attempts: $(cat "$TMP/r-show.json")"
 "$PIPEC" run --state-dir "$S" tests/run/no-output.pipe > /dev/null 2> "$TMP/no.err"; rc=$?
 [ $rc -eq 1 ] && grep -q "stage 'lazy' (tests/run/no-output.pipe:3:34): output 'out' (File) was not written" "$TMP/no.err" \
 	&& ok "exit 0 without the output fails, naming the stage and the output" || fail "no output: $rc $(cat "$TMP/no.err")"
