@@ -237,6 +237,10 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 	return 0;
 }
 
+/* A task's run, state, cache key parts (kept once per key; in the row in older stores) and key. */
+#define TASK_PARTS "SELECT t.run, t.state, coalesce(t.parts, k.parts), t.cache_key FROM tasks t" \
+		   " LEFT JOIN keys k ON k.key = t.cache_key"
+
 int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, char **err)
 {
 	sqlite3 *db;
@@ -244,8 +248,8 @@ int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, 
 		return 2;
 	sqlite3_stmt *q;
 	sqlite3_prepare_v2(db,
-			   run ? "SELECT run, state, parts, cache_key FROM tasks WHERE id = ?1 AND run = ?2"
-			       : "SELECT run, state, parts, cache_key FROM tasks WHERE id = ?1 ORDER BY run DESC LIMIT 1",
+			   run ? TASK_PARTS " WHERE t.id = ?1 AND t.run = ?2"
+			       : TASK_PARTS " WHERE t.id = ?1 ORDER BY t.run DESC LIMIT 1",
 			   -1, &q, NULL);
 	sqlite3_bind_text(q, 1, task, -1, SQLITE_STATIC);
 	if (run)
@@ -272,8 +276,8 @@ int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, 
 		goto done;
 	}
 	/* the same task in the run before that had it */
-	sqlite3_prepare_v2(db, "SELECT run, parts FROM tasks WHERE id = ? AND run < ? AND parts IS NOT NULL"
-			       " ORDER BY run DESC LIMIT 1", -1, &q, NULL);
+	sqlite3_prepare_v2(db, TASK_PARTS " WHERE t.id = ? AND t.run < ? AND coalesce(t.parts, k.parts) IS NOT NULL"
+			       " ORDER BY t.run DESC LIMIT 1", -1, &q, NULL);
 	sqlite3_bind_text(q, 1, task, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, run);
 	if (sqlite3_step(q) != SQLITE_ROW) {
@@ -282,7 +286,7 @@ int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, 
 		goto done;
 	}
 	long before = sqlite3_column_int64(q, 0);
-	json_t *a = json_loads(col(q, 1), 0, NULL), *b = json_loads(parts, 0, NULL);
+	json_t *a = json_loads(col(q, 2), 0, NULL), *b = json_loads(parts, 0, NULL);
 	sqlite3_finalize(q);
 	int differ = 0;
 	fprintf(out, "%s (run %ld) ran rather than being cached; compared with run %ld:\n", task, run, before);
@@ -438,7 +442,8 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 		sqlite3_close(db);
 		return 2;
 	}
-	sqlite3_prepare_v2(db, "SELECT plan FROM runs WHERE id = ?", -1, &q, NULL);
+	sqlite3_prepare_v2(db, "SELECT coalesce(r.plan, p.plan) FROM runs r LEFT JOIN plans p ON p.key = r.plan_key"
+			       " WHERE r.id = ?", -1, &q, NULL);
 	sqlite3_bind_int64(q, 1, run);
 	json_t *plan = sqlite3_step(q) == SQLITE_ROW ? json_loads(col(q, 0), 0, NULL) : NULL;
 	sqlite3_finalize(q);

@@ -1460,12 +1460,8 @@ static void consider(runner *R, uint32_t i)
 	cache_key(R, i);
 	transition(R, i, S_READY, NULL);
 	char *ins = json_dumps(t->inputs, JSON_COMPACT | JSON_SORT_KEYS);
-	pr_store_set(&R->store, R->run, t->id, "inputs", ins);
+	pr_store_ready(&R->store, R->run, t->id, ins, t->key, t->parts);
 	free(ins);
-	if (t->key[0]) {
-		pr_store_set(&R->store, R->run, t->id, "cache_key", t->key);
-		pr_store_set(&R->store, R->run, t->id, "parts", t->parts);
-	}
 }
 
 static void notify(runner *R, uint32_t i)
@@ -1798,8 +1794,7 @@ static void expand(runner *R, const char *sid)
 	}
 	begin(R);
 	for (uint32_t i = n0; i < n; i++) {
-		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
-		pr_store_set(&R->store, R->run, R->t[i].id, "stage", R->t[i].stage);
+		pr_store_new_task(&R->store, R->run, R->t[i].id, R->t[i].stage);
 	}
 	char *plan = json_dumps(R->plan, JSON_COMPACT);
 	pr_store_plan(&R->store, R->run, plan);
@@ -2056,8 +2051,7 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	sum->run = R->run;
 	begin(R);
 	for (uint32_t i = 0; i < R->n; i++) {
-		pr_store_event(&R->store, R->run, R->t[i].id, 0, "", names[S_PENDING], NULL);
-		pr_store_set(&R->store, R->run, R->t[i].id, "stage", R->t[i].stage);
+		pr_store_new_task(&R->store, R->run, R->t[i].id, R->t[i].stage);
 	}
 	for (uint32_t i = 0; i < R->n; i++)
 		if (R->t[i].pending == 0)
@@ -2087,8 +2081,8 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 	if (pr_store_open(&R->store, opt->state_dir ? opt->state_dir : ".", err) < 0)
 		return 2;
 	sqlite3_stmt *q;
-	const char *sql = run ? "SELECT id, plan FROM runs WHERE id = ?"
-			      : "SELECT id, plan FROM runs WHERE status = 'running' ORDER BY id DESC LIMIT 1";
+	const char *sql = run ? PR_RUN_PLAN_SQL " WHERE r.id = ?"
+			      : PR_RUN_PLAN_SQL " WHERE r.status = 'running' ORDER BY r.id DESC LIMIT 1";
 	char *plan = NULL;
 	size_t len = 0;
 	if (sqlite3_prepare_v2(R->store.db, sql, -1, &q, NULL) == SQLITE_OK) {

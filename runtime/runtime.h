@@ -44,9 +44,15 @@ int pr_store_running(pr_store *st, long run, const char *task, int attempt, long
 int pr_store_finished(pr_store *st, long run, const char *task, int attempt, double finished, int exit_code, int signal);
 /* Replaces the plan kept with RUN (a run-time for added tasks to it). */
 int pr_store_plan(pr_store *st, long run, const char *plan);
+/* The SQL of a run's plan, for "WHERE r.id = ?": the one a run-time for changed, else the kept one. */
+#define PR_RUN_PLAN_SQL "SELECT r.id, coalesce(r.plan, p.plan) FROM runs r LEFT JOIN plans p ON p.key = r.plan_key"
 int pr_store_finish_run(pr_store *st, long run, const char *status);
 int pr_store_event(pr_store *st, long run, const char *task, int attempt, const char *from, const char *to,
 		   const char *detail);
+/* A task is ready: its resolved inputs, and its cache key with the key's parts (KEY "" or NULL: none). */
+int pr_store_ready(pr_store *st, long run, const char *task, const char *inputs, const char *key, const char *parts);
+/* A task of RUN is created: its row (stage, pending) and its first event. */
+int pr_store_new_task(pr_store *st, long run, const char *task, const char *stage);
 int pr_store_artifact(pr_store *st, long run, const char *task, const char *output, const char *path,
 		      const char *hash, const char *value);
 /* Sets a text column of a task's row: stage, cache_key, parts or inputs. */

@@ -23,6 +23,8 @@
  */
 #include "runtime.h"
 
+#include <sodium.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,7 +36,9 @@
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, plan_hash TEXT, started REAL,"
-	" finished REAL, status TEXT, plan TEXT);"
+	" finished REAL, status TEXT, plan TEXT, plan_key TEXT);"
+	"CREATE TABLE IF NOT EXISTS plans(key TEXT PRIMARY KEY, plan TEXT);"
+	"CREATE TABLE IF NOT EXISTS keys(key TEXT PRIMARY KEY, parts TEXT);"
 	"CREATE TABLE IF NOT EXISTS tasks(run INTEGER, id TEXT, stage TEXT, state TEXT, attempts INTEGER,"
 	" cache_key TEXT, pid INTEGER, dir TEXT, parts TEXT, inputs TEXT, command TEXT, exit_code INTEGER,"
 	" started REAL, finished REAL, placement TEXT, PRIMARY KEY(run, id));"
@@ -157,6 +161,7 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 	}
 	/* a store made before tasks had a placement: add the column (an error when it is there) */
 	sqlite3_exec(st->db, "ALTER TABLE tasks ADD COLUMN placement TEXT", NULL, NULL, NULL);
+	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN plan_key TEXT", NULL, NULL, NULL);
 	return 0;
 }
 
@@ -181,14 +186,26 @@ int pr_exec(pr_store *st, const char *sql)
 
 long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len)
 {
+	/* the plan is kept once however many runs it has (runs.plan only for one a run-time for changed) */
+	unsigned char h[32];
+	char key[65];
+	crypto_generichash(h, sizeof h, (const unsigned char *)plan, len, NULL, 0);
+	sodium_bin2hex(key, sizeof key, h, sizeof h);
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO runs(plan_hash, started, status, plan) VALUES(?, ?, 'running', ?)",
+	if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO plans(key, plan) VALUES(?, ?)", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, plan, (int)len, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE ||
+	    sqlite3_prepare_v2(st->db, "INSERT INTO runs(plan_hash, started, status, plan_key) VALUES(?, ?, 'running', ?)",
 			       -1, &q, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(q, 1, plan_hash, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_double(q, 2, pr_now());
-	sqlite3_bind_text(q, 3, plan, (int)len, SQLITE_STATIC);
-	int rc = sqlite3_step(q);
+	sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? (long)sqlite3_last_insert_rowid(st->db) : -1;
 }
@@ -248,6 +265,48 @@ int pr_store_event(pr_store *st, long run, const char *task, int attempt, const 
 	sqlite3_bind_text(st->up, 3, to, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st->up, 4, attempt);
 	return sqlite3_step(st->up) == SQLITE_DONE ? 0 : -1;
+}
+
+int pr_store_ready(pr_store *st, long run, const char *task, const char *inputs, const char *key, const char *parts)
+{
+	sqlite3_stmt *q = stmt(st, "UPDATE tasks SET inputs = ?, cache_key = ? WHERE run = ? AND id = ?");
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, inputs, -1, SQLITE_STATIC);
+	if (key && *key)
+		sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, run);
+	sqlite3_bind_text(q, 4, task, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return -1;
+	if (!key || !*key)
+		return 0;
+	/* a key's parts are kept once, however many tasks and runs had it */
+	q = stmt(st, "INSERT OR IGNORE INTO keys(key, parts) VALUES(?, ?)");
+	if (!q)
+		return -1;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, parts, -1, SQLITE_STATIC);
+	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+}
+
+int pr_store_new_task(pr_store *st, long run, const char *task, const char *stage)
+{
+	sqlite3_stmt *q = stmt(st, "INSERT OR REPLACE INTO tasks(run, id, stage, state, attempts) VALUES(?, ?, ?, 'pending', 0)");
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, run);
+	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, stage, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) != SQLITE_DONE)
+		return -1;
+	q = stmt(st, "INSERT INTO events(run, task, attempt, from_state, to_state, at) VALUES(?, ?, 0, '', 'pending', ?)");
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, run);
+	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
+	sqlite3_bind_double(q, 3, pr_now());
+	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
 }
 
 int pr_store_artifact(pr_store *st, long run, const char *task, const char *output, const char *path,
