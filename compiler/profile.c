@@ -285,10 +285,10 @@ static int get_number(loader *L, const ynode *v, const char *what, double *out, 
 
 static int load_gpu(loader *L, const ynode *g, pc_node *node)
 {
-	static const char *const keys[] = {"type", "memory", "count"};
+	static const char *const keys[] = {"type", "memory", "count", "peers"};
 	if (g->kind != YN_MAP)
 		return yerr(L, g, "E0504", "a GPU is a mapping: { type: A100, memory: 40GiB, count: 1 }");
-	int rc = known_keys(L, g, "a GPU", keys, 3);
+	int rc = known_keys(L, g, "a GPU", keys, 4);
 	pc_gpu gpu = {.type = "", .count = 1};
 	const ynode *v;
 	if ((v = get(g, "type"))) {
@@ -299,6 +299,12 @@ static int load_gpu(loader *L, const ynode *g, pc_node *node)
 	}
 	if ((v = get(g, "memory")) && get_size(L, v, "a GPU's memory", &gpu.memory) < 0)
 		rc = -1;
+	if ((v = get(g, "peers"))) {
+		if (v->kind != YN_SCALAR)
+			rc = yerr(L, v, "E0504", "a GPU's peers is the name of the group of devices it reaches (NVLink)");
+		else
+			gpu.peers = v->text;
+	}
 	double count;
 	if ((v = get(g, "count"))) {
 		if (get_number(L, v, "a GPU count", &count, 1) < 0)
@@ -547,6 +553,8 @@ int pc_resources_json(pc_ctx *ctx, const char *path, char **json)
 					json_t *d = json_object();
 					json_object_set_new(d, "type", json_string(n->gpus[g].type));
 					json_object_set_new(d, "memory", json_real((double)n->gpus[g].memory));
+					if (n->gpus[g].peers)
+						json_object_set_new(d, "peers", json_string(n->gpus[g].peers));
 					json_array_append_new(gs, d);
 				}
 			json_object_set_new(o, "gpus", gs);

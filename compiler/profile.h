@@ -8,6 +8,7 @@
 
 typedef struct pc_gpu {
 	const char *type;  /* "A100", or "" */
+	const char *peers; /* devices with the same name reach each other (NVLink/P2P); NULL: all do */
 	int64_t memory;    /* bytes per device */
 	int count;         /* identical devices */
 } pc_gpu;

@@ -206,6 +206,14 @@ int pr_nodes_from_json(pr_nodes *ns, const char *text, char **err)
 			nd->ngpus++;
 		}
 		all_peers(nd);
+		/* devices that name a peer group reach only the devices of that group */
+		for (int x = 0; x < nd->ngpus; x++)
+			for (int y = 0; y < nd->ngpus; y++) {
+				const char *gx = json_string_value(json_object_get(json_array_get(gs, (size_t)x), "peers"));
+				const char *gy = json_string_value(json_object_get(json_array_get(gs, (size_t)y), "peers"));
+				if (x != y && (gx || gy) && (!gx || !gy || strcmp(gx, gy) != 0))
+					nd->gpus[x].peers &= ~(1ULL << y);
+			}
 	}
 	json_decref(a);
 	snprintf(ns->no_gpu, sizeof ns->no_gpu, "the resources file gives no GPUs");

@@ -110,6 +110,38 @@ PIPE
 	&& grep -q "^running    fits on box-1, GPU 0,1,2,3$" "$TMP/big.err" \
 	&& ok "a GPU request no node can hold is an error at once, naming what there is; a type matches in any case" || fail "never fits: $(cat "$TMP/big.err")"
 
+# a pair of devices is chosen among devices that reach each other (peer groups)
+cat > "$TMP/peers.yaml" <<'YAML'
+nodes:
+  - name: dgx
+    cpu: 8
+    memory: 32GiB
+    gpus:
+      - { type: A100, memory: 40GiB, count: 2, peers: left }
+      - { type: A100, memory: 40GiB, count: 2, peers: right }
+YAML
+cat > "$TMP/peers.pipe" <<'PIPE'
+stage one() -> (out: File) {
+  resources: { gpu: 1 }
+  priority: 10
+  run: "sleep 0.5; touch ${out}"
+}
+stage two() -> (out: File) {
+  resources: { gpu: 2 }
+  run: "echo $CUDA_VISIBLE_DEVICES > ${out}"
+}
+pipeline main() {
+  let _ = one()
+  let _ = two()
+}
+PIPE
+P="$TMP/peers-state"
+mkdir -p "$P"
+"$PIPEC" run -j 4 --progress lines --state-dir "$P" --resources "$TMP/peers.yaml" "$TMP/peers.pipe" > /dev/null 2> "$TMP/peers.err"; rc=$?
+[ $rc -eq 0 ] && grep -q '^running    one on dgx, GPU 0$' "$TMP/peers.err" && grep -q '^running    two on dgx, GPU 2,3$' "$TMP/peers.err" \
+	&& ok "with device 0 taken, a pair goes to the two devices that reach each other (2,3), not to 1 and 2" \
+	|| fail "peers: rc $rc $(cat "$TMP/peers.err")"
+
 # a bad resources file is located, and the run does not start (exit 2)
 printf 'nodes:\n  - name: a\n    cpu: many\n' > "$TMP/bad.yaml"
 "$PIPEC" run --state-dir "$S" --resources "$TMP/bad.yaml" tests/gpu/mixed.pipe > /dev/null 2> "$TMP/bad.err"; rc=$?
