@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -123,6 +124,25 @@ static int take_lock(pr_store *st, const char *dir, char **err)
 	return fail(err, "cannot take the lock %s%s", st->lock_path, "");
 }
 
+/* The name of the network filesystem DIR is on, or NULL when it is local. */
+static const char *network_fs(const char *dir)
+{
+	static const struct {
+		unsigned long magic;
+		const char *name;
+	} remote[] = {
+		{0x6969, "NFS"}, {0x517B, "SMB"}, {0xFF534D42, "CIFS"}, {0xFE534D42, "SMB2"}, {0x5346414F, "AFS"},
+		{0x6B414653, "AFS"}, {0x00C36400, "Ceph"}, {0x0BD00BD0, "Lustre"},
+	};
+	struct statfs sf;
+	if (statfs(dir, &sf) != 0)
+		return NULL;
+	for (size_t k = 0; k < sizeof remote / sizeof remote[0]; k++)
+		if ((unsigned long)sf.f_type == remote[k].magic)
+			return remote[k].name;
+	return NULL;
+}
+
 int pr_store_open(pr_store *st, const char *state_dir, char **err)
 {
 	memset(st, 0, sizeof *st);
@@ -131,6 +151,10 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return fail(err, "cannot create %s: %s", dir, strerror(errno));
 	snprintf(st->dir, sizeof st->dir, "%s", dir);
+	const char *remote = network_fs(dir);
+	if (remote)
+		return fail(err, "the state directory %s is on a network filesystem (%s), where SQLite's locks and its WAL "
+			    "do not hold: put it on a local disk (--state-dir)", dir, remote);
 	if (take_lock(st, dir, err) < 0)
 		return -1;
 	char db[4200];
