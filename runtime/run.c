@@ -7,8 +7,10 @@
  *   pending  -> ready | skipped | failed (a run-time check) | error | cancelled
  *               | succeeded (a task inside a run-time for, when all its instances did)
  *   ready    -> running | cached | error | cancelled
- *   running  -> succeeded | failed | error | retrying | cancelled
+ *   running  -> succeeded | failed | error | retrying | cancelled | paused
  *   retrying -> ready | cancelled
+ *   paused   -> ready | cancelled (out of memory after writing a checkpoint:
+ *               it goes again from the checkpoint, not counted as a retry)
  *
  * A pending task is looked at once everything it waits for (data deps,
  * `after`, `fallback_of`) has ended: its inputs are resolved (a reference
@@ -55,18 +57,21 @@
 
 typedef enum {
 	S_PENDING, S_READY, S_RUNNING, S_SUCCEEDED, S_FAILED, S_ERROR, S_CACHED, S_RETRYING, S_SKIPPED,
-	S_CANCELLED, S__COUNT
+	S_CANCELLED, S_PAUSED, S__COUNT
 } tstate;
 
 static const char *const names[S__COUNT] = {
 	"pending", "ready", "running", "succeeded", "failed", "error", "cached", "retrying", "skipped", "cancelled",
+	"paused",
 };
 
 static const unsigned char legal[S__COUNT][S__COUNT] = {
 	[S_PENDING] = {[S_READY] = 1, [S_SKIPPED] = 1, [S_FAILED] = 1, [S_ERROR] = 1, [S_CANCELLED] = 1, [S_SUCCEEDED] = 1},
 	[S_READY] = {[S_RUNNING] = 1, [S_CACHED] = 1, [S_ERROR] = 1, [S_CANCELLED] = 1},
-	[S_RUNNING] = {[S_SUCCEEDED] = 1, [S_FAILED] = 1, [S_ERROR] = 1, [S_RETRYING] = 1, [S_CANCELLED] = 1},
+	[S_RUNNING] = {[S_SUCCEEDED] = 1, [S_FAILED] = 1, [S_ERROR] = 1, [S_RETRYING] = 1, [S_CANCELLED] = 1,
+		       [S_PAUSED] = 1},
 	[S_RETRYING] = {[S_READY] = 1, [S_CANCELLED] = 1},
+	[S_PAUSED] = {[S_READY] = 1, [S_CANCELLED] = 1},
 };
 
 static int terminal(tstate s)
@@ -102,6 +107,7 @@ typedef struct rtask {
 	int group;             /* a template inside a run-time for: it runs as its instances */
 	int cache_checked;     /* ready: the cache was looked at already */
 	double started, deadline, not_before;
+	double checkpoint_before; /* the time of its newest checkpoint when the attempt started (-1: none) */
 	char *dir;             /* the current attempt's directory (no_dir before it has one) */
 	json_t *inputs;        /* name -> resolved value */
 	json_t *outputs;       /* name -> {path, hash, value} */
@@ -166,6 +172,7 @@ static void commit(runner *R)
 
 static void notify(runner *R, uint32_t i);
 static void place_text(runner *R, uint32_t i, char *out, size_t n);
+static double newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn);
 
 static int before(const runner *R, uint32_t a, uint32_t b)
 {
@@ -302,7 +309,7 @@ static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 	}
 	begin(R);
 	pr_store_event(&R->store, R->run, t->id, t->attempt, names[t->st], names[to], detail);
-	if (R->log && (!R->live || to == S_FAILED || to == S_ERROR || (to == S_RETRYING && detail))) {
+	if (R->log && (!R->live || to == S_FAILED || to == S_ERROR || to == S_PAUSED || (to == S_RETRYING && detail))) {
 		view_erase(R);
 		char on[256] = "";
 		if (to == S_RUNNING && detail) { /* the placement: said shortly */
@@ -983,6 +990,8 @@ static int start(runner *R, uint32_t i)
 	if (checkpoint) {
 		snprintf(cpdir, sizeof cpdir, "%s/checkpoints/%s", R->root, safe);
 		mkdirs(cpdir);
+		char best[8600];
+		t->checkpoint_before = newest_checkpoint(R, i, best, sizeof best);
 	}
 	/* a clean environment: nothing of the host's but what is set here */
 	char **envp = calloc(64 + json_object_size(json_object_get(t->j, "env")), sizeof *envp);
@@ -1129,19 +1138,20 @@ static int exit_file(const char *dir)
 }
 
 /* Records the newest file in a checkpointing task's directory, if any. */
-static void note_checkpoint(runner *R, uint32_t i)
+/* The newest checkpoint task I has (into BEST, BN bytes) and its time, or -1. */
+static double newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn)
 {
 	rtask *t = &R->t[i];
+	*best = 0;
 	if (!json_is_true(json_object_get(t->j, "checkpoint")))
-		return;
+		return -1;
 	char dir[8300], safe[1024];
 	safe_name(t->id, safe, sizeof safe);
 	snprintf(dir, sizeof dir, "%s/checkpoints/%s", R->root, safe);
 	DIR *d = opendir(dir);
 	if (!d)
-		return;
+		return -1;
 	struct dirent *e;
-	char best[8600] = "";
 	double newest = -1;
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
@@ -1152,14 +1162,23 @@ static void note_checkpoint(runner *R, uint32_t i)
 		if (stat(path, &sb) == 0) {
 			double m = (double)sb.st_mtim.tv_sec + (double)sb.st_mtim.tv_nsec / 1e9;
 			if (m > newest)
-				newest = m, snprintf(best, sizeof best, "%s", path);
+				newest = m, snprintf(best, bn, "%s", path);
 		}
 	}
 	closedir(d);
+	return newest;
+}
+
+/* Records the newest checkpoint task I has; returns its time (-1: none). */
+static double note_checkpoint(runner *R, uint32_t i)
+{
+	char best[8600];
+	double newest = newest_checkpoint(R, i, best, sizeof best);
 	if (*best) {
 		begin(R);
-		pr_store_checkpoint(&R->store, R->run, t->id, t->attempt, best, newest);
+		pr_store_checkpoint(&R->store, R->run, R->t[i].id, R->t[i].attempt, best, newest);
 	}
+	return newest;
 }
 
 /* The tail of an attempt's stderr, for a failure message. */
@@ -1195,7 +1214,7 @@ static void finish(runner *R, uint32_t i, int status)
 	rtask *t = &R->t[i];
 	vacate(R, i);
 	t->pid = 0;
-	note_checkpoint(R, i);
+	double checkpointed = note_checkpoint(R, i);
 	begin(R);
 	pr_store_finished(&R->store, R->run, t->id, t->attempt, pr_now(), WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 			  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -1209,6 +1228,15 @@ static void finish(runner *R, uint32_t i, int status)
 		char lim[32];
 		pr_bytes_text(t->req.memory, lim, sizeof lim);
 		snprintf(why, sizeof why, "%s ran out of memory: its limit is %s (resources: memory)", where(t, w, sizeof w), lim);
+		if (checkpointed > t->checkpoint_before) {
+			/* it wrote a checkpoint in this attempt: paused, and on again from it */
+			size_t wl = strlen(why);
+			snprintf(why + wl, sizeof why - wl, "; it goes on from its checkpoint");
+			transition(R, i, S_PAUSED, why);
+			t->attempts++;
+			transition(R, i, S_READY, NULL);
+			return;
+		}
 		fail_or_retry(R, i, why);
 		return;
 	}

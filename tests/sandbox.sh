@@ -102,6 +102,22 @@ grep -q "^failed     runaway: .* ran past its timeout$" "$TMP/limits.err" && ! p
 	&& ok "a timeout kills the task and everything it started" || fail "timeout: $(ps -eo args | grep 'sleep 314')"
 [ $rc -eq 1 ] || fail "limits run: rc $rc"
 
+# out of memory after a checkpoint: paused, and on from the checkpoint (not a retry)
+G="$TMP/grow"
+mkdir -p "$G"
+"$PIPEC" run --progress lines --format json --state-dir "$G" tests/sandbox/grow.pipe > "$TMP/grow.json" 2> "$TMP/grow.err"; rc=$?
+if [ -n "$partial" ] && echo "$partial" | grep -q "memory limits by rlimit"; then
+	ok "paused on out of memory: not tried (memory limited by rlimit here, as the run said)"
+else
+	[ $rc -eq 0 ] && grep -q "^paused     grow: stage 'grow' (tests/sandbox/grow.pipe:[0-9]*:[0-9]*) ran out of memory: its limit is 64.0 MiB (resources: memory); it goes on from its checkpoint$" "$TMP/grow.err" \
+		&& python3 -c "import json; r = json.load(open('$TMP/grow.json')); assert r['result'] == 'from 3 to 5', r" \
+		&& python3 -c "
+import sqlite3; db = sqlite3.connect('$G/.pipec/state.db')
+ev = [(a, f, t) for a, f, t in db.execute(\"SELECT attempt, from_state, to_state FROM events WHERE task = 'grow' ORDER BY seq\")]
+assert (1, 'running', 'paused') in ev and (1, 'paused', 'ready') in ev and (2, 'running', 'succeeded') in ev, ev
+" && ok "out of memory after a checkpoint: paused, then on from the checkpoint (from 3 to 5)" || fail "paused: rc $rc $(cat "$TMP/grow.err" "$TMP/grow.json")"
+fi
+
 # a sandboxed run whose runtime is killed resumes: its running tasks are adopted or retried
 R="$TMP/resume"
 mkdir -p "$R"
