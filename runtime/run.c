@@ -1641,10 +1641,127 @@ static int link_task(runner *R, uint32_t i, char **err)
 	return 0;
 }
 
+/* The end of the JSON value at P (before END), skipped as text; NULL if it is cut short. */
+static const char *skip_value(const char *p, const char *end)
+{
+	int depth = 0;
+	for (; p < end; p++) {
+		char c = *p;
+		if (c == '"') {
+			for (p++; p < end && *p != '"'; p++)
+				if (*p == '\\')
+					p++;
+			if (p >= end)
+				return NULL;
+			if (!depth)
+				return p + 1;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (--depth <= 0)
+				return depth < 0 ? NULL : p + 1;
+		} else if (!depth && (c == ',' || c == '}' || c == ']')) {
+			return p;
+		} else if (!depth && c != ' ' && c != '\n' && c != '\t' && c != '\r' && c != ':') {
+			/* a number or a literal: up to the next delimiter */
+			while (p < end && !strchr(",}] \n\t\r", *p))
+				p++;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Reads the plan with its tasks one at a time, so that what many tasks
+ * share (a stage's outputs, resources, retry, env, sandbox; a file name)
+ * is kept once: jansson spends some 8 KiB on a task, most of it on these.
+ * Returns the plan, or NULL when TEXT is not a JSON object with a top-level
+ * "tasks" array (the caller then reads it whole and says what is wrong).
+ */
+static json_t *load_shared(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	while (p < end && strchr(" \n\t\r", *p))
+		p++;
+	if (p >= end || *p != '{')
+		return NULL;
+	p++;
+	const char *tasks_at = NULL, *tasks_end = NULL;
+	for (;;) { /* the top-level keys, to find "tasks" */
+		while (p < end && strchr(" \n\t\r,", *p))
+			p++;
+		if (p >= end || *p == '}')
+			break;
+		const char *key = p, *kend = skip_value(p, end);
+		if (!kend || *key != '"')
+			return NULL;
+		p = kend;
+		while (p < end && strchr(" \n\t\r:", *p))
+			p++;
+		const char *v = p, *vend = skip_value(p, end);
+		if (!vend)
+			return NULL;
+		if (kend - key == 7 && !strncmp(key, "\"tasks\"", 7) && *v == '[')
+			tasks_at = v, tasks_end = vend;
+		p = vend;
+	}
+	if (!tasks_at)
+		return NULL;
+	/* the plan without its tasks, then each task */
+	size_t head = (size_t)(tasks_at - text), tail = (size_t)(end - tasks_end);
+	char *rest = malloc(head + 2 + tail + 1);
+	memcpy(rest, text, head);
+	memcpy(rest + head, "[]", 2);
+	memcpy(rest + head + 2, tasks_end, tail);
+	json_t *plan = json_loadb(rest, head + 2 + tail, 0, NULL);
+	free(rest);
+	json_t *tasks = json_object_get(plan, "tasks");
+	if (!json_is_array(tasks)) {
+		json_decref(plan);
+		return NULL;
+	}
+	static const char *const shared[] = {"env", "outputs", "resources", "retry", "sandbox", "after", "fallback_of",
+					     "checks", "module", "stage", "when", "scatter"};
+	enum { NSHARED = sizeof shared / sizeof shared[0] };
+	json_t *last[NSHARED + 1] = {0}; /* the last task's values, and its file name */
+	p = tasks_at + 1;
+	for (;;) {
+		while (p < tasks_end && strchr(" \n\t\r,", *p))
+			p++;
+		if (p >= tasks_end - 1)
+			break;
+		json_error_t je;
+		json_t *t = json_loadb(p, (size_t)(tasks_end - p), JSON_DISABLE_EOF_CHECK, &je);
+		if (!json_is_object(t)) {
+			json_decref(t);
+			json_decref(plan);
+			return NULL;
+		}
+		p += je.position;
+		for (int k = 0; k < NSHARED; k++) {
+			json_t *v = json_object_get(t, shared[k]);
+			if (v && last[k] && v != last[k] && json_equal(v, last[k]))
+				json_object_set(t, shared[k], last[k]);
+			else if (v)
+				last[k] = v;
+		}
+		json_t *loc = json_object_get(t, "loc"), *file = json_object_get(loc, "file");
+		if (file && last[NSHARED] && json_equal(file, last[NSHARED]))
+			json_object_set(loc, "file", last[NSHARED]);
+		else if (file)
+			last[NSHARED] = file;
+		json_array_append_new(tasks, t);
+	}
+	return plan;
+}
+
 static int load(runner *R, const char *text, size_t len, char **err)
 {
 	json_error_t je;
-	R->plan = json_loadb(text, len, 0, &je);
+	R->plan = load_shared(text, len);
+	if (!R->plan)
+		R->plan = json_loadb(text, len, 0, &je);
 	if (!R->plan) {
 		char msg[512];
 		snprintf(msg, sizeof msg, "the plan is not JSON: %s at line %d", je.text, je.line);

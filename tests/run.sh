@@ -52,6 +52,19 @@ PY
 "$PIPEC" build examples/quickstart.pipe -p n=3 -o "$TMP/plan.json"
 run "$TMP/plan.json" > "$TMP/p.json" && py "$TMP/p.json" "assert r['result'] == {'words': 6, 'lines': 3}" \
 	&& ok "pipec run PLAN runs a built plan" || fail "run PLAN: $(cat "$TMP/p.json")"
+# the same plan written otherwise: on one line, "tasks" first, a string holding "tasks": [
+python3 -c "
+import json; p = json.load(open('$TMP/plan.json'))
+p['params']['note'] = {'type': 'String', 'value': '\"tasks\": [ {'}
+q = {'tasks': p.pop('tasks')}; q.update(p)
+open('$TMP/plan2.json', 'w').write(json.dumps(q, separators=(',', ':')))
+"
+S2="$TMP/state-plan2"; mkdir -p "$S2"
+"$PIPEC" run --quiet --state-dir "$S2" --format json "$TMP/plan2.json" > "$TMP/p2.json" && py "$TMP/p2.json" "assert r['result'] == {'words': 6, 'lines': 3}" \
+	&& ok "a plan on one line, its keys in another order, runs the same" || fail "plan2: $(cat "$TMP/p2.json")"
+printf '{"pipec_plan": 1, "tasks": [{"id": "a", "stage": "s", "command": ["true"]}, 42]}' > "$TMP/bad-plan.json"
+"$PIPEC" run --quiet --state-dir "$S2" "$TMP/bad-plan.json" > /dev/null 2> "$TMP/bad-plan.err"; rc=$?
+[ $rc -eq 2 ] && grep -q 'no id or stage' "$TMP/bad-plan.err" && ok "a task of a plan that is not an object: exit 2, said" || fail "bad plan: rc $rc $(cat "$TMP/bad-plan.err")"
 
 # retries, missing outputs, timeouts
 run tests/run/retry.pipe > "$TMP/r.json"; rc=$?
