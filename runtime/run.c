@@ -919,12 +919,28 @@ static void keep_inputs(pr_jail *j, json_t *v, const char *work)
 		return;
 	}
 	const char *p = json_string_value(v);
+	static char kept[PR_JAIL_KEEP][512]; /* the paths kept: j->keep points here while it is spawned */
 	struct stat sb;
 	size_t wl = strlen(work);
-	if (!p || !pr_sandbox_covers(p) || (strncmp(p, work, wl) == 0 && p[wl] == '/') || j->nkeep >= PR_JAIL_KEEP - 2 ||
-	    stat(p, &sb) != 0)
+	if (!p || !pr_sandbox_covers(p) || (strncmp(p, work, wl) == 0 && p[wl] == '/') || j->nkeep >= PR_JAIL_KEEP - 2)
 		return;
-	j->keep[j->nkeep].path = p;
+	/* what is kept is the directory right under the covered one (/tmp/data for /tmp/data/x/a.csv), so
+	 * a task that reads many files there keeps one mount */
+	int n = pr_sandbox_covers(p);
+	const char *slash = strchr(p + n, '/');
+	size_t len = slash ? (size_t)(slash - p) : strlen(p);
+	if (len >= sizeof kept[0])
+		return;
+	for (int k = 0; k < j->nkeep; k++) {
+		size_t kl = strlen(j->keep[k].path);
+		if (!strncmp(p, j->keep[k].path, kl) && (p[kl] == '/' || p[kl] == 0) && kl <= len)
+			return; /* under what is kept already */
+	}
+	memcpy(kept[j->nkeep], p, len);
+	kept[j->nkeep][len] = 0;
+	if (stat(kept[j->nkeep], &sb) != 0)
+		return;
+	j->keep[j->nkeep].path = kept[j->nkeep];
 	j->keep[j->nkeep].dir = S_ISDIR(sb.st_mode);
 	j->keep[j->nkeep++].writable = 0;
 }
@@ -963,6 +979,13 @@ static void jail(runner *R, uint32_t i, pr_jail *j, const char *cpdir)
 	const pr_node *nd = &R->nodes.v[t->place.node];
 	for (int g = 0; g < t->place.ngpus && g < PR_JAIL_GPUS; g++)
 		j->gpu_minor[j->ngpus++] = nd->gpus[t->place.gpu[g]].minor;
+	/* parents before what is under them: shorter paths first (stable) */
+	for (int a = 1; a < j->nkeep; a++)
+		for (int b = a; b > 0 && strlen(j->keep[b - 1].path) > strlen(j->keep[b].path); b--) {
+			__typeof__(j->keep[0]) x = j->keep[b];
+			j->keep[b] = j->keep[b - 1];
+			j->keep[b - 1] = x;
+		}
 }
 
 static int start(runner *R, uint32_t i)

@@ -158,7 +158,8 @@ typedef struct pr_jail {
 
 /* Finds what the host gives (ON: the sandbox is wanted); SB->missing says what it does not. */
 void pr_sandbox_probe(pr_sandbox *sb, int on);
-/* Whether PATH is under what the sandbox covers with a tmpfs of its own (/tmp, /run): kept visible explicitly. */
+/* Whether PATH is under what the sandbox covers with a tmpfs of its own (/tmp, /run, /dev): the length of
+ * that directory's prefix ("/tmp/"), or 0.  Such paths a task needs are kept visible explicitly. */
 int pr_sandbox_covers(const char *path);
 /* Starts /bin/sh with J's argv in the sandbox; its pid, or -1 with WHY. */
 pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t n);

@@ -335,7 +335,11 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 
 int pr_sandbox_covers(const char *path)
 {
-	return !strncmp(path, "/tmp/", 5) || !strncmp(path, "/run/", 5) || !strncmp(path, "/var/run/", 9);
+	static const char *const covered[] = {"/tmp/", "/run/", "/var/run/", "/dev/shm/", "/dev/"};
+	for (size_t k = 0; k < sizeof covered / sizeof covered[0]; k++)
+		if (!strncmp(path, covered[k], strlen(covered[k])))
+			return (int)strlen(covered[k]);
+	return 0;
 }
 
 /* ---- one attempt ------------------------------------------------------------------ */

@@ -83,6 +83,30 @@ mkdir -p "$TMP/plain"
 "$PIPEC" run --quiet --no-sandbox --state-dir "$TMP/plain" "$TMP/plain.pipe" > /dev/null 2>&1
 [ -e "$TMP/written-outside" ] && ok "with --no-sandbox it can" || fail "--no-sandbox did not write"
 
+# what the private /tmp and /dev would hide stays readable when a task needs it:
+# a File parameter elsewhere under /tmp, and a state directory under /dev/shm
+D=$(mktemp -d /tmp/pipec-sandbox-data.XXXXXX)
+mkdir -p "$D/sub"; printf 'a\nb\nc\n' > "$D/sub/in.txt"
+cat > "$TMP/lines.pipe" <<'PIPE'
+stage lines(f: File) -> (n: Int) {
+  run: "wc -l < ${f} > ${n}"
+}
+pipeline main(data: File) -> Int {
+  return lines(data).n
+}
+PIPE
+"$PIPEC" run --quiet --format json --state-dir "$S" -p data="$D/sub/in.txt" "$TMP/lines.pipe" > "$TMP/lines.json" 2>&1
+grep -q '"result":3' "$TMP/lines.json" && ok "a File parameter under /tmp, outside the state directory, is readable in the sandbox" || fail "tmp input: $(cat "$TMP/lines.json")"
+rm -rf "$D"
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	M=$(mktemp -d /dev/shm/pipec-test.XXXXXX)
+	"$PIPEC" run --quiet --format json --state-dir "$M" -p n=5 examples/quickstart.pipe > "$TMP/shm.json" 2>&1
+	grep -q '"result":{"lines":5,"words":10}' "$TMP/shm.json" && ok "a state directory under /dev/shm: tasks read their inputs there" || fail "shm: $(cat "$TMP/shm.json")"
+	rm -rf "$M"
+else
+	ok "state directory under /dev/shm: not tried (no writable /dev/shm)"
+fi
+
 # memory, pids and timeouts
 "$PIPEC" run --progress lines --format json --state-dir "$S" tests/sandbox/limits.pipe > "$TMP/limits.json" 2> "$TMP/limits.err"; rc=$?
 sleep 0.2
