@@ -215,6 +215,16 @@ static int is_dir(const char *p)
  * <exe>/stdlib (a build tree), <exe>/../share/pipec/stdlib (a relocated
  * install), the configured install directory, and the source tree's.
  */
+/* --stdlib DIR (optarg) into STDLIB (32 at most); 0, or EXIT_USAGE after saying DIR is not one. */
+static int add_stdlib(const char *usage, char **stdlib, size_t *n)
+{
+	if (!is_dir(optarg))
+		return usage_error(usage, "--stdlib '%s' is not a directory", optarg);
+	if (*n < 32)
+		stdlib[(*n)++] = optarg;
+	return 0;
+}
+
 static void set_stdlib(pc_ctx *ctx, char **extra, size_t nextra)
 {
 	char *dirs[64];
@@ -316,10 +326,8 @@ static int cmd_check(int argc, char **argv)
 			config = optarg;
 			break;
 		case OPT_STDLIB:
-			if (!is_dir(optarg))
-				return usage_error(check_usage, "--stdlib '%s' is not a directory", optarg);
-			if (nstdlib < 32)
-				stdlib[nstdlib++] = optarg;
+			if (add_stdlib(check_usage, stdlib, &nstdlib))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(check_usage, stdout);
@@ -576,10 +584,8 @@ static int compile_plan(int argc, char **argv, const char *usage, int graph, cha
 		case OPT_PROFILE: profile = optarg; break;
 		case OPT_CONFIG: config = optarg; break;
 		case OPT_STDLIB:
-			if (!is_dir(optarg))
-				return usage_error(usage, "--stdlib '%s' is not a directory", optarg);
-			if (nstdlib < 32)
-				stdlib[nstdlib++] = optarg;
+			if (add_stdlib(usage, stdlib, &nstdlib))
+				return EXIT_USAGE;
 			break;
 		case OPT_COLOR:
 			if (!parse_color(optarg))
@@ -1083,10 +1089,8 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_PIPELINE: pipeline = optarg; break;
 		case OPT_STDLIB:
-			if (!is_dir(optarg))
-				return usage_error(run_usage, "--stdlib '%s' is not a directory", optarg);
-			if (nstdlib < 32)
-				stdlib[nstdlib++] = optarg;
+			if (add_stdlib(run_usage, stdlib, &nstdlib))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
