@@ -2122,6 +2122,7 @@ static void free_runner(runner *R)
 	free(R->heap);
 	free(R->active);
 	pr_nodes_free(&R->nodes);
+	pr_sandbox_free(&R->sb);
 	json_decref(R->index);
 	json_decref(R->plan);
 	json_decref(R->expand);
@@ -2181,9 +2182,15 @@ static void set_root(runner *R)
 	sodium_bin2hex(R->tag, sizeof R->tag, h, sizeof h);
 }
 
-/* What pr_run() and pr_resume() begin with: the options, and the nodes tasks run on. */
-static int setup(runner *R, const pr_options *opt, char **err)
+/* What pr_run() and pr_resume() begin with: the options, the sandbox, and the nodes tasks run on. */
+static int setup(runner *R, const pr_options *opt, pr_summary *sum, char **err)
 {
+	memset(sum, 0, sizeof *sum);
+	*err = NULL;
+	if (sodium_init() < 0) {
+		*err = strdup("libsodium could not be initialized");
+		return -1;
+	}
 	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
 	R->log = opt->log;
 	R->live = opt->log && opt->live;
@@ -2200,14 +2207,8 @@ static int setup(runner *R, const pr_options *opt, char **err)
 
 int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum, char **err)
 {
-	memset(sum, 0, sizeof *sum);
-	*err = NULL;
-	if (sodium_init() < 0) {
-		*err = strdup("libsodium could not be initialized");
-		return 2;
-	}
 	runner r = {0}, *R = &r;
-	if (setup(R, opt, err) < 0)
+	if (setup(R, opt, sum, err) < 0)
 		return 2;
 	const char *state = opt->state_dir ? opt->state_dir : ".";
 	if (load(R, plan, len, err) < 0 || pr_store_open(&R->store, state, err) < 0) {
@@ -2237,17 +2238,13 @@ void pr_summary_free(pr_summary *s)
 
 int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 {
-	memset(sum, 0, sizeof *sum);
-	*err = NULL;
-	if (sodium_init() < 0) {
-		*err = strdup("libsodium could not be initialized");
+	runner r = {0}, *R = &r;
+	if (setup(R, opt, sum, err) < 0)
+		return 2;
+	if (pr_store_open(&R->store, opt->state_dir ? opt->state_dir : ".", err) < 0) {
+		free_runner(R);
 		return 2;
 	}
-	runner r = {0}, *R = &r;
-	if (setup(R, opt, err) < 0)
-		return 2;
-	if (pr_store_open(&R->store, opt->state_dir ? opt->state_dir : ".", err) < 0)
-		return 2;
 	sqlite3_stmt *q;
 	const char *sql = run ? PR_RUN_PLAN_SQL " WHERE r.id = ?"
 			      : PR_RUN_PLAN_SQL " WHERE r.status = 'running' ORDER BY r.id DESC LIMIT 1";

@@ -158,6 +158,8 @@ typedef struct pr_jail {
 
 /* Finds what the host gives (ON: the sandbox is wanted); SB->missing says what it does not. */
 void pr_sandbox_probe(pr_sandbox *sb, int on);
+/* Lets go of the run's namespaces. */
+void pr_sandbox_free(pr_sandbox *sb);
 /* Whether PATH is under what the sandbox covers with a tmpfs of its own (/tmp, /run, /dev): the length of
  * that directory's prefix ("/tmp/"), or 0.  Such paths a task needs are kept visible explicitly. */
 int pr_sandbox_covers(const char *path);

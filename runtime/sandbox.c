@@ -342,6 +342,15 @@ int pr_sandbox_covers(const char *path)
 	return 0;
 }
 
+void pr_sandbox_free(pr_sandbox *sb)
+{
+	if (sb->user_fd >= 0)
+		close(sb->user_fd);
+	if (sb->net_fd >= 0)
+		close(sb->net_fd);
+	sb->user_fd = sb->net_fd = -1;
+}
+
 /* ---- one attempt ------------------------------------------------------------------ */
 
 /* The cgroup directory of controller C for an attempt named NAME. */
