@@ -423,8 +423,9 @@ int pr_never_fits(const pr_nodes *ns, const pr_request *r, char *why, size_t n)
 			len += snprintf(why + len, n - (size_t)len, " with %s", a);
 		}
 		if (len > 0 && (size_t)len < n && most_gpus == 0)
-			snprintf(why + len, n - (size_t)len, ", and %s such a device (there: %s)",
-				 ns->simulated ? "no node of the resources file has" : "this machine has no", offer);
+			snprintf(why + len, n - (size_t)len, ", and %s (there: %s)",
+				 ns->simulated ? "no node of the resources file has such a device" : "this machine has no such device",
+				 offer);
 		else if (len > 0 && (size_t)len < n)
 			snprintf(why + len, n - (size_t)len, ", and %s %d such devices (there: %s)",
 				 ns->simulated ? "no node of the resources file has more than" : "this machine has only",

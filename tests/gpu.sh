@@ -142,6 +142,43 @@ mkdir -p "$P"
 	&& ok "with device 0 taken, a pair goes to the two devices that reach each other (2,3), not to 1 and 2" \
 	|| fail "peers: rc $rc $(cat "$TMP/peers.err")"
 
+# this machine's GPUs, found by the runtime's own discovery (dlopen of NVML): here a
+# stand-in NVML (tests/gpu/fake-nvml.c) describes an H100 alone in its group,
+# two H100 that reach each other, and an A10
+if [ -n "${FAKE_NVML_DIR:-}" ] && [ -e "$FAKE_NVML_DIR/libnvidia-ml.so.1" ]; then
+	cat > "$TMP/local.pipe" <<'PIPE'
+stage a10() -> (seen: String) {
+  resources: { gpu: 1, gpu_type: "A10" }
+  run: "echo $CUDA_VISIBLE_DEVICES > ${seen}; sleep 0.3"
+}
+stage pair() -> (seen: String) {
+  resources: { gpu: 2, gpu_type: "H100", gpu_memory: 40GiB }
+  run: "echo $CUDA_VISIBLE_DEVICES > ${seen}"
+}
+stage huge() -> (seen: String) {
+  resources: { gpu: 1, gpu_memory: 100GiB }
+  run: "echo > ${seen}"
+}
+pipeline main() -> List[String] {
+  let h = huge()
+  return [a10().seen, pair().seen]
+}
+PIPE
+	L="$TMP/local-state"
+	mkdir -p "$L"
+	LD_LIBRARY_PATH="$FAKE_NVML_DIR" PIPEC_FAKE_NVML="H100:80:right,H100:80:left,H100:80:left,A10:24" \
+		"$PIPEC" run -j 4 --progress lines --format json --state-dir "$L" "$TMP/local.pipe" > "$TMP/local.json" 2> "$TMP/local.err"; rc=$?
+	U=GPU-fa4e0000-0000-4000-8000-00000000000
+	python3 -c "
+import json; r = json.load(open('$TMP/local.json'))
+assert r['result'] == ['${U}3', '${U}1,${U}2'], r
+" && grep -q "^error      h: stage 'huge' (.*) asks for 1 GPU with 100.0 GiB, and this machine has no such device (there: NVIDIA H100 80.0 GiB, NVIDIA A10 24.0 GiB)$" "$TMP/local.err" \
+		&& ok "this machine's GPUs through NVML (dlopen): the A10 task gets the A10, the H100 pair the two that reach each other, by UUID; 100 GiB never fits" \
+		|| fail "local GPUs: rc $rc $(cat "$TMP/local.json" "$TMP/local.err")"
+else
+	fail "the stand-in NVML was not built (FAKE_NVML_DIR)"
+fi
+
 # a bad resources file is located, and the run does not start (exit 2)
 printf 'nodes:\n  - name: a\n    cpu: many\n' > "$TMP/bad.yaml"
 "$PIPEC" run --state-dir "$S" --resources "$TMP/bad.yaml" tests/gpu/mixed.pipe > /dev/null 2> "$TMP/bad.err"; rc=$?
