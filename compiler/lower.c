@@ -213,12 +213,13 @@ static json_t *to_json(const lval *v)
 	}
 }
 
-/* A value as a run-time operand: constants become {"const": ...}. */
+/* A value as a run-time operand: constants become {"const": ...}; a list or
+ * record holding run-time values is a value the runtime evaluates item by item. */
 static json_t *operand(const lval *v)
 {
 	if (v->kind == LV_RT)
 		return json_incref(v->rt);
-	if (v->kind == LV_REF)
+	if (!is_const(v))
 		return to_json(v);
 	json_t *o = json_object();
 	json_object_set_new(o, "const", to_json(v));

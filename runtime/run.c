@@ -1815,21 +1815,31 @@ static int load(runner *R, const char *text, size_t len, char **err)
 
 /* ---- run-time for ------------------------------------------------------------------- */
 
-/* ID with "[*]" made "[K]" (new string). */
-static char *instance_id(const char *id, size_t k)
+/*
+ * The id of element K's instance of template ID: "[*]" made "[K]" — or
+ * "[*K]" where the plan itself has a task of that name (a compile-time for
+ * over the same stage).  New string.
+ */
+static char *instance_id(runner *R, const char *id, size_t k)
 {
-	char *out;
-	size_t n;
-	FILE *f = open_memstream(&out, &n);
-	for (const char *p = id; *p;) {
-		if (!strncmp(p, "[*]", 3)) {
-			fprintf(f, "[%zu]", k);
-			p += 3;
-		} else {
-			fputc(*p++, f);
+	char *out = NULL;
+	for (int star = 0; star < 2; star++) {
+		size_t n;
+		free(out);
+		FILE *f = open_memstream(&out, &n);
+		for (const char *p = id; *p;) {
+			if (!strncmp(p, "[*]", 3)) {
+				fprintf(f, star ? "[*%zu]" : "[%zu]", k);
+				p += 3;
+			} else {
+				fputc(*p++, f);
+			}
 		}
+		fclose(f);
+		json_t *ix = json_object_get(R->index, out);
+		if (!ix || json_object_get(R->t[json_integer_value(ix)].j, "instance_of"))
+			break;
 	}
-	fclose(f);
 	return out;
 }
 
@@ -1854,7 +1864,7 @@ static json_t *for_element(runner *R, json_t *e, const char *sid, size_t k, json
 		return r;
 	}
 	if (json_is_string(e) && in_scatter(R, json_string_value(e), sid)) { /* a dep */
-		char *id = instance_id(json_string_value(e), k);
+		char *id = instance_id(R, json_string_value(e), k);
 		json_t *r = json_string(id);
 		free(id);
 		return r;
@@ -1873,7 +1883,7 @@ static json_t *for_element(runner *R, json_t *e, const char *sid, size_t k, json
 	const char *key;
 	json_object_foreach(e, key, v) {
 		if (!strcmp(key, "ref") && in_scatter(R, json_string_value(v), sid)) {
-			char *id = instance_id(json_string_value(v), k);
+			char *id = instance_id(R, json_string_value(v), k);
 			json_object_set_new(r, key, json_string(id));
 			free(id);
 		} else {
@@ -1920,6 +1930,7 @@ static void expand(runner *R, const char *sid)
 		for (size_t k = 0; k < nel; k++) {
 			json_t *inst = for_element(R, R->t[i].j, sid, k, json_array_get(list, k));
 			json_object_del(inst, "scatter");
+			json_object_set_new(inst, "instance_of", json_string(R->t[i].id));
 			json_array_append(group, json_object_get(inst, "id"));
 			json_array_append_new(tasks, inst);
 		}

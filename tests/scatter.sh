@@ -34,6 +34,12 @@ run "$P" -p n=3 -p bad=2 > "$TMP/d.json" 2> "$TMP/d.err"; rc=$?
 	&& grep -q '^skipped    total' "$TMP/d.err" \
 	&& ok "a failing element fails its instance only; what gathers is skipped" || fail "bad element: rc $rc $(cat "$TMP/d.err")"
 
+# a compile-time for and a run-time for over the same stage, their lists joined with +
+run tests/run/scatter-mixed.pipe > "$TMP/m.json" 2> "$TMP/m.err"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/m.json" "assert r['result'] == 14, r" && grep -q '^succeeded  double\[\*0\]$' "$TMP/m.err" \
+	&& ok "instances are named apart from compile-time tasks of the same name (double[*0]); fixed + gathered lists add up (14)" \
+	|| fail "mixed: rc $rc $(cat "$TMP/m.json" "$TMP/m.err")"
+
 # the list's task fails: the tasks inside the for are skipped
 sed 's/mkdir ${shards}/exit 3; mkdir ${shards}/' "$P" > "$TMP/nolist.pipe"
 "$PIPEC" run --state-dir "$S" --progress lines "$TMP/nolist.pipe" > /dev/null 2> "$TMP/e.err"; rc=$?
