@@ -104,6 +104,7 @@ typedef struct rtask {
 	pr_request req;        /* what it asks for (resources; 0 when not said) */
 	pr_place place;        /* where it runs, while it runs */
 	int in_active;         /* listed in runner.active */
+	uint8_t dirty, ready_row; /* its row is to be written at the commit; with its inputs and key */
 	int group;             /* a template inside a run-time for: it runs as its instances */
 	int cache_checked;     /* ready: the cache was looked at already */
 	double started, deadline, not_before;
@@ -123,6 +124,7 @@ typedef struct runner {
 	rtask *t;
 	uint32_t n, cap;
 	json_t *expand;        /* run-time fors whose lists are known: expanded at the top of the loop */
+	uint32_t *dirty, ndirty, capdirty; /* tasks whose rows the next commit writes */
 	int jobs, running;
 	pr_nodes nodes;        /* this machine, or the resources file's nodes */
 	pr_sandbox sb;         /* what the sandbox can do here */
@@ -163,10 +165,35 @@ static void begin(runner *R)
 		R->in_tx = 1;
 }
 
+/* A task's row changed: it is written once, before the commit. */
+static void dirty(runner *R, uint32_t i, int ready)
+{
+	rtask *t = &R->t[i];
+	t->ready_row |= ready;
+	if (t->dirty)
+		return;
+	t->dirty = 1;
+	if (R->ndirty == R->capdirty) {
+		R->capdirty = R->capdirty ? 2 * R->capdirty : 256;
+		R->dirty = realloc(R->dirty, R->capdirty * sizeof *R->dirty);
+	}
+	R->dirty[R->ndirty++] = i;
+}
+
 static void commit(runner *R)
 {
-	if (R->in_tx)
-		pr_exec(&R->store, "COMMIT");
+	if (!R->in_tx)
+		return;
+	for (uint32_t k = 0; k < R->ndirty; k++) {
+		rtask *t = &R->t[R->dirty[k]];
+		char *ins = t->ready_row ? json_dumps(t->inputs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		pr_store_row(&R->store, R->run, t->id, names[t->st], t->attempt, ins, t->ready_row ? t->key : NULL,
+			     t->ready_row ? t->parts : NULL);
+		free(ins);
+		t->dirty = t->ready_row = 0;
+	}
+	R->ndirty = 0;
+	pr_exec(&R->store, "COMMIT");
 	R->in_tx = 0;
 }
 
@@ -309,6 +336,7 @@ static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 	}
 	begin(R);
 	pr_store_event(&R->store, R->run, t->id, t->attempt, names[t->st], names[to], detail);
+	dirty(R, i, 0);
 	if (R->log && (!R->live || to == S_FAILED || to == S_ERROR || to == S_PAUSED || (to == S_RETRYING && detail))) {
 		view_erase(R);
 		char on[256] = "";
@@ -1510,9 +1538,7 @@ static void consider(runner *R, uint32_t i)
 	}
 	cache_key(R, i);
 	transition(R, i, S_READY, NULL);
-	char *ins = json_dumps(t->inputs, JSON_COMPACT | JSON_SORT_KEYS);
-	pr_store_ready(&R->store, R->run, t->id, ins, t->key, t->parts);
-	free(ins);
+	dirty(R, i, 1); /* its inputs and key go into its row with the commit */
 }
 
 static void notify(runner *R, uint32_t i)
@@ -2132,6 +2158,7 @@ static void free_runner(runner *R)
 	free(R->t);
 	free(R->heap);
 	free(R->active);
+	free(R->dirty);
 	pr_nodes_free(&R->nodes);
 	pr_sandbox_free(&R->sb);
 	json_decref(R->index);
@@ -2226,6 +2253,7 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 		free_runner(R);
 		return 2;
 	}
+	R->store.defer_rows = 1;
 	set_root(R);
 	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len);
 	sum->run = R->run;
@@ -2256,6 +2284,7 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 		free_runner(R);
 		return 2;
 	}
+	R->store.defer_rows = 1;
 	sqlite3_stmt *q;
 	const char *sql = run ? PR_RUN_PLAN_SQL " WHERE r.id = ?"
 			      : PR_RUN_PLAN_SQL " WHERE r.status = 'running' ORDER BY r.id DESC LIMIT 1";

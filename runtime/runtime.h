@@ -29,6 +29,7 @@ typedef struct pr_store {
 	char dir[4096];        /* STATE/.pipec */
 	char lock_path[4200];
 	int locked;
+	int defer_rows;        /* events do not update the task's row: the writer does, once per commit */
 } pr_store;
 
 double pr_now(void);
@@ -49,8 +50,10 @@ int pr_store_plan(pr_store *st, long run, const char *plan);
 int pr_store_finish_run(pr_store *st, long run, const char *status);
 int pr_store_event(pr_store *st, long run, const char *task, int attempt, const char *from, const char *to,
 		   const char *detail);
-/* A task is ready: its resolved inputs, and its cache key with the key's parts (KEY "" or NULL: none). */
-int pr_store_ready(pr_store *st, long run, const char *task, const char *inputs, const char *key, const char *parts);
+/* Writes a task's row: its state and attempts, and (when not NULL) its resolved inputs, its cache
+ * key and the key's parts.  With DEFER_ROWS, pr_store_event() leaves the row to this. */
+int pr_store_row(pr_store *st, long run, const char *task, const char *state, int attempts, const char *inputs,
+		 const char *key, const char *parts);
 /* A task of RUN is created: its row (stage, pending) and its first event. */
 int pr_store_new_task(pr_store *st, long run, const char *task, const char *stage);
 int pr_store_artifact(pr_store *st, long run, const char *task, const char *output, const char *path,

@@ -283,6 +283,8 @@ int pr_store_event(pr_store *st, long run, const char *task, int attempt, const 
 		sqlite3_bind_null(st->ev, 7);
 	if (sqlite3_step(st->ev) != SQLITE_DONE)
 		return -1;
+	if (st->defer_rows)
+		return 0; /* the caller writes the task's row before it commits (pr_store_row) */
 	sqlite3_reset(st->up);
 	sqlite3_bind_int64(st->up, 1, run);
 	sqlite3_bind_text(st->up, 2, task, -1, SQLITE_STATIC);
@@ -291,19 +293,24 @@ int pr_store_event(pr_store *st, long run, const char *task, int attempt, const 
 	return sqlite3_step(st->up) == SQLITE_DONE ? 0 : -1;
 }
 
-int pr_store_ready(pr_store *st, long run, const char *task, const char *inputs, const char *key, const char *parts)
+int pr_store_row(pr_store *st, long run, const char *task, const char *state, int attempts, const char *inputs,
+		 const char *key, const char *parts)
 {
-	sqlite3_stmt *q = stmt(st, "UPDATE tasks SET inputs = ?, cache_key = ? WHERE run = ? AND id = ?");
+	sqlite3_stmt *q = stmt(st, "UPDATE tasks SET state = ?, attempts = ?, inputs = coalesce(?, inputs),"
+				   " cache_key = coalesce(?, cache_key) WHERE run = ? AND id = ?");
 	if (!q)
 		return -1;
-	sqlite3_bind_text(q, 1, inputs, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, attempts);
+	if (inputs)
+		sqlite3_bind_text(q, 3, inputs, -1, SQLITE_STATIC);
 	if (key && *key)
-		sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, run);
-	sqlite3_bind_text(q, 4, task, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 4, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, run);
+	sqlite3_bind_text(q, 6, task, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) != SQLITE_DONE)
 		return -1;
-	if (!key || !*key)
+	if (!key || !*key || !parts)
 		return 0;
 	/* a key's parts are kept once, however many tasks and runs had it */
 	q = stmt(st, "INSERT OR IGNORE INTO keys(key, parts) VALUES(?, ?)");
