@@ -2257,6 +2257,8 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	set_root(R);
 	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len);
 	sum->run = R->run;
+	if (opt->nodes) /* a resume places on the same nodes */
+		pr_store_run_nodes(&R->store, R->run, opt->nodes);
 	begin(R);
 	for (uint32_t i = 0; i < R->n; i++) {
 		pr_store_new_task(&R->store, R->run, R->t[i].id, R->t[i].stage);
@@ -2298,17 +2300,27 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 			len = (size_t)sqlite3_column_bytes(q, 1);
 			plan = malloc(len + 1);
 			memcpy(plan, sqlite3_column_text(q, 1), len + 1);
+			/* the run's simulated nodes, unless --resources says otherwise */
+			const char *nodes = (const char *)sqlite3_column_text(q, 2);
+			if (nodes && !opt->nodes) {
+				pr_nodes_free(&R->nodes);
+				if (pr_nodes_from_json(&R->nodes, nodes, err) < 0)
+					R->run = 0;
+			}
 		}
 		sqlite3_finalize(q);
 	}
-	if (!plan) {
+	if (!plan || !R->run) {
 		char msg[128];
 		if (run)
 			snprintf(msg, sizeof msg, "the store has no run %ld", run);
 		else
 			snprintf(msg, sizeof msg, "the store has no unfinished run to resume");
-		*err = strdup(msg);
+		if (!*err)
+			*err = strdup(msg);
+		free(plan);
 		pr_store_close(&R->store);
+		free_runner(R);
 		return 2;
 	}
 	int rc = load(R, plan, len, err);

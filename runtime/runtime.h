@@ -46,7 +46,9 @@ int pr_store_finished(pr_store *st, long run, const char *task, int attempt, dou
 /* Replaces the plan kept with RUN (a run-time for added tasks to it). */
 int pr_store_plan(pr_store *st, long run, const char *plan);
 /* The SQL of a run's plan, for "WHERE r.id = ?": the one a run-time for changed, else the kept one. */
-#define PR_RUN_PLAN_SQL "SELECT r.id, coalesce(r.plan, p.plan) FROM runs r LEFT JOIN plans p ON p.key = r.plan_key"
+#define PR_RUN_PLAN_SQL "SELECT r.id, coalesce(r.plan, p.plan), r.nodes FROM runs r LEFT JOIN plans p ON p.key = r.plan_key"
+/* Keeps the simulated nodes (JSON) a run is placed on. */
+int pr_store_run_nodes(pr_store *st, long run, const char *nodes);
 int pr_store_finish_run(pr_store *st, long run, const char *status);
 int pr_store_event(pr_store *st, long run, const char *task, int attempt, const char *from, const char *to,
 		   const char *detail);

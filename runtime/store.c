@@ -37,7 +37,7 @@
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, plan_hash TEXT, started REAL,"
-	" finished REAL, status TEXT, plan TEXT, plan_key TEXT);"
+	" finished REAL, status TEXT, plan TEXT, plan_key TEXT, nodes TEXT);"
 	"CREATE TABLE IF NOT EXISTS plans(key TEXT PRIMARY KEY, plan TEXT);"
 	"CREATE TABLE IF NOT EXISTS keys(key TEXT PRIMARY KEY, parts TEXT);"
 	"CREATE TABLE IF NOT EXISTS tasks(run INTEGER, id TEXT, stage TEXT, state TEXT, attempts INTEGER,"
@@ -186,6 +186,7 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 	/* a store made before tasks had a placement: add the column (an error when it is there) */
 	sqlite3_exec(st->db, "ALTER TABLE tasks ADD COLUMN placement TEXT", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN plan_key TEXT", NULL, NULL, NULL);
+	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN nodes TEXT", NULL, NULL, NULL);
 	return 0;
 }
 
@@ -232,6 +233,18 @@ long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, siz
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? (long)sqlite3_last_insert_rowid(st->db) : -1;
+}
+
+int pr_store_run_nodes(pr_store *st, long run, const char *nodes)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET nodes = ? WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(q, 1, nodes, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, run);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int pr_store_plan(pr_store *st, long run, const char *plan)

@@ -179,6 +179,20 @@ else
 	fail "the stand-in NVML was not built (FAKE_NVML_DIR)"
 fi
 
+# killed mid-way and resumed without --resources: the run's nodes are kept with it
+K="$TMP/kill-state"
+mkdir -p "$K"
+"$PIPEC" run -j 32 --quiet --state-dir "$K" --resources tests/gpu/nodes.yaml tests/gpu/mixed.pipe > /dev/null 2>&1 &
+pid=$!
+sleep 0.6
+kill -9 $pid
+wait $pid 2>/dev/null
+"$PIPEC" resume --quiet --format json --state-dir "$K" > "$TMP/kill.json" 2> "$TMP/kill.err"; rc=$?
+python3 "$TMP/replay.py" "$K/.pipec/state.db" > "$TMP/kill-replay.json"
+[ $rc -eq 0 ] && grep -q '"status":"succeeded"' "$TMP/kill.json" \
+	&& python3 -c "import json; r = json.load(open('$TMP/kill-replay.json')); assert r['nodes'] == 2, r" \
+	&& ok "killed and resumed without --resources: it goes on on the same simulated nodes" || fail "gpu resume: rc $rc $(cat "$TMP/kill.json" "$TMP/kill.err" "$TMP/kill-replay.json")"
+
 # a bad resources file is located, and the run does not start (exit 2)
 printf 'nodes:\n  - name: a\n    cpu: many\n' > "$TMP/bad.yaml"
 "$PIPEC" run --state-dir "$S" --resources "$TMP/bad.yaml" tests/gpu/mixed.pipe > /dev/null 2> "$TMP/bad.err"; rc=$?
