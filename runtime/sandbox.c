@@ -367,10 +367,23 @@ static void cg_set(const char *dir, const char *file, const char *value)
 }
 
 /* Makes the attempt's cgroups with its limits; 0, or -1 with WHY. */
+/*
+ * Whether the attempt gets a cgroup of controller C: only for a limit it has
+ * (memory and cpu when its resources ask for them; pids always) — a cgroup
+ * costs a few directory operations in each hierarchy, and a memory cgroup
+ * without a limit would kill nothing.
+ */
+static int cg_wanted(const pr_sandbox *sb, const pr_jail *j, int c)
+{
+	if (!sb->cg_version[c])
+		return 0;
+	return c == PR_CG_MEMORY ? j->memory > 0 : c == PR_CG_CPU ? j->cpu > 0 : j->pids > 0;
+}
+
 static int cg_make(const pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 {
 	for (int c = 0; c < PR_CG_N; c++) {
-		if (!sb->cg_version[c])
+		if (!cg_wanted(sb, j, c))
 			continue;
 		int v2 = sb->cg_version[c] == 2;
 		char dir[8400], val[64];
@@ -404,12 +417,13 @@ static int cg_make(const pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 	return 0;
 }
 
-static int cg_join(const pr_sandbox *sb, const char *name, pid_t pid)
+static int cg_join(const pr_sandbox *sb, const pr_jail *j, pid_t pid)
 {
+	const char *name = j->cgroup;
 	char pidtext[32];
 	snprintf(pidtext, sizeof pidtext, "%ld", (long)pid);
 	for (int c = 0; c < PR_CG_N; c++) {
-		if (!sb->cg_version[c])
+		if (!cg_wanted(sb, j, c))
 			continue;
 		char dir[8400], procs[8500];
 		cg_dir(sb, c, name, dir, sizeof dir);
@@ -454,7 +468,9 @@ int pr_sandbox_reap(const pr_sandbox *sb, const char *name, char *note, size_t n
 			continue;
 		char dir[8400], path[8500];
 		cg_dir(sb, c, name, dir, sizeof dir);
-		/* anything left in it (no pid namespace) is killed first */
+		if (rmdir(dir) == 0 || errno != EBUSY)
+			continue; /* gone (the pid namespace took everything with it), or never made */
+		/* something is left in it (no pid namespace): killed first */
 		snprintf(path, sizeof path, "%s/cgroup.kill", dir);
 		if (write_file(path, "1") < 0) {
 			char procs[4096];
@@ -736,7 +752,7 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 		pr_sandbox_reap(sb, j->cgroup, NULL, 0);
 		return -1;
 	}
-	if (cg_join(sb, j->cgroup, pid) < 0) {
+	if (cg_join(sb, j, pid) < 0) {
 		snprintf(why, wn, "sandbox: cannot put the task in its cgroup: %s", strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
