@@ -211,10 +211,11 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 			continue;
 		}
 		char secs[32] = "-", code[16] = "-", on[512] = "";
-		if (place && sqlite3_column_type(q, 7) == SQLITE_NULL) {
+		if (place && sqlite3_column_type(q, 7) == SQLITE_NULL) { /* "on box-1, GPU 0,1" */
 			int len = snprintf(on, sizeof on, "on %s", json_string_value(json_object_get(place, "node")));
-			json_array_foreach(devices, k, g) if (len > 0 && (size_t)len < sizeof on) len +=
-				snprintf(on + len, sizeof on - (size_t)len, "%s%s", k ? "," : ", ", json_string_value(g));
+			json_array_foreach(json_object_get(place, "gpus"), k, g) if (len > 0 && (size_t)len < sizeof on) len +=
+				snprintf(on + len, sizeof on - (size_t)len, "%s%lld", k ? "," : ", GPU ",
+					 (long long)json_integer_value(json_object_get(g, "index")));
 		}
 		json_decref(place);
 		json_decref(devices);

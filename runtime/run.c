@@ -315,7 +315,10 @@ static void view_draw(runner *R)
 	}
 	for (int k = 0; k < npick; k++) {
 		double e = now - R->t[pick[k]].started;
-		fprintf(R->log, "  %6.1fs  %.100s\033[K\n", e, R->t[pick[k]].id);
+		char on[256] = ""; /* where it runs, when there is a choice */
+		if (R->nodes.simulated || R->nodes.n > 1 || R->t[pick[k]].place.ngpus)
+			place_text(R, pick[k], on, sizeof on);
+		fprintf(R->log, "  %6.1fs  %.100s%s\033[K\n", e, R->t[pick[k]].id, on);
 		lines++;
 	}
 	if (count[S_RUNNING] > npick) {
