@@ -238,15 +238,16 @@ int pr_nodes_gpus(const pr_nodes *ns)
 
 /* ---- placing ------------------------------------------------------------------ */
 
-/* Whether device G is of the type R asks for (a word of its name: "H100" is an "NVIDIA H100 80GB HBM3"). */
+/* Whether device G is of the type R asks for (words of its name: "H100" is an "NVIDIA H100 80GB HBM3"). */
 static int type_ok(const pr_gpu *g, const pr_request *r)
 {
 	if (!r->gpu_type || !*r->gpu_type)
 		return 1;
 	size_t n = strlen(r->gpu_type);
 	for (const char *p = g->type; *p; p++)
-		if ((p == g->type || p[-1] == ' ' || p[-1] == '-') && !strncasecmp(p, r->gpu_type, n))
-			return 1;
+		if ((p == g->type || p[-1] == ' ' || p[-1] == '-') && !strncasecmp(p, r->gpu_type, n) &&
+		    (!p[n] || p[n] == ' ' || p[n] == '-'))
+			return 1; /* a whole word: "A10" is not an "A100-SXM4-80GB" */
 	return 0;
 }
 

@@ -159,21 +159,27 @@ stage huge() -> (seen: String) {
   resources: { gpu: 1, gpu_memory: 100GiB }
   run: "echo > ${seen}"
 }
+stage bigger_a10() -> (seen: String) {
+  resources: { gpu: 1, gpu_type: "A10", gpu_memory: 40GiB }
+  run: "echo > ${seen}"
+}
 pipeline main() -> List[String] {
   let h = huge()
+  let b = bigger_a10()
   return [a10().seen, pair().seen]
 }
 PIPE
 	L="$TMP/local-state"
 	mkdir -p "$L"
-	LD_LIBRARY_PATH="$FAKE_NVML_DIR" PIPEC_FAKE_NVML="H100:80:right,H100:80:left,H100:80:left,A10:24" \
+	LD_LIBRARY_PATH="$FAKE_NVML_DIR" PIPEC_FAKE_NVML="H100:80:right,H100:80:left,H100:80:left,A100-SXM4-80GB:80,A10:24" \
 		"$PIPEC" run -j 4 --progress lines --format json --state-dir "$L" "$TMP/local.pipe" > "$TMP/local.json" 2> "$TMP/local.err"; rc=$?
 	U=GPU-fa4e0000-0000-4000-8000-00000000000
 	python3 -c "
 import json; r = json.load(open('$TMP/local.json'))
-assert r['result'] == ['${U}3', '${U}1,${U}2'], r
-" && grep -q "^error      h: stage 'huge' (.*) asks for 1 GPU with 100.0 GiB, and this machine has no such device (there: NVIDIA H100 80.0 GiB, NVIDIA A10 24.0 GiB)$" "$TMP/local.err" \
-		&& ok "this machine's GPUs through NVML (dlopen): the A10 task gets the A10, the H100 pair the two that reach each other, by UUID; 100 GiB never fits" \
+assert r['result'] == ['${U}4', '${U}1,${U}2'], r
+" && grep -q "^error      b: stage 'bigger_a10' (.*) asks for 1 GPU of type A10 with 40.0 GiB, and this machine has no such device" "$TMP/local.err" \
+		&& grep -q "^error      h: stage 'huge' (.*) asks for 1 GPU with 100.0 GiB, and this machine has no such device (there: NVIDIA H100 80.0 GiB, NVIDIA A100-SXM4-80GB 80.0 GiB, NVIDIA A10 24.0 GiB)$" "$TMP/local.err" \
+		&& ok "this machine's GPUs through NVML (dlopen): the A10 task gets the A10 (not the A100), the H100 pair the two that reach each other, by UUID; 100 GiB never fits" \
 		|| fail "local GPUs: rc $rc $(cat "$TMP/local.json" "$TMP/local.err")"
 else
 	fail "the stand-in NVML was not built (FAKE_NVML_DIR)"
