@@ -191,6 +191,10 @@ static void commit(runner *R)
 			     t->ready_row ? t->parts : NULL);
 		free(ins);
 		t->dirty = t->ready_row = 0;
+		if (terminal(t->st)) { /* its key's parts are in the store now, and it will not run again */
+			free(t->parts);
+			t->parts = NULL;
+		}
 	}
 	R->ndirty = 0;
 	pr_exec(&R->store, "COMMIT");
@@ -1773,7 +1777,7 @@ static json_t *load_shared(const char *text, size_t len)
 		json_decref(plan);
 		return NULL;
 	}
-	static const char *const shared[] = {"env", "outputs", "resources", "retry", "sandbox", "after", "fallback_of",
+	static const char *const shared[] = {"env", "outputs", "resources", "retry", "sandbox", "after", "fallback_of", "deps",
 					     "checks", "module", "stage", "when", "scatter"};
 	enum { NSHARED = sizeof shared / sizeof shared[0] };
 	json_t *last[NSHARED + 1] = {0}; /* the last task's values, and its file name */
