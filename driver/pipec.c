@@ -38,7 +38,7 @@ static const char main_usage[] =
 	"  check FILE...     parse FILE(s) and report every error found\n"
 	"  build FILE        compile FILE's pipeline to a plan (JSON) for the runtime\n"
 	"  graph FILE        print the pipeline's task graph (dot or mermaid)\n"
-	"  run FILE|PLAN     build and run a pipeline locally, or run a built plan\n"
+	"  run FILE|PLAN     build and run a pipeline here, each task in a sandbox, or run a built plan\n"
 	"  resume [RUN]      resume a run whose runtime died, where it left off\n"
 	"  runs, show [RUN]  the runs in the store; the tasks of one\n"
 	"  why TASK          why a task ran rather than being taken from the cache\n"
