@@ -1211,6 +1211,8 @@ static lval *for_expr(lowerer *L, const pc_ast *e)
 		L->scatters = json_object();
 	json_t *sc = json_object();
 	json_object_set_new(sc, "over", to_json(xs));
+	if (saved_scatter && json_array_size(saved_scatter)) /* the run-time fors it is inside */
+		json_object_set_new(sc, "within", json_deep_copy(saved_scatter));
 	json_object_set_new(L->scatters, sid, sc);
 	pc_buf b = {0};
 	pc_buf_printf(&b, "%s[*]", saved_suffix);

@@ -144,6 +144,7 @@ typedef struct runner {
 static json_t *eval(runner *R, json_t *e, int for_key, int *missing);
 static json_t *scatter_list(runner *R, const char *sid, int *missing);
 static json_t *for_element(runner *R, json_t *e, const char *sid, size_t k, json_t *elem);
+static char *inner_for(runner *R, const char *x, const char *sid, size_t k, json_t *elem);
 
 static char no_dir[] = "";
 
@@ -1461,9 +1462,7 @@ static void consider(runner *R, uint32_t i)
 		json_t *sc = json_object_get(t->j, "scatter");
 		const char *sid = json_string_value(json_array_get(sc, 0));
 		json_t *group = json_object_get(t->j, "group");
-		if (json_array_size(sc) > 1) {
-			transition(R, i, S_ERROR, "a run-time for inside a run-time for is not run by this version of the runtime");
-		} else if (!group) {
+		if (!group) {
 			int missing = 0;
 			json_t *list = scatter_list(R, sid, &missing);
 			if (!list) {
@@ -1849,9 +1848,9 @@ static int load(runner *R, const char *text, size_t len, char **err)
 /* ---- run-time for ------------------------------------------------------------------- */
 
 /*
- * The id of element K's instance of template ID: "[*]" made "[K]" — or
- * "[*K]" where the plan itself has a task of that name (a compile-time for
- * over the same stage).  New string.
+ * The id of element K's instance of template ID: its first "[*]" (the
+ * outermost run-time for) made "[K]" — or "[*K]" where the plan itself has
+ * a task of that name (a compile-time for over the same stage).  New string.
  */
 static char *instance_id(runner *R, const char *id, size_t k)
 {
@@ -1860,10 +1859,12 @@ static char *instance_id(runner *R, const char *id, size_t k)
 		size_t n;
 		free(out);
 		FILE *f = open_memstream(&out, &n);
+		int done = 0;
 		for (const char *p = id; *p;) {
-			if (!strncmp(p, "[*]", 3)) {
+			if (!done && !strncmp(p, "[*]", 3)) {
 				fprintf(f, star ? "[*%zu]" : "[%zu]", k);
 				p += 3;
+				done = 1;
 			} else {
 				fputc(*p++, f);
 			}
@@ -1876,14 +1877,47 @@ static char *instance_id(runner *R, const char *id, size_t k)
 	return out;
 }
 
-/* Whether ID is one of the tasks inside run-time for SID. */
+/* Whether ID is one of the tasks inside run-time for SID (SID their outermost). */
 static int in_scatter(runner *R, const char *id, const char *sid)
 {
 	json_t *ix = id ? json_object_get(R->index, id) : NULL;
 	if (!ix)
 		return 0;
 	json_t *sc = json_object_get(R->t[json_integer_value(ix)].j, "scatter");
-	return json_array_size(sc) == 1 && !strcmp(json_string_value(json_array_get(sc, 0)), sid);
+	return json_array_size(sc) >= 1 && !strcmp(json_string_value(json_array_get(sc, 0)), sid);
+}
+
+/*
+ * For element K (ELEM) of run-time for SID: the name of run-time for X when
+ * X is inside SID — its own for each element, "X@K", made in the plan's
+ * scatters with its list's expression for that element — or NULL.  New string.
+ */
+static char *inner_for(runner *R, const char *x, const char *sid, size_t k, json_t *elem)
+{
+	json_t *scs = json_object_get(R->plan, "scatters"), *sc = json_object_get(scs, x);
+	int inside = 0;
+	size_t i;
+	json_t *w;
+	json_array_foreach(json_object_get(sc, "within"), i, w) inside |= !strcmp(json_string_value(w), sid);
+	if (!inside)
+		return NULL;
+	char *name;
+	if (asprintf(&name, "%s@%zu", x, k) < 0)
+		abort();
+	if (!json_object_get(scs, name)) {
+		json_t *n = json_object(), *within = json_array();
+		json_object_set_new(n, "over", for_element(R, json_object_get(sc, "over"), sid, k, elem));
+		json_array_foreach(json_object_get(sc, "within"), i, w) {
+			if (!strcmp(json_string_value(w), sid))
+				continue;
+			char *r = inner_for(R, json_string_value(w), sid, k, elem);
+			json_array_append_new(within, json_string(r ? r : json_string_value(w)));
+			free(r);
+		}
+		json_object_set_new(n, "within", within);
+		json_object_set_new(scs, name, n);
+	}
+	return name;
 }
 
 /* Plan value E for element K (ELEM) of run-time for SID: its item, and its tasks' K-th instances (new). */
@@ -1915,7 +1949,12 @@ static json_t *for_element(runner *R, json_t *e, const char *sid, size_t k, json
 	json_t *r = json_object();
 	const char *key;
 	json_object_foreach(e, key, v) {
-		if (!strcmp(key, "ref") && in_scatter(R, json_string_value(v), sid)) {
+		char *inner = (!strcmp(key, "item") || !strcmp(key, "gather")) && json_is_string(v)
+				      ? inner_for(R, json_string_value(v), sid, k, elem) : NULL;
+		if (inner) { /* a run-time for inside this one: this element's own */
+			json_object_set_new(r, key, json_string(inner));
+			free(inner);
+		} else if (!strcmp(key, "ref") && in_scatter(R, json_string_value(v), sid)) {
 			char *id = instance_id(R, json_string_value(v), k);
 			json_object_set_new(r, key, json_string(id));
 			free(id);
@@ -1962,7 +2001,22 @@ static void expand(runner *R, const char *sid)
 		json_t *group = json_array();
 		for (size_t k = 0; k < nel; k++) {
 			json_t *inst = for_element(R, R->t[i].j, sid, k, json_array_get(list, k));
-			json_object_del(inst, "scatter");
+			/* its other run-time fors, inside this one: this element's own */
+			json_t *rest = json_array();
+			size_t x;
+			json_t *other;
+			json_array_foreach(json_object_get(R->t[i].j, "scatter"), x, other) {
+				char *inner = x ? inner_for(R, json_string_value(other), sid, k, json_array_get(list, k)) : NULL;
+				if (x)
+					json_array_append_new(rest, json_string(inner ? inner : json_string_value(other)));
+				free(inner);
+			}
+			if (json_array_size(rest))
+				json_object_set_new(inst, "scatter", rest);
+			else {
+				json_object_del(inst, "scatter");
+				json_decref(rest);
+			}
 			json_object_set_new(inst, "instance_of", json_string(R->t[i].id));
 			json_array_append(group, json_object_get(inst, "id"));
 			json_array_append_new(tasks, inst);

@@ -40,6 +40,14 @@ run tests/run/scatter-mixed.pipe > "$TMP/m.json" 2> "$TMP/m.err"; rc=$?
 	&& ok "instances are named apart from compile-time tasks of the same name (double[*0]); fixed + gathered lists add up (14)" \
 	|| fail "mixed: rc $rc $(cat "$TMP/m.json" "$TMP/m.err")"
 
+# a run-time for inside a run-time for: each group's members are known only when its task ran
+run tests/run/scatter-nested.pipe -p n=3 > "$TMP/n.json" 2> "$TMP/n.err"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/n.json" "assert r['result'] == [1, 3, 6], r" && grep -q '^succeeded  weigh\[2\]\[2\]$' "$TMP/n.err" \
+	&& ok "a run-time for inside a run-time for: groups of 1, 2 and 3 members totalled [1, 3, 6]" || fail "nested: rc $rc $(cat "$TMP/n.json" "$TMP/n.err")"
+run tests/run/scatter-nested.pipe -p n=4 > "$TMP/n4.json" 2> "$TMP/n4.err"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/n4.json" "assert r['result'] == [1, 3, 6, 10], r; assert r['tasks']['cached'] >= 9, r" \
+	&& ok "one more group: [1, 3, 6, 10], the weighing of members already seen cached" || fail "nested n=4: rc $rc $(cat "$TMP/n4.json")"
+
 # the list's task fails: the tasks inside the for are skipped
 sed 's/mkdir ${shards}/exit 3; mkdir ${shards}/' "$P" > "$TMP/nolist.pipe"
 "$PIPEC" run --state-dir "$S" --progress lines "$TMP/nolist.pipe" > /dev/null 2> "$TMP/e.err"; rc=$?
@@ -62,6 +70,19 @@ import sqlite3; db = sqlite3.connect('$R/.pipec/state.db')
 done = db.execute(\"SELECT COUNT(*) FROM tasks WHERE id LIKE 'p[%' AND id != 'p[*]' AND state = 'succeeded'\").fetchone()[0]
 assert done == 6, done
 " && ok "killed during the for and resumed: the run completes (210) with all 6 instances" || fail "resume: rc $rc $(cat "$TMP/r.json" "$TMP/r.err")"
+
+# the same with a run-time for inside a run-time for
+N="$TMP/resume-nested"
+mkdir -p "$N"
+sed 's/run: "cat ${m} > ${w}"/run: "sleep 0.5; cat ${m} > ${w}"/' tests/run/scatter-nested.pipe > "$TMP/nested-slow.pipe"
+"$PIPEC" run --quiet -j 2 --state-dir "$N" -p n=4 "$TMP/nested-slow.pipe" > /dev/null 2>&1 &
+pid=$!
+sleep 1.2
+kill -9 $pid
+wait $pid 2>/dev/null
+"$PIPEC" resume --quiet --format json --state-dir "$N" > "$TMP/rn.json" 2> "$TMP/rn.err"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/rn.json" "assert r['result'] == [1, 3, 6, 10], r" \
+	&& ok "killed inside a nested run-time for and resumed: [1, 3, 6, 10]" || fail "nested resume: rc $rc $(cat "$TMP/rn.json" "$TMP/rn.err")"
 
 # a File given as a parameter counts by its content, not its path
 cat > "$TMP/param.pipe" <<'PIPE'
