@@ -188,11 +188,7 @@ fi
 # killed mid-way and resumed without --resources: the run's nodes are kept with it
 K="$TMP/kill-state"
 mkdir -p "$K"
-"$PIPEC" run -j 32 --quiet --state-dir "$K" --resources tests/gpu/nodes.yaml tests/gpu/mixed.pipe > /dev/null 2>&1 &
-pid=$!
-sleep 0.6
-kill -9 $pid
-wait $pid 2>/dev/null
+killed_after 0.6 "$PIPEC" run -j 32 --quiet --state-dir "$K" --resources tests/gpu/nodes.yaml tests/gpu/mixed.pipe
 "$PIPEC" resume --quiet --format json --state-dir "$K" > "$TMP/kill.json" 2> "$TMP/kill.err"; rc=$?
 python3 "$TMP/replay.py" "$K/.pipec/state.db" > "$TMP/kill-replay.json"
 [ $rc -eq 0 ] && grep -q '"status":"succeeded"' "$TMP/kill.json" \

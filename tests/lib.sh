@@ -21,3 +21,13 @@ finish() {
 	echo "# $checks checks, $fails failed"
 	[ "$fails" -eq 0 ]
 }
+# killed_after SECONDS CMD...: runs CMD in the background and kills it with
+# SIGKILL after SECONDS (a runtime that dies mid-run), waiting for it.
+killed_after() {
+	secs=$1; shift
+	"$@" > /dev/null 2>&1 &
+	kpid=$!
+	sleep "$secs"
+	kill -9 $kpid 2>/dev/null
+	wait $kpid 2>/dev/null
+}

@@ -164,11 +164,7 @@ wait $! 2>/dev/null
 # a checkpointing stage in the sandbox, killed with its runtime, resumes from its checkpoint
 K="$TMP/ckpt"
 mkdir -p "$K"
-"$PIPEC" run --quiet --state-dir "$K" tests/sandbox/checkpoint.pipe > /dev/null 2>&1 &
-pid=$!
-sleep 1.2
-kill -9 $pid
-wait $pid 2>/dev/null
+killed_after 1.2 "$PIPEC" run --quiet --state-dir "$K" tests/sandbox/checkpoint.pipe
 pkill -9 -f sandbox-checkpoint-probe
 sleep 0.3
 "$PIPEC" resume --quiet --format json --state-dir "$K" > "$TMP/ck.json" 2> "$TMP/ck.err"; rc=$?

@@ -58,11 +58,7 @@ sed 's/mkdir ${shards}/exit 3; mkdir ${shards}/' "$P" > "$TMP/nolist.pipe"
 R="$TMP/resume"
 mkdir -p "$R"
 sed 's/sleep 0\.\$(cat/sleep 1.$(cat/' "$P" > "$TMP/slow.pipe"
-"$PIPEC" run --quiet -j 2 --state-dir "$R" -p n=6 "$TMP/slow.pipe" > /dev/null 2>&1 &
-pid=$!
-sleep 2
-kill -9 $pid
-wait $pid 2>/dev/null
+killed_after 2 "$PIPEC" run --quiet -j 2 --state-dir "$R" -p n=6 "$TMP/slow.pipe"
 "$PIPEC" resume --quiet --format json --state-dir "$R" > "$TMP/r.json" 2> "$TMP/r.err"; rc=$?
 [ $rc -eq 0 ] && py "$TMP/r.json" "assert r['result'] == 210, r" \
 	&& python3 -c "
@@ -75,11 +71,7 @@ assert done == 6, done
 N="$TMP/resume-nested"
 mkdir -p "$N"
 sed 's/run: "cat ${m} > ${w}"/run: "sleep 0.5; cat ${m} > ${w}"/' tests/run/scatter-nested.pipe > "$TMP/nested-slow.pipe"
-"$PIPEC" run --quiet -j 2 --state-dir "$N" -p n=4 "$TMP/nested-slow.pipe" > /dev/null 2>&1 &
-pid=$!
-sleep 1.2
-kill -9 $pid
-wait $pid 2>/dev/null
+killed_after 1.2 "$PIPEC" run --quiet -j 2 --state-dir "$N" -p n=4 "$TMP/nested-slow.pipe"
 "$PIPEC" resume --quiet --format json --state-dir "$N" > "$TMP/rn.json" 2> "$TMP/rn.err"; rc=$?
 [ $rc -eq 0 ] && py "$TMP/rn.json" "assert r['result'] == [1, 3, 6, 10], r" \
 	&& ok "killed inside a nested run-time for and resumed: [1, 3, 6, 10]" || fail "nested resume: rc $rc $(cat "$TMP/rn.json" "$TMP/rn.err")"
