@@ -107,3 +107,26 @@ const char *pc_op_text(int op)
 	}
 	return "?";
 }
+
+const char *pc_ast_dotted(pc_ctx *ctx, const pc_ast *e)
+{
+	if (e->kind == PC_AST_NAME)
+		return e->name;
+	if (e->kind != PC_AST_FIELD)
+		return NULL;
+	const char *left = pc_ast_dotted(ctx, e->a);
+	if (!left)
+		return NULL;
+	pc_buf b = {0};
+	pc_buf_printf(&b, "%s.%s", left, e->name);
+	const char *s = pc_intern(ctx->names, b.data, b.len);
+	pc_buf_free(&b);
+	return s;
+}
+
+const pc_ast *pc_ast_root_name(const pc_ast *e)
+{
+	while (e->kind == PC_AST_FIELD)
+		e = e->a;
+	return e->kind == PC_AST_NAME ? e : NULL;
+}

@@ -118,5 +118,9 @@ void pc_ast_set_children(pc_ctx *ctx, pc_ast *n, pc_ast *a, pc_ast *b, pc_ast *c
 void pc_ast_list_push(pc_ctx *ctx, pc_ast_list *l, pc_ast *item);
 /* Attaches LIST to N (taking it) and folds the items' depth into N's. */
 void pc_ast_set_list(pc_ctx *ctx, pc_ast *n, pc_ast_list *list);
+/* The dotted text of a NAME/FIELD chain ("std.ml.split", interned), or NULL if E is anything else. */
+const char *pc_ast_dotted(pc_ctx *ctx, const pc_ast *e);
+/* The NAME at the root of a NAME/FIELD chain, or NULL. */
+const pc_ast *pc_ast_root_name(const pc_ast *e);
 
 #endif

@@ -532,38 +532,14 @@ static const pc_type *expect(checker *C, pc_ast *e, const pc_type *want, const c
 
 /* ---- paths: x, x.y, std.ml.split, E.member -------------------------------- */
 
-/* The dotted text of a NAME/FIELD chain, or NULL if E is anything else. */
-static const char *dotted(checker *C, const pc_ast *e)
-{
-	if (e->kind == PC_AST_NAME)
-		return e->name;
-	if (e->kind != PC_AST_FIELD)
-		return NULL;
-	const char *left = dotted(C, e->a);
-	if (!left)
-		return NULL;
-	pc_buf b = {0};
-	pc_buf_printf(&b, "%s.%s", left, e->name);
-	const char *s = pc_intern(C->ctx->names, b.data, b.len);
-	pc_buf_free(&b);
-	return s;
-}
-
-static const pc_ast *root_name(const pc_ast *e)
-{
-	while (e->kind == PC_AST_FIELD)
-		e = e->a;
-	return e->kind == PC_AST_NAME ? e : NULL;
-}
-
 /* A module-level symbol that E names (not a local value), or NULL. */
 static pc_symbol *path_symbol(checker *C, const pc_ast *e, int *broken)
 {
 	*broken = 0;
-	const pc_ast *root = root_name(e);
+	const pc_ast *root = pc_ast_root_name(e);
 	if (!root || lookup(C, root->name))
 		return NULL;
-	const char *path = dotted(C, e);
+	const char *path = pc_ast_dotted(C->ctx, e);
 	return path ? lookup_symbol(C->S, C->mod, path, broken) : NULL;
 }
 
@@ -647,8 +623,8 @@ static const pc_type *field_value(checker *C, pc_ast *e)
 	if (sym)
 		return not_a_value(C, e, sym);
 	/* E.member, std.ml.Split.train */
-	if (!root_name(e) || !lookup(C, root_name(e)->name)) {
-		const char *left = dotted(C, e->a);
+	if (!pc_ast_root_name(e) || !lookup(C, pc_ast_root_name(e)->name)) {
+		const char *left = pc_ast_dotted(C->ctx, e->a);
 		pc_symbol *es = left ? lookup_symbol(C->S, C->mod, left, &broken) : NULL;
 		if (broken)
 			return T(ERROR);
@@ -670,9 +646,9 @@ static const pc_type *field_value(checker *C, pc_ast *e)
 			return T(ERROR);
 		}
 		/* an import alias followed by an unknown name */
-		const pc_ast *root = root_name(e);
+		const pc_ast *root = pc_ast_root_name(e);
 		pc_symbol *rs = root ? pc_map_get(&C->mod->symbols, root->name) : NULL;
-		const char *path = dotted(C, e);
+		const char *path = pc_ast_dotted(C->ctx, e);
 		for (const char *p = path; p && (p = strchr(p, '.')); p++) {
 			pc_symbol *imp = pc_map_get(&C->mod->symbols,
 						    pc_intern(C->ctx->names, path, (size_t)(p - path)));
@@ -690,13 +666,13 @@ static const pc_type *field_value(checker *C, pc_ast *e)
 		}
 		(void)rs;
 	}
-	const pc_ast *root = root_name(e);
+	const pc_ast *root = pc_ast_root_name(e);
 	if (root && !lookup(C, root->name) && strcmp(root->name, "std") == 0 &&
 	    !pc_map_get(&C->mod->symbols, root->name)) {
 		const pc_ast *mod = e;
 		while (mod->a && mod->a->kind == PC_AST_FIELD)
 			mod = mod->a;
-		const char *name = dotted(C, mod);
+		const char *name = pc_ast_dotted(C->ctx, mod);
 		pc_diag *d = ERR(C, "E0302", e->span, "the module '%s' is not imported", name);
 		pc_diag_note(C->ctx, d, "add 'import %s' at the top of the file", name);
 		return T(ERROR);

@@ -931,35 +931,12 @@ static lval *pipeline_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 
 /* ---- expressions ----------------------------------------------------------------- */
 
-static const char *dotted(lowerer *L, const pc_ast *e)
-{
-	if (e->kind == PC_AST_NAME)
-		return e->name;
-	if (e->kind != PC_AST_FIELD)
-		return NULL;
-	const char *left = dotted(L, e->a);
-	if (!left)
-		return NULL;
-	pc_buf b = {0};
-	pc_buf_printf(&b, "%s.%s", left, e->name);
-	const char *s = pc_intern(L->ctx->names, b.data, b.len);
-	pc_buf_free(&b);
-	return s;
-}
-
-static const pc_ast *root_name(const pc_ast *e)
-{
-	while (e->kind == PC_AST_FIELD)
-		e = e->a;
-	return e->kind == PC_AST_NAME ? e : NULL;
-}
-
 static pc_symbol *path_symbol(lowerer *L, const pc_ast *e)
 {
-	const pc_ast *root = root_name(e);
+	const pc_ast *root = pc_ast_root_name(e);
 	if (!root || lookup(L, root->name))
 		return NULL;
-	const char *path = dotted(L, e);
+	const char *path = pc_ast_dotted(L->ctx, e);
 	return path ? pc_sema_lookup(L->S, L->mod, path) : NULL;
 }
 
@@ -973,9 +950,9 @@ static lval *enum_value(lowerer *L, const char *member)
 static lval *field(lowerer *L, const pc_ast *e)
 {
 	/* E.member */
-	const pc_ast *root = root_name(e);
+	const pc_ast *root = pc_ast_root_name(e);
 	if (root && !lookup(L, root->name)) {
-		const char *left = dotted(L, e->a);
+		const char *left = pc_ast_dotted(L->ctx, e->a);
 		pc_symbol *sym = left ? pc_sema_lookup(L->S, L->mod, left) : NULL;
 		if (sym && sym->kind == PC_SYM_ENUM)
 			return enum_value(L, e->name);
@@ -1921,6 +1898,29 @@ static void jw_loc(jw *w, lowerer *L, const pc_ast *n)
 	w->canon_off--;
 }
 
+/* KEY: each parameter of SIG by name, {type, value} with its value in VALUES. */
+static void jw_params(jw *w, lowerer *L, const char *key, const pc_sig *sig, lval **values)
+{
+	const char **names = pc_xmalloc((sig->nparams + 1) * sizeof *names);
+	for (uint32_t k = 0; k < sig->nparams; k++)
+		names[k] = sig->params[k].name;
+	uint32_t *o = sorted_order(names, sig->nparams);
+	jw_key(w, key);
+	jw_open(w, '{');
+	for (uint32_t k = 0; k < sig->nparams; k++) {
+		jw_key(w, sig->params[o[k]].name);
+		jw_open(w, '{');
+		jw_key(w, "type");
+		jw_string(w, type_name(L, sig->params[o[k]].type));
+		jw_key(w, "value");
+		jw_lval(w, values[o[k]]);
+		jw_close(w, '}');
+	}
+	jw_close(w, '}');
+	free(o);
+	free(names);
+}
+
 static void jw_task(jw *w, lowerer *L, const task *t)
 {
 	const pc_sig *sig = t->sig;
@@ -1967,25 +1967,7 @@ static void jw_task(jw *w, lowerer *L, const task *t)
 		jw_lval(w, t->image);
 	else
 		jw_lit(w, "null");
-	/* inputs, by parameter name */
-	const char **names = pc_xmalloc((sig->nparams + 1) * sizeof *names);
-	for (uint32_t k = 0; k < sig->nparams; k++)
-		names[k] = sig->params[k].name;
-	uint32_t *o = sorted_order(names, sig->nparams);
-	jw_key(w, "inputs");
-	jw_open(w, '{');
-	for (uint32_t k = 0; k < sig->nparams; k++) {
-		jw_key(w, sig->params[o[k]].name);
-		jw_open(w, '{');
-		jw_key(w, "type");
-		jw_string(w, type_name(L, sig->params[o[k]].type));
-		jw_key(w, "value");
-		jw_lval(w, t->inputs[o[k]]);
-		jw_close(w, '}');
-	}
-	jw_close(w, '}');
-	free(o);
-	free(names);
+	jw_params(w, L, "inputs", sig, t->inputs);
 	jw_loc(w, L, t->call);
 	jw_key(w, "module");
 	jw_string(w, t->module);
@@ -2079,24 +2061,7 @@ static void jw_plan(jw *w, lowerer *L, const plan_top *p)
 		w->canon_off--;
 	}
 	const pc_sig *sig = p->sig;
-	const char **names = pc_xmalloc((sig->nparams + 1) * sizeof *names);
-	for (uint32_t k = 0; k < sig->nparams; k++)
-		names[k] = sig->params[k].name;
-	uint32_t *o = sorted_order(names, sig->nparams);
-	jw_key(w, "params");
-	jw_open(w, '{');
-	for (uint32_t k = 0; k < sig->nparams; k++) {
-		jw_key(w, sig->params[o[k]].name);
-		jw_open(w, '{');
-		jw_key(w, "type");
-		jw_string(w, type_name(L, sig->params[o[k]].type));
-		jw_key(w, "value");
-		jw_lval(w, p->params[o[k]]);
-		jw_close(w, '}');
-	}
-	jw_close(w, '}');
-	free(o);
-	free(names);
+	jw_params(w, L, "params", sig, p->params);
 	jw_key(w, "pipec_plan");
 	jw_int(w, PC_PLAN_VERSION);
 	jw_key(w, "result");

@@ -215,6 +215,15 @@ static int is_dir(const char *p)
  * <exe>/stdlib (a build tree), <exe>/../share/pipec/stdlib (a relocated
  * install), the configured install directory, and the source tree's.
  */
+/* --color WHEN (optarg) into *COLOR; 0, or EXIT_USAGE after saying WHEN is not one. */
+static int take_color(const char *usage, const char **color)
+{
+	if (!parse_color(optarg))
+		return usage_error(usage, "unknown --color '%s' (expected auto, always or never)", optarg);
+	*color = optarg;
+	return 0;
+}
+
 /* --stdlib DIR (optarg) into STDLIB (32 at most); 0, or EXIT_USAGE after saying DIR is not one. */
 static int add_stdlib(const char *usage, char **stdlib, size_t *n)
 {
@@ -309,9 +318,8 @@ static int cmd_check(int argc, char **argv)
 						   optarg);
 			break;
 		case OPT_COLOR:
-			if (!parse_color(optarg))
-				return usage_error(check_usage, "unknown --color '%s' (expected auto, always or never)", optarg);
-			color = optarg;
+			if (take_color(check_usage, &color))
+				return EXIT_USAGE;
 			break;
 		case OPT_DUMP:
 			dump = 1;
@@ -458,9 +466,8 @@ static int cmd_fmt(int argc, char **argv)
 			write = 1;
 			break;
 		case OPT_COLOR:
-			if (!parse_color(optarg))
-				return usage_error(fmt_usage, "unknown --color '%s' (expected auto, always or never)", optarg);
-			color = optarg;
+			if (take_color(fmt_usage, &color))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(fmt_usage, stdout);
@@ -588,9 +595,8 @@ static int compile_plan(int argc, char **argv, const char *usage, int graph, cha
 				return EXIT_USAGE;
 			break;
 		case OPT_COLOR:
-			if (!parse_color(optarg))
-				return usage_error(usage, "unknown --color '%s' (expected auto, always or never)", optarg);
-			color = optarg;
+			if (take_color(usage, &color))
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			fputs(usage, stdout);
