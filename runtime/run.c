@@ -89,6 +89,7 @@ typedef struct rtask {
 	const char *id, *stage;
 	uint32_t *waits;       /* everything it waits for (deps, after, fallback_of, group) */
 	uint32_t nwaits, capwaits;
+	uint32_t marked_by;    /* 1 + the last task add_wait() made wait for it */
 	uint32_t *users;       /* the tasks that wait for it */
 	uint32_t nusers, capusers;
 	uint32_t pending;      /* of WAITS, how many have not ended */
@@ -833,6 +834,14 @@ static void safe_name(const char *id, char *out, size_t n)
 	out[k] = 0;
 }
 
+/* STATE/.pipec/checkpoints/TASK: where task I's checkpoints are kept, across attempts and resumes. */
+static void checkpoint_dir(const runner *R, uint32_t i, char *out, size_t n)
+{
+	char safe[1024];
+	safe_name(R->t[i].id, safe, sizeof safe);
+	snprintf(out, n, "%s/checkpoints/%s", R->root, safe);
+}
+
 /* The command of task I, with its outputs' paths and inputs' values. */
 static char *render(runner *R, uint32_t i)
 {
@@ -853,9 +862,8 @@ static char *render(runner *R, uint32_t i)
 			snprintf(path, sizeof path, "%s/%s", t->dir, json_string_value(v));
 			quote(f, path, strlen(path));
 		} else if (json_object_get(part, "checkpoint_dir")) {
-			char path[8192], safe[1024];
-			safe_name(t->id, safe, sizeof safe);
-			snprintf(path, sizeof path, "%s/checkpoints/%s", R->root, safe);
+			char path[8300];
+			checkpoint_dir(R, i, path, sizeof path);
 			quote(f, path, strlen(path));
 		} else if ((v = json_object_get(part, "value"))) {
 			int missing = 0;
@@ -941,6 +949,14 @@ static void cgroup_name(const runner *R, uint32_t i, char *out, size_t n)
 	snprintf(out, n, "%s-%ld-%u-%d", R->tag, R->run, i, R->t[i].attempt);
 }
 
+/* PATH stays visible in J's sandbox (a directory when DIR), writable when WRITABLE. */
+static void keep(pr_jail *j, const char *path, int dir, int writable)
+{
+	j->keep[j->nkeep].path = path;
+	j->keep[j->nkeep].dir = dir;
+	j->keep[j->nkeep++].writable = writable;
+}
+
 /* Adds the absolute paths the sandbox would cover in value V (an input) to J's read-only paths. */
 static void keep_inputs(pr_jail *j, json_t *v, const char *work)
 {
@@ -974,11 +990,8 @@ static void keep_inputs(pr_jail *j, json_t *v, const char *work)
 	}
 	memcpy(kept[j->nkeep], p, len);
 	kept[j->nkeep][len] = 0;
-	if (stat(kept[j->nkeep], &sb) != 0)
-		return;
-	j->keep[j->nkeep].path = kept[j->nkeep];
-	j->keep[j->nkeep].dir = S_ISDIR(sb.st_mode);
-	j->keep[j->nkeep++].writable = 0;
+	if (stat(kept[j->nkeep], &sb) == 0)
+		keep(j, kept[j->nkeep], S_ISDIR(sb.st_mode), 0);
 }
 
 /*
@@ -992,20 +1005,12 @@ static void jail(runner *R, uint32_t i, pr_jail *j, const char *cpdir)
 	rtask *t = &R->t[i];
 	static char work[4200];
 	snprintf(work, sizeof work, "%s/work", R->root);
-	if (pr_sandbox_covers(R->root)) {
-		j->keep[j->nkeep].path = work;
-		j->keep[j->nkeep].dir = 1;
-		j->keep[j->nkeep++].writable = 0;
-	}
+	if (pr_sandbox_covers(R->root))
+		keep(j, work, 1, 0);
 	keep_inputs(j, t->inputs, work);
-	j->keep[j->nkeep].path = t->dir;
-	j->keep[j->nkeep].dir = 1;
-	j->keep[j->nkeep++].writable = 1;
-	if (cpdir[0]) {
-		j->keep[j->nkeep].path = cpdir;
-		j->keep[j->nkeep].dir = 1;
-		j->keep[j->nkeep++].writable = 1;
-	}
+	keep(j, t->dir, 1, 1);
+	if (cpdir[0])
+		keep(j, cpdir, 1, 1);
 	json_t *sbx = json_object_get(t->j, "sandbox");
 	j->network = json_is_true(json_object_get(sbx, "network"));
 	json_int_t pids = json_integer_value(json_object_get(sbx, "pids"));
@@ -1047,7 +1052,7 @@ static int start(runner *R, uint32_t i)
 	int checkpoint = json_is_true(json_object_get(t->j, "checkpoint"));
 	char cpdir[8300] = "";
 	if (checkpoint) {
-		snprintf(cpdir, sizeof cpdir, "%s/checkpoints/%s", R->root, safe);
+		checkpoint_dir(R, i, cpdir, sizeof cpdir);
 		mkdirs(cpdir);
 		char best[8600];
 		t->checkpoint_before = newest_checkpoint(R, i, best, sizeof best);
@@ -1196,7 +1201,6 @@ static int exit_file(const char *dir)
 	return ok ? (int)((v & 0xff) << 8) : -1;
 }
 
-/* Records the newest file in a checkpointing task's directory, if any. */
 /* The newest checkpoint task I has (into BEST, BN bytes) and its time, or -1. */
 static double newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn)
 {
@@ -1204,9 +1208,8 @@ static double newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn)
 	*best = 0;
 	if (!json_is_true(json_object_get(t->j, "checkpoint")))
 		return -1;
-	char dir[8300], safe[1024];
-	safe_name(t->id, safe, sizeof safe);
-	snprintf(dir, sizeof dir, "%s/checkpoints/%s", R->root, safe);
+	char dir[8300];
+	checkpoint_dir(R, i, dir, sizeof dir);
 	DIR *d = opendir(dir);
 	if (!d)
 		return -1;
@@ -1652,13 +1655,18 @@ static int init_task(runner *R, uint32_t i, char **err)
 	return 0;
 }
 
-/* Makes task I wait for task D (once), D know I waits. */
-static void add_wait(runner *R, uint32_t i, uint32_t d)
+/*
+ * Makes task I wait for task D, D know I waits; 1, or 0 when I already does
+ * (D's mark is the last task that added it, and a task's waits are added
+ * together, so a repeated dep is found without a search of I's waits: a
+ * sink of 100k tasks would take seconds).
+ */
+static int add_wait(runner *R, uint32_t i, uint32_t d)
 {
 	rtask *t = &R->t[i];
-	for (uint32_t m = 0; m < t->nwaits; m++)
-		if (t->waits[m] == d)
-			return;
+	if (R->t[d].marked_by == i + 1)
+		return 0;
+	R->t[d].marked_by = i + 1;
 	if (t->nwaits == t->capwaits) {
 		t->capwaits = t->capwaits ? 2 * t->capwaits : 4;
 		t->waits = realloc(t->waits, t->capwaits * sizeof *t->waits);
@@ -1670,6 +1678,7 @@ static void add_wait(runner *R, uint32_t i, uint32_t d)
 		u->users = realloc(u->users, u->capusers * sizeof *u->users);
 	}
 	u->users[u->nusers++] = i;
+	return 1;
 }
 
 /* Task I's waits from its deps, after, fallback_of and (an expanded run-time for) group. */
@@ -2054,8 +2063,7 @@ static void expand(runner *R, const char *sid)
 		json_array_foreach(json_object_get(R->t[i].j, "group"), k, x) {
 			uint32_t d = (uint32_t)json_integer_value(json_object_get(R->index, json_string_value(x)));
 			R->t[d].remaining = R->t[i].remaining;
-			add_wait(R, i, d);
-			R->t[i].pending++;
+			R->t[i].pending += add_wait(R, i, d);
 		}
 	}
 	begin(R);
