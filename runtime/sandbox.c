@@ -190,6 +190,16 @@ static int probe_child(const pr_sandbox *sb)
 	return got;
 }
 
+/* Whether WORD is one of the words of LIST separated by any of SEPS ("cpu" is not in "cpuset memory"). */
+static int in_list(const char *list, const char *seps, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; *p; p += strcspn(p, seps), p += strspn(p, seps))
+		if (strcspn(p, seps) == n && !strncmp(p, word, n))
+			return 1;
+	return 0;
+}
+
 /* The directory of this process's cgroup for CONTROLLER, ready for children, in DIR; the version or 0. */
 static int cgroup_base(const char *controller, char *dir, size_t n, char *why, size_t wn)
 {
@@ -198,7 +208,7 @@ static int cgroup_base(const char *controller, char *dir, size_t n, char *why, s
 		snprintf(why, wn, "cannot read /proc/self/cgroup");
 		return 0;
 	}
-	/* v1: a cgroup mount whose options name the controller, and our path in that hierarchy */
+	/* a cgroup2 mount, or a v1 cgroup mount whose options name the controller, and our path there */
 	for (char *line = strtok(mi, "\n"); line; line = strtok(NULL, "\n")) {
 		char mnt[4096], fstype[64], opts[1024];
 		char *sep = strstr(line, " - ");
@@ -207,12 +217,8 @@ static int cgroup_base(const char *controller, char *dir, size_t n, char *why, s
 		int v2 = strcmp(fstype, "cgroup2") == 0;
 		if (!v2 && strcmp(fstype, "cgroup") != 0)
 			continue;
-		char *copt = NULL;
-		char optcopy[1024];
-		snprintf(optcopy, sizeof optcopy, "%s", opts);
-		int has = 0;
-		for (char *o = strtok_r(optcopy, ",", &copt); o; o = strtok_r(NULL, ",", &copt))
-			has |= strcmp(o, controller) == 0;
+		if (!v2 && !in_list(opts, ",", controller))
+			continue;
 		/* our place in this hierarchy: "0::/p" for v2, "N:ctl,...:/p" for v1 */
 		char path[4096] = "";
 		char cgc[8192];
@@ -223,13 +229,7 @@ static int cgroup_base(const char *controller, char *dir, size_t n, char *why, s
 			if (!c2)
 				continue;
 			*c2 = 0;
-			int match = v2 ? c1[1] == 0 : 0;
-			if (!v2) {
-				char *s2 = NULL;
-				for (char *o = strtok_r(c1 + 1, ",", &s2); o; o = strtok_r(NULL, ",", &s2))
-					match |= strcmp(o, controller) == 0;
-			}
-			if (match)
+			if (v2 ? c1[1] == 0 : in_list(c1 + 1, ",", controller))
 				snprintf(path, sizeof path, "%s", c2 + 1);
 		}
 		if (!path[0])
@@ -238,13 +238,7 @@ static int cgroup_base(const char *controller, char *dir, size_t n, char *why, s
 		snprintf(base, sizeof base, "%s%s", mnt, strcmp(path, "/") ? path : "");
 		if (v2) {
 			snprintf(file, sizeof file, "%s/cgroup.controllers", base);
-			if (read_file(file, text, sizeof text) < 0)
-				continue;
-			int there = 0;
-			char *s3 = NULL;
-			for (char *o = strtok_r(text, " \n", &s3); o; o = strtok_r(NULL, " \n", &s3))
-				there |= strcmp(o, controller) == 0;
-			if (!there)
+			if (read_file(file, text, sizeof text) < 0 || !in_list(text, " \n", controller))
 				continue;
 			/* children get the controller only if our cgroup hands it down: a cgroup
 			 * with processes cannot, so the runtime moves into a leaf of its own */
@@ -260,10 +254,8 @@ static int cgroup_base(const char *controller, char *dir, size_t n, char *why, s
 				if ((mkdir(leaf, 0755) == 0 || errno == EEXIST) && write_file(procs, pid) == 0)
 					write_file(file, want);
 			}
-			if (read_file(file, text, sizeof text) < 0 || !strstr(text, controller))
+			if (read_file(file, text, sizeof text) < 0 || !in_list(text, " \n", controller))
 				continue;
-		} else if (!has) {
-			continue;
 		}
 		/* can we make a child here? */
 		char probe[8400];
