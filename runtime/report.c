@@ -109,6 +109,16 @@ int pr_report_runs(const char *state_dir, int json, FILE *out, char **err)
 	return 0;
 }
 
+/* Sets O's "node" and "devices" (their UUIDs) from a placement PLACE (NULL: none). */
+static void put_place(json_t *o, json_t *place)
+{
+	json_t *devices = json_array(), *g;
+	size_t k;
+	json_array_foreach(json_object_get(place, "gpus"), k, g) json_array_append(devices, json_object_get(g, "uuid"));
+	json_object_set_new(o, "node", place ? json_incref(json_object_get(place, "node")) : json_null());
+	json_object_set_new(o, "devices", devices);
+}
+
 /* Each attempt of TASK in RUN: number, times, exit code or signal, node and devices. */
 static json_t *attempts_of(sqlite3 *db, long run, const char *task)
 {
@@ -130,12 +140,7 @@ static json_t *attempts_of(sqlite3 *db, long run, const char *task)
 			json_object_set_new(o, keys[c - 2], v);
 		}
 		json_t *place = sqlite3_column_text(q, 5) ? json_loads((const char *)sqlite3_column_text(q, 5), 0, NULL) : NULL;
-		json_t *devices = json_array();
-		size_t k;
-		json_t *g;
-		json_array_foreach(json_object_get(place, "gpus"), k, g) json_array_append(devices, json_object_get(g, "uuid"));
-		json_object_set_new(o, "node", place ? json_incref(json_object_get(place, "node")) : json_null());
-		json_object_set_new(o, "devices", devices);
+		put_place(o, place);
 		json_decref(place);
 		json_array_append_new(a, o);
 	}
@@ -181,10 +186,6 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 		double started = sqlite3_column_double(q, 5), finished = sqlite3_column_double(q, 6);
 		/* where it ran (the last attempt's placement): its node and devices */
 		json_t *place = sqlite3_column_text(q, 8) ? json_loads(col(q, 8), 0, NULL) : NULL;
-		json_t *devices = json_array();
-		size_t k;
-		json_t *g;
-		json_array_foreach(json_object_get(place, "gpus"), k, g) json_array_append(devices, json_object_get(g, "uuid"));
 		int has_exit = sqlite3_column_type(q, 4) != SQLITE_NULL;
 		if (json) {
 			json_t *t = json_object();
@@ -195,8 +196,7 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 			json_object_set_new(t, "exit_code", has_exit ? json_integer(sqlite3_column_int(q, 4)) : json_null());
 			json_object_set_new(t, "started", started > 0 ? json_real(started) : json_null());
 			json_object_set_new(t, "finished", finished > 0 ? json_real(finished) : json_null());
-			json_object_set_new(t, "node", place ? json_incref(json_object_get(place, "node")) : json_null());
-			json_object_set_new(t, "devices", devices);
+			put_place(t, place);
 			json_t *hist = attempts_of(db, run, col(q, 0));
 			json_t *codes = json_array();
 			size_t k2;
@@ -212,13 +212,14 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 		}
 		char secs[32] = "-", code[16] = "-", on[512] = "";
 		if (place && sqlite3_column_type(q, 7) == SQLITE_NULL) { /* "on box-1, GPU 0,1" */
+			size_t k;
+			json_t *g;
 			int len = snprintf(on, sizeof on, "on %s", json_string_value(json_object_get(place, "node")));
 			json_array_foreach(json_object_get(place, "gpus"), k, g) if (len > 0 && (size_t)len < sizeof on) len +=
 				snprintf(on + len, sizeof on - (size_t)len, "%s%lld", k ? "," : ", GPU ",
 					 (long long)json_integer_value(json_object_get(g, "index")));
 		}
 		json_decref(place);
-		json_decref(devices);
 		if (started > 0 && finished >= started)
 			snprintf(secs, sizeof secs, "%.2f", finished - started);
 		if (has_exit)
@@ -443,10 +444,9 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 		sqlite3_close(db);
 		return 2;
 	}
-	sqlite3_prepare_v2(db, "SELECT coalesce(r.plan, p.plan) FROM runs r LEFT JOIN plans p ON p.key = r.plan_key"
-			       " WHERE r.id = ?", -1, &q, NULL);
+	sqlite3_prepare_v2(db, PR_RUN_PLAN_SQL " WHERE r.id = ?", -1, &q, NULL);
 	sqlite3_bind_int64(q, 1, run);
-	json_t *plan = sqlite3_step(q) == SQLITE_ROW ? json_loads(col(q, 0), 0, NULL) : NULL;
+	json_t *plan = sqlite3_step(q) == SQLITE_ROW ? json_loads(col(q, 1), 0, NULL) : NULL;
 	sqlite3_finalize(q);
 	json_t *tasks = json_object_get(plan, "tasks");
 	json_t *up = json_array(), *down = json_array(), *seen = json_object();
