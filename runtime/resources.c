@@ -297,8 +297,8 @@ static double choose(const pr_node *nd, const pr_request *r, int ever, pr_place 
 		return -1;
 	qsort_r(cand, (size_t)nc, sizeof *cand, cmp_free, nd->gpus);
 	/* the first set, in best-fit order, whose devices all reach each other; else the best-fit ones */
-	int best = -1;
-	for (int s = 0; s < nc && best < 0 && want > 1; s++) {
+	int found = 0;
+	for (int s = 0; s < nc && !found && want > 1; s++) {
 		int set[64], ns = 0;
 		uint64_t reach = ~0ULL;
 		for (int k = s; k < nc && ns < want; k++) {
@@ -310,7 +310,7 @@ static double choose(const pr_node *nd, const pr_request *r, int ever, pr_place 
 		}
 		if (ns == want) {
 			memcpy(cand, set, sizeof(int) * (size_t)want);
-			best = s;
+			found = 1;
 		}
 	}
 	double free_sum = 0;
