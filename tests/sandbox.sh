@@ -87,15 +87,7 @@ mkdir -p "$TMP/plain"
 # a File parameter elsewhere under /tmp, and a state directory under /dev/shm
 D=$(mktemp -d /tmp/pipec-sandbox-data.XXXXXX)
 mkdir -p "$D/sub"; printf 'a\nb\nc\n' > "$D/sub/in.txt"
-cat > "$TMP/lines.pipe" <<'PIPE'
-stage lines(f: File) -> (n: Int) {
-  run: "wc -l < ${f} > ${n}"
-}
-pipeline main(data: File) -> Int {
-  return lines(data).n
-}
-PIPE
-"$PIPEC" run --quiet --format json --state-dir "$S" -p data="$D/sub/in.txt" "$TMP/lines.pipe" > "$TMP/lines.json" 2>&1
+"$PIPEC" run --quiet --format json --state-dir "$S" -p data="$D/sub/in.txt" tests/run/lines.pipe > "$TMP/lines.json" 2>&1
 grep -q '"result":3' "$TMP/lines.json" && ok "a File parameter under /tmp, outside the state directory, is readable in the sandbox" || fail "tmp input: $(cat "$TMP/lines.json")"
 rm -rf "$D"
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then

@@ -77,20 +77,12 @@ killed_after 1.2 "$PIPEC" run --quiet -j 2 --state-dir "$N" -p n=4 "$TMP/nested-
 	&& ok "killed inside a nested run-time for and resumed: [1, 3, 6, 10]" || fail "nested resume: rc $rc $(cat "$TMP/rn.json" "$TMP/rn.err")"
 
 # a File given as a parameter counts by its content, not its path
-cat > "$TMP/param.pipe" <<'PIPE'
-stage lines(f: File) -> (n: Int) {
-  run: "wc -l < ${f} > ${n}"
-}
-pipeline main(data: File) -> Int {
-  return lines(data).n
-}
-PIPE
 printf 'a\nb\n' > "$TMP/d1"
-"$PIPEC" run --quiet --state-dir "$S" --format json -p data="$TMP/d1" "$TMP/param.pipe" > /dev/null
+"$PIPEC" run --quiet --state-dir "$S" --format json -p data="$TMP/d1" tests/run/lines.pipe > /dev/null
 touch "$TMP/d1"
-"$PIPEC" run --quiet --state-dir "$S" --format json -p data="$TMP/d1" "$TMP/param.pipe" > "$TMP/p2.json"
+"$PIPEC" run --quiet --state-dir "$S" --format json -p data="$TMP/d1" tests/run/lines.pipe > "$TMP/p2.json"
 printf 'a\nb\nc\n' > "$TMP/d1"
-"$PIPEC" run --quiet --state-dir "$S" --format json -p data="$TMP/d1" "$TMP/param.pipe" > "$TMP/p3.json"
+"$PIPEC" run --quiet --state-dir "$S" --format json -p data="$TMP/d1" tests/run/lines.pipe > "$TMP/p3.json"
 py "$TMP/p2.json" "assert r['tasks']['cached'] == 1, r" && py "$TMP/p3.json" "assert r['tasks']['succeeded'] == 1 and r['result'] == 3, r" \
 	&& ok "a File parameter is keyed by its content: touched is cached, changed bytes re-run" || fail "file param: $(cat "$TMP/p2.json" "$TMP/p3.json")"
 finish
