@@ -205,6 +205,12 @@ static void commit(runner *R)
 
 static void notify(runner *R, uint32_t i);
 static void place_text(runner *R, uint32_t i, char *out, size_t n);
+
+/* Whether where task I runs was a choice worth saying: GPUs, or more nodes than this machine. */
+static int placed(const runner *R, uint32_t i)
+{
+	return R->t[i].req.gpu > 0 || R->nodes.n > 1 || R->nodes.simulated;
+}
 static double newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn);
 
 static int before(const runner *R, uint32_t a, uint32_t b)
@@ -322,7 +328,7 @@ static void view_draw(runner *R)
 	for (int k = 0; k < npick; k++) {
 		double e = now - R->t[pick[k]].started;
 		char on[256] = ""; /* where it runs, when there is a choice */
-		if (R->nodes.simulated || R->nodes.n > 1 || R->t[pick[k]].place.ngpus)
+		if (placed(R, pick[k]))
 			place_text(R, pick[k], on, sizeof on);
 		fprintf(R->log, "  %6.1fs  %.100s%s\033[K\n", e, R->t[pick[k]].id, on);
 		lines++;
@@ -349,7 +355,7 @@ static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 	if (R->log && (!R->live || to == S_FAILED || to == S_ERROR || to == S_PAUSED || (to == S_RETRYING && detail))) {
 		view_erase(R);
 		char on[256] = "";
-		if (to == S_RUNNING && detail) { /* the placement: said shortly */
+		if (to == S_RUNNING && placed(R, i)) { /* the placement (the event's detail): said shortly */
 			place_text(R, i, on, sizeof on);
 			detail = NULL;
 		}
@@ -1162,8 +1168,7 @@ static int start(runner *R, uint32_t i)
 	t->deadline = t->timeout_ns > 0 ? t->started + (double)t->timeout_ns / 1e9 : 0;
 	occupy(R, i);
 	/* where it runs is in its "running" event when there is a choice to record */
-	char *place = t->req.gpu > 0 || R->nodes.n > 1 || R->nodes.simulated
-			      ? pr_place_json(&R->nodes, &t->req, &t->place) : NULL;
+	char *place = placed(R, i) ? pr_place_json(&R->nodes, &t->req, &t->place) : NULL;
 	transition(R, i, S_RUNNING, place);
 	pr_store_running(&R->store, R->run, t->id, t->attempt, (long)pid, t->dir, t->started, cmd, place);
 	free(place);
