@@ -83,6 +83,20 @@ t = {x['id']: x for x in r['tasks']}
 assert len(t['pair[0]']['devices']) == 2 and t['pair[0]']['node'].startswith('box-'), t['pair[0]']
 assert t['crunch[0]']['devices'] == [], t['crunch[0]']
 " && ok "pipec show --format json: each task's node and devices" || fail "show devices: $(head -c 400 "$TMP/show.json")"
+"$PIPEC" show --state-dir "$S" > "$TMP/show.txt"
+grep -q '^pair\[0\] .* succeeded .* on box-[12], GPU [0-3],[0-3]$' "$TMP/show.txt" && grep -q '^share\[0\] .* on box-[12], GPU [0-3]$' "$TMP/show.txt" \
+	&& ok "pipec show: where each task ran, by node and GPU index" || fail "show text: $(head -5 "$TMP/show.txt")"
+
+# the live view says where each running task is
+if command -v script > /dev/null; then
+	V="$TMP/view-state"
+	mkdir -p "$V"
+	TERM=xterm script -qec "'$PIPEC' run -j 8 --state-dir '$V' --resources tests/gpu/nodes.yaml tests/gpu/mixed.pipe" /dev/null > "$TMP/view.out" 2>&1
+	grep -aq 's  share\[[0-9]*\] on box-[12], GPU [0-3] (0.25 of it)' "$TMP/view.out" && grep -aq 's  pair\[[0-9]*\] on box-[12], GPU [0-3],[0-3]' "$TMP/view.out" \
+		&& ok "the live view shows each running task's node, GPUs and share" || fail "live view: $(tail -c 600 "$TMP/view.out")"
+else
+	ok "live view: not tried (no script(1))"
+fi
 
 # what no node can hold is an error at once, with what is there
 cat > "$TMP/big.pipe" <<'PIPE'
