@@ -135,7 +135,7 @@ typedef struct runner {
 	int drawn;             /* lines of the view now on the terminal */
 	double drawn_at;       /* when it was drawn */
 	double began;          /* when the run (or resume) began */
-	int in_tx;
+	int store_failed;      /* the writer thread could not commit: the run stopped */
 	int cancelled;
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
@@ -163,8 +163,7 @@ static void set_dir(rtask *t, const char *dir)
 
 static void begin(runner *R)
 {
-	if (!R->in_tx && pr_exec(&R->store, "BEGIN IMMEDIATE") == 0)
-		R->in_tx = 1;
+	pr_store_begin(&R->store);
 }
 
 /* A task's row changed: it is written once, before the commit. */
@@ -182,10 +181,13 @@ static void dirty(runner *R, uint32_t i, int ready)
 	R->dirty[R->ndirty++] = i;
 }
 
+/*
+ * The end of a batch: the changed task rows are written, and the batch is
+ * committed (by the writer thread while the loop runs); the tasks started
+ * in it get their go-ahead once it is durable.
+ */
 static void commit(runner *R)
 {
-	if (!R->in_tx)
-		return;
 	for (uint32_t k = 0; k < R->ndirty; k++) {
 		rtask *t = &R->t[R->dirty[k]];
 		char *ins = t->ready_row ? json_dumps(t->inputs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -199,8 +201,20 @@ static void commit(runner *R)
 		}
 	}
 	R->ndirty = 0;
-	pr_exec(&R->store, "COMMIT");
-	R->in_tx = 0;
+	int go[64];
+	size_t ngo = 0;
+	for (uint32_t j = 0; j < R->nactive; j++) { /* a started task is running, so listed there */
+		rtask *t = &R->t[R->active[j]];
+		if (t->go_fd >= 0) {
+			if (ngo == sizeof go / sizeof go[0]) {
+				pr_store_commit(&R->store, go, ngo);
+				ngo = 0;
+			}
+			go[ngo++] = t->go_fd;
+			t->go_fd = -1;
+		}
+	}
+	pr_store_commit(&R->store, go, ngo);
 }
 
 static void notify(runner *R, uint32_t i);
@@ -1042,12 +1056,12 @@ static int start(runner *R, uint32_t i)
 	char safe[1024];
 	safe_name(t->id, safe, sizeof safe);
 	char dir[8192];
-	snprintf(dir, sizeof dir, "%s/work/%ld/%s/%d", R->root, R->run, safe, t->attempt);
+	/* one directory an attempt and one inside it for HOME and TMPDIR: on a busy filesystem each mkdir counts */
+	snprintf(dir, sizeof dir, "%s/work/%ld/%s@%d", R->root, R->run, safe, t->attempt);
 	set_dir(t, dir);
-	char home[8300], tmp[8300];
-	snprintf(home, sizeof home, "%s/.home", t->dir);
+	char tmp[8300];
 	snprintf(tmp, sizeof tmp, "%s/.tmp", t->dir);
-	if (mkdirs(t->dir) < 0 || mkdirs(home) < 0 || mkdirs(tmp) < 0) {
+	if (mkdirs(t->dir) < 0 || mkdirs(tmp) < 0) {
 		char why[8400];
 		snprintf(why, sizeof why, "cannot create %s: %s", t->dir, strerror(errno));
 		transition(R, i, S_RUNNING, NULL);
@@ -1069,7 +1083,7 @@ static int start(runner *R, uint32_t i)
 	char buf[9000];
 #define SETENV(...) (snprintf(buf, sizeof buf, __VA_ARGS__), envp[ne++] = strdup(buf))
 	SETENV("PATH=/usr/local/bin:/usr/bin:/bin");
-	SETENV("HOME=%s", home);
+	SETENV("HOME=%s", tmp);
 	SETENV("TMPDIR=%s", tmp);
 	SETENV("PIPEC_RUN_ID=%ld", R->run);
 	SETENV("PIPEC_TASK=%s", t->id);
@@ -1174,21 +1188,6 @@ static int start(runner *R, uint32_t i)
 	free(place);
 	free(cmd);
 	return 0;
-}
-
-/* After the commit of the "running" transitions: let the started tasks go. */
-static void release(runner *R)
-{
-	for (uint32_t j = 0; j < R->nactive; j++) { /* a started task is running, so listed there */
-		rtask *t = &R->t[R->active[j]];
-		if (t->go_fd >= 0) {
-			if (write(t->go_fd, "g\n", 2) != 2) {
-				/* the child is gone already; its exit is reaped as usual */
-			}
-			close(t->go_fd);
-			t->go_fd = -1;
-		}
-	}
 }
 
 /* The status an adopted task wrote to .exit (as waitpid would), or -1. */
@@ -2104,6 +2103,9 @@ static void drive(runner *R)
 	sigaddset(&set, SIGTERM);
 	sigset_t old;
 	sigprocmask(SIG_BLOCK, &set, &old);
+	/* what the setup wrote is committed here; the loop's commits go to a writer thread */
+	commit(R);
+	pr_store_async(&R->store, 1);
 	for (;;) {
 		/* run-time fors whose lists came: their instances join the run */
 		while (json_array_size(R->expand) && !R->cancelled) {
@@ -2161,7 +2163,13 @@ static void drive(runner *R)
 		}
 		R->nactive = k;
 		commit(R);
-		release(R);
+		const char *bad = pr_store_failed(&R->store);
+		if (bad && !R->store_failed) {
+			R->store_failed = 1;
+			fprintf(stderr, "pipec: the store %s/state.db cannot be written (%s): the run stops; "
+				"what was committed before is kept\n", R->store.dir, bad);
+			cancel_all(R);
+		}
 		if (json_array_size(R->expand) && !R->cancelled)
 			continue; /* a run-time for to expand: no waiting */
 		if (!R->running && !more)
@@ -2213,6 +2221,11 @@ static void drive(runner *R)
 			if (t->st == S_RETRYING && now >= t->not_before)
 				transition(R, i, S_READY, NULL);
 		}
+	}
+	if (pr_store_async(&R->store, 0) < 0 && !R->store_failed) {
+		R->store_failed = 1;
+		fprintf(stderr, "pipec: the store %s/state.db cannot be written: the run's last transitions are not in it\n",
+			R->store.dir);
 	}
 	view_erase(R);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -2280,8 +2293,9 @@ static int outcome(runner *R, pr_summary *sum)
 	commit(R);
 	pr_store_finalize(&R->store);
 	pr_store_close(&R->store);
+	int broken = R->store_failed;
 	free_runner(R);
-	return strcmp(sum->status, "succeeded") == 0 ? 0 : 1;
+	return broken ? 2 : strcmp(sum->status, "succeeded") == 0 ? 0 : 1;
 }
 
 /* ROOT, the absolute .pipec, and TAG, a short hash of it. */

@@ -18,9 +18,10 @@
 
 #include "pipec-runtime.h"
 
+#define PR_OP_MAX 8 /* the most values a statement of the store binds */
+
 typedef struct pr_store {
 	sqlite3 *db;
-	sqlite3_stmt *ev, *up; /* prepared: insert an event, update the task row */
 	struct {               /* other prepared statements, by their SQL's address */
 		const char *sql;
 		sqlite3_stmt *q;
@@ -30,6 +31,8 @@ typedef struct pr_store {
 	char lock_path[4200];
 	int locked;
 	int defer_rows;        /* events do not update the task's row: the writer does, once per commit */
+	int in_tx;             /* a transaction is open (statements run at once) */
+	struct pr_writer *w;   /* the writer thread, while a run's loop has one */
 } pr_store;
 
 double pr_now(void);
@@ -37,6 +40,22 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err);
 void pr_store_close(pr_store *st);
 void pr_store_finalize(pr_store *st);
 int pr_exec(pr_store *st, const char *sql);
+/*
+ * Transactions.  pr_store_begin() opens one where none is; pr_store_commit()
+ * makes what was written since durable and then writes a go-ahead to each of
+ * GO_FDS and closes it (without the go-ahead where the commit failed).
+ * With pr_store_async(st, 1) a writer thread does the committing: writes
+ * are kept in memory, pr_store_commit() hands them over and returns, and
+ * the thread commits all it was handed since its last commit in one
+ * transaction (group commit) before it lets the tasks go.  The loop's
+ * reads (pr_store_cache_get) then use a read-only connection, and
+ * pr_store_failed() says why a commit failed.  pr_store_async(st, 0) waits
+ * for the last commit: -1 when one failed.
+ */
+void pr_store_begin(pr_store *st);
+void pr_store_commit(pr_store *st, const int *go_fds, size_t n);
+int pr_store_async(pr_store *st, int on);
+const char *pr_store_failed(pr_store *st);
 long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len);
 /* Records a task's attempt starting: its process, directory, time, command and placement (or NULL). */
 int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, const char *dir, double started,
@@ -60,8 +79,6 @@ int pr_store_row(pr_store *st, long run, const char *task, const char *state, in
 int pr_store_new_task(pr_store *st, long run, const char *task, const char *stage);
 int pr_store_artifact(pr_store *st, long run, const char *task, const char *output, const char *path,
 		      const char *hash, const char *value);
-/* Sets a text column of a task's row: stage, cache_key, parts or inputs. */
-int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text);
 /* A text column of a task's row (only "placement"), or NULL (new string). */
 char *pr_store_get(pr_store *st, long run, const char *task, const char *column);
 /* Records the newest checkpoint an attempt left. */

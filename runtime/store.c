@@ -26,6 +26,9 @@
 #include <sodium.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -71,6 +74,267 @@ static sqlite3_stmt *stmt(pr_store *st, const char *sql)
 		st->stmts[st->nstmts++].q = q;
 	}
 	return q;
+}
+
+/* ---- statements: run now, or kept for the writer thread ----------------- */
+
+/* One statement to run later, its values copied. */
+typedef struct op {
+	const char *sql;
+	int n;
+	char type[PR_OP_MAX]; /* 'l' integer, 'd' double, 't' text, 'n' NULL */
+	union {
+		sqlite3_int64 l;
+		double d;
+		char *t;
+	} v[PR_OP_MAX];
+} op;
+
+/* What one commit writes, and the go-ahead pipes to write once it is durable. */
+typedef struct batch {
+	op *ops;
+	size_t n, cap;
+	int *go;
+	size_t ngo, capgo;
+} batch;
+
+struct pr_writer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t work;
+	batch cur;    /* the loop's, filled without the lock */
+	batch sealed; /* committed next, under the lock */
+	int stop;
+	char failed[512]; /* the first commit that failed, or "" */
+	sqlite3 *rd;      /* the loop's reads: a connection of its own */
+	sqlite3_stmt *cache_q;
+};
+
+static void grow(void **v, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *p = realloc(*v, c * size);
+	if (!p)
+		abort();
+	*v = p;
+	*cap = c;
+}
+
+static void batch_free(batch *b)
+{
+	for (size_t k = 0; k < b->n; k++)
+		for (int a = 0; a < b->ops[k].n; a++)
+			if (b->ops[k].type[a] == 't')
+				free(b->ops[k].v[a].t);
+	free(b->ops);
+	free(b->go);
+	memset(b, 0, sizeof *b);
+}
+
+/* Binds OP's values to Q and runs it: SQLITE_DONE or an error code. */
+static int run_op(sqlite3_stmt *q, const op *o)
+{
+	for (int a = 0; a < o->n; a++)
+		switch (o->type[a]) {
+		case 'l': sqlite3_bind_int64(q, a + 1, o->v[a].l); break;
+		case 'd': sqlite3_bind_double(q, a + 1, o->v[a].d); break;
+		case 't': sqlite3_bind_text(q, a + 1, o->v[a].t, -1, SQLITE_STATIC); break;
+		default: sqlite3_bind_null(q, a + 1); break;
+		}
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return rc;
+}
+
+/*
+ * Runs SQL (a string constant) with the values FMT describes: 'l' a long,
+ * 'i' an int, 'd' a double, 't' a string or NULL.  While the writer thread
+ * runs, the statement is copied into the current batch instead.
+ */
+static int put(pr_store *st, const char *sql, const char *fmt, ...)
+{
+	op o = {.sql = sql};
+	va_list ap;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f && o.n < PR_OP_MAX; f++, o.n++)
+		switch (*f) {
+		case 'l': o.type[o.n] = 'l', o.v[o.n].l = va_arg(ap, long); break;
+		case 'i': o.type[o.n] = 'l', o.v[o.n].l = va_arg(ap, int); break;
+		case 'd': o.type[o.n] = 'd', o.v[o.n].d = va_arg(ap, double); break;
+		default: {
+			const char *t = va_arg(ap, const char *);
+			o.type[o.n] = t ? 't' : 'n';
+			o.v[o.n].t = (char *)t;
+		}
+		}
+	va_end(ap);
+	if (!st->w) {
+		sqlite3_stmt *q = stmt(st, sql);
+		return q && run_op(q, &o) == SQLITE_DONE ? 0 : -1;
+	}
+	for (int a = 0; a < o.n; a++)
+		if (o.type[a] == 't' && !(o.v[a].t = strdup(o.v[a].t)))
+			abort();
+	batch *b = &st->w->cur;
+	grow((void **)&b->ops, &b->cap, b->n + 1, sizeof *b->ops);
+	b->ops[b->n++] = o;
+	return 0;
+}
+
+static void go(const int *fds, size_t n, int ok)
+{
+	for (size_t k = 0; k < n; k++) {
+		/* a task gone already is reaped as usual (EPIPE: SIGPIPE is blocked here) */
+		if (ok && write(fds[k], "g\n", 2) != 2) {
+		}
+		close(fds[k]);
+	}
+}
+
+/* The writer thread: each sealed batch (all sealed since the last) in one transaction, then its go-aheads. */
+static void *writer(void *arg)
+{
+	pr_store *st = arg;
+	struct pr_writer *w = st->w;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (!w->sealed.n && !w->sealed.ngo && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (!w->sealed.n && !w->sealed.ngo)
+			break;
+		batch b = w->sealed;
+		memset(&w->sealed, 0, sizeof w->sealed);
+		int ok = !w->failed[0];
+		pthread_mutex_unlock(&w->mu);
+		char why[512] = "";
+		if (ok && b.n) {
+			ok = pr_exec(st, "BEGIN IMMEDIATE") == 0;
+			for (size_t k = 0; ok && k < b.n; k++) {
+				sqlite3_stmt *q = stmt(st, b.ops[k].sql);
+				ok = q && run_op(q, &b.ops[k]) == SQLITE_DONE;
+			}
+			if (ok)
+				ok = pr_exec(st, "COMMIT") == 0;
+			if (!ok) {
+				snprintf(why, sizeof why, "%s", sqlite3_errmsg(st->db));
+				pr_exec(st, "ROLLBACK");
+			}
+		}
+		go(b.go, b.ngo, ok); /* no go-ahead for a task whose start is not in the store */
+		batch_free(&b);
+		pthread_mutex_lock(&w->mu);
+		if (why[0] && !w->failed[0])
+			snprintf(w->failed, sizeof w->failed, "%s", why);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+void pr_store_begin(pr_store *st)
+{
+	if (!st->w && !st->in_tx && pr_exec(st, "BEGIN IMMEDIATE") == 0)
+		st->in_tx = 1;
+}
+
+void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
+{
+	if (!st->w) {
+		int ok = !st->in_tx || pr_exec(st, "COMMIT") == 0;
+		st->in_tx = 0;
+		go(go_fds, n, ok);
+		return;
+	}
+	struct pr_writer *w = st->w;
+	if (!w->cur.n && !n)
+		return;
+	pthread_mutex_lock(&w->mu);
+	batch *s = &w->sealed, *c = &w->cur;
+	if (!s->n && !s->ngo) {
+		*s = *c;
+		memset(c, 0, sizeof *c);
+	} else {
+		grow((void **)&s->ops, &s->cap, s->n + c->n, sizeof *s->ops);
+		memcpy(s->ops + s->n, c->ops, c->n * sizeof *c->ops);
+		s->n += c->n;
+		c->n = 0;
+	}
+	grow((void **)&s->go, &s->capgo, s->ngo + n, sizeof *s->go);
+	memcpy(s->go + s->ngo, go_fds, n * sizeof *go_fds);
+	s->ngo += n;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+const char *pr_store_failed(pr_store *st)
+{
+	if (!st->w)
+		return NULL;
+	pthread_mutex_lock(&st->w->mu);
+	const char *f = st->w->failed[0] ? st->w->failed : NULL;
+	pthread_mutex_unlock(&st->w->mu);
+	return f;
+}
+
+int pr_store_async(pr_store *st, int on)
+{
+	struct pr_writer *w = st->w;
+	if (on && !w) {
+		pr_store_commit(st, NULL, 0);
+		w = calloc(1, sizeof *w);
+		char db[4200];
+		snprintf(db, sizeof db, "%s/state.db", st->dir);
+		if (!w || sqlite3_open_v2(db, &w->rd, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v3(w->rd, "SELECT outputs FROM cache WHERE key = ?", -1, SQLITE_PREPARE_PERSISTENT,
+				       &w->cache_q, NULL) != SQLITE_OK) {
+			if (w)
+				sqlite3_close(w->rd);
+			free(w);
+			return -1; /* statements run where they are made, as before */
+		}
+		sqlite3_busy_timeout(w->rd, 10000);
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->work, NULL);
+		/* the writer writes to pipes whose reader may be gone: EPIPE, not SIGPIPE */
+		sigset_t pipe, old;
+		sigemptyset(&pipe);
+		sigaddset(&pipe, SIGPIPE);
+		pthread_sigmask(SIG_BLOCK, &pipe, &old);
+		st->w = w;
+		int rc = pthread_create(&w->th, NULL, writer, st);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			st->w = NULL;
+			sqlite3_finalize(w->cache_q);
+			sqlite3_close(w->rd);
+			free(w);
+			return -1;
+		}
+		return 0;
+	}
+	if (!on && w) {
+		pr_store_commit(st, NULL, 0);
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->th, NULL);
+		st->w = NULL;
+		int failed = w->failed[0] != 0;
+		batch_free(&w->cur);
+		batch_free(&w->sealed);
+		sqlite3_finalize(w->cache_q);
+		sqlite3_close(w->rd);
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->work);
+		free(w);
+		return failed ? -1 : 0;
+	}
+	return 0;
 }
 
 double pr_now(void)
@@ -192,6 +456,7 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 
 void pr_store_close(pr_store *st)
 {
+	pr_store_async(st, 0);
 	pr_store_finalize(st);
 	if (st->db)
 		sqlite3_close(st->db);
@@ -237,143 +502,67 @@ long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, siz
 
 int pr_store_run_nodes(pr_store *st, long run, const char *nodes)
 {
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET nodes = ? WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, nodes, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, run);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return put(st, "UPDATE runs SET nodes = ? WHERE id = ?", "tl", nodes, run);
 }
 
 int pr_store_plan(pr_store *st, long run, const char *plan)
 {
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET plan = ? WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(q, 1, plan, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, run);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return put(st, "UPDATE runs SET plan = ? WHERE id = ?", "tl", plan, run);
 }
 
 int pr_store_finish_run(pr_store *st, long run, const char *status)
 {
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "UPDATE runs SET finished = ?, status = ? WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_double(q, 1, pr_now());
-	sqlite3_bind_text(q, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 3, run);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return put(st, "UPDATE runs SET finished = ?, status = ? WHERE id = ?", "dtl", pr_now(), status, run);
 }
 
 int pr_store_event(pr_store *st, long run, const char *task, int attempt, const char *from, const char *to,
 		   const char *detail)
 {
-	if (!st->ev) {
-		if (sqlite3_prepare_v2(st->db, "INSERT INTO events(run, task, attempt, from_state, to_state, at, detail)"
-					       " VALUES(?, ?, ?, ?, ?, ?, ?)", -1, &st->ev, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(st->db, "INSERT INTO tasks(run, id, stage, state, attempts) VALUES(?, ?, '', ?, ?)"
-					       " ON CONFLICT(run, id) DO UPDATE SET state = excluded.state,"
-					       " attempts = excluded.attempts", -1, &st->up, NULL) != SQLITE_OK)
-			return -1;
-	}
-	sqlite3_reset(st->ev);
-	sqlite3_bind_int64(st->ev, 1, run);
-	sqlite3_bind_text(st->ev, 2, task, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st->ev, 3, attempt);
-	sqlite3_bind_text(st->ev, 4, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st->ev, 5, to, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st->ev, 6, pr_now());
-	if (detail)
-		sqlite3_bind_text(st->ev, 7, detail, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st->ev, 7);
-	if (sqlite3_step(st->ev) != SQLITE_DONE)
+	if (put(st, "INSERT INTO events(run, task, attempt, from_state, to_state, at, detail) VALUES(?, ?, ?, ?, ?, ?, ?)",
+		"ltittdt", run, task, attempt, from, to, pr_now(), detail) < 0)
 		return -1;
 	if (st->defer_rows)
 		return 0; /* the caller writes the task's row before it commits (pr_store_row) */
-	sqlite3_reset(st->up);
-	sqlite3_bind_int64(st->up, 1, run);
-	sqlite3_bind_text(st->up, 2, task, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st->up, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st->up, 4, attempt);
-	return sqlite3_step(st->up) == SQLITE_DONE ? 0 : -1;
+	return put(st, "INSERT INTO tasks(run, id, stage, state, attempts) VALUES(?, ?, '', ?, ?)"
+		       " ON CONFLICT(run, id) DO UPDATE SET state = excluded.state, attempts = excluded.attempts",
+		   "ltti", run, task, to, attempt);
 }
 
 int pr_store_row(pr_store *st, long run, const char *task, const char *state, int attempts, const char *inputs,
 		 const char *key, const char *parts)
 {
-	sqlite3_stmt *q = stmt(st, "UPDATE tasks SET state = ?, attempts = ?, inputs = coalesce(?, inputs),"
-				   " cache_key = coalesce(?, cache_key) WHERE run = ? AND id = ?");
-	if (!q)
+	if (key && !*key)
+		key = NULL;
+	if (put(st, "UPDATE tasks SET state = ?, attempts = ?, inputs = coalesce(?, inputs),"
+		    " cache_key = coalesce(?, cache_key) WHERE run = ? AND id = ?",
+		"tittlt", state, attempts, inputs, key, run, task) < 0)
 		return -1;
-	sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, attempts);
-	if (inputs)
-		sqlite3_bind_text(q, 3, inputs, -1, SQLITE_STATIC);
-	if (key && *key)
-		sqlite3_bind_text(q, 4, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 5, run);
-	sqlite3_bind_text(q, 6, task, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return -1;
-	if (!key || !*key || !parts)
+	if (!key || !parts)
 		return 0;
 	/* a key's parts are kept once, however many tasks and runs had it */
-	q = stmt(st, "INSERT OR IGNORE INTO keys(key, parts) VALUES(?, ?)");
-	if (!q)
-		return -1;
-	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, parts, -1, SQLITE_STATIC);
-	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	return put(st, "INSERT OR IGNORE INTO keys(key, parts) VALUES(?, ?)", "tt", key, parts);
 }
 
 int pr_store_new_task(pr_store *st, long run, const char *task, const char *stage)
 {
-	sqlite3_stmt *q = stmt(st, "INSERT OR REPLACE INTO tasks(run, id, stage, state, attempts) VALUES(?, ?, ?, 'pending', 0)");
-	if (!q)
+	if (put(st, "INSERT OR REPLACE INTO tasks(run, id, stage, state, attempts) VALUES(?, ?, ?, 'pending', 0)", "ltt",
+		run, task, stage) < 0)
 		return -1;
-	sqlite3_bind_int64(q, 1, run);
-	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, stage, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return -1;
-	q = stmt(st, "INSERT INTO events(run, task, attempt, from_state, to_state, at) VALUES(?, ?, 0, '', 'pending', ?)");
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, run);
-	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 3, pr_now());
-	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	return put(st, "INSERT INTO events(run, task, attempt, from_state, to_state, at) VALUES(?, ?, 0, '', 'pending', ?)",
+		   "ltd", run, task, pr_now());
 }
 
 int pr_store_artifact(pr_store *st, long run, const char *task, const char *output, const char *path,
 		      const char *hash, const char *value)
 {
-	sqlite3_stmt *q = stmt(st, "INSERT OR REPLACE INTO artifacts VALUES(?, ?, ?, ?, ?, ?)");
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, run);
-	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, output, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, path, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, hash, -1, SQLITE_STATIC);
-	if (value)
-		sqlite3_bind_text(q, 6, value, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(q, 6);
-	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	return put(st, "INSERT OR REPLACE INTO artifacts VALUES(?, ?, ?, ?, ?, ?)", "lttttt", run, task, output, path,
+		   hash, value);
 }
 
 char *pr_store_cache_get(pr_store *st, const char *key)
 {
-	sqlite3_stmt *q = stmt(st, "SELECT outputs FROM cache WHERE key = ?");
+	/* while the writer thread has the connection, reads go through a read-only one of their own */
+	sqlite3_stmt *q = st->w ? st->w->cache_q : stmt(st, "SELECT outputs FROM cache WHERE key = ?");
 	char *out = NULL;
 	if (!q)
 		return NULL;
@@ -387,22 +576,11 @@ char *pr_store_cache_get(pr_store *st, const char *key)
 int pr_store_cache_put(pr_store *st, const char *key, long run, const char *task, const char *parts,
 		       const char *outputs)
 {
-	sqlite3_stmt *q = stmt(st, "INSERT OR REPLACE INTO cache VALUES(?, ?, ?, ?, ?)");
-	if (!q)
-		return -1;
-	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, run);
-	sqlite3_bind_text(q, 3, task, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, parts, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, outputs, -1, SQLITE_STATIC);
-	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	return put(st, "INSERT OR REPLACE INTO cache VALUES(?, ?, ?, ?, ?)", "tlttt", key, run, task, parts, outputs);
 }
 
 void pr_store_finalize(pr_store *st)
 {
-	sqlite3_finalize(st->ev);
-	sqlite3_finalize(st->up);
-	st->ev = st->up = NULL;
 	for (int i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].q);
 	st->nstmts = 0;
@@ -411,90 +589,29 @@ void pr_store_finalize(pr_store *st)
 int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, const char *dir, double started,
 		     const char *command, const char *placement)
 {
-	sqlite3_stmt *q = stmt(st, "UPDATE tasks SET pid = ?, dir = ?, started = ?, command = ?, placement = ?,"
-				   " finished = NULL, exit_code = NULL WHERE run = ? AND id = ?");
-	if (!q)
+	if (put(st, "UPDATE tasks SET pid = ?, dir = ?, started = ?, command = ?, placement = ?,"
+		    " finished = NULL, exit_code = NULL WHERE run = ? AND id = ?",
+		"ltdttlt", pid, dir, started, command, placement, run, task) < 0)
 		return -1;
-	sqlite3_bind_int64(q, 1, pid);
-	sqlite3_bind_text(q, 2, dir, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 3, started);
-	sqlite3_bind_text(q, 4, command, -1, SQLITE_STATIC);
-	if (placement)
-		sqlite3_bind_text(q, 5, placement, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 6, run);
-	sqlite3_bind_text(q, 7, task, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) != SQLITE_DONE)
-		return -1;
-	q = stmt(st, "INSERT OR REPLACE INTO attempts(run, task, attempt, pid, dir, started, placement)"
-		     " VALUES(?, ?, ?, ?, ?, ?, ?)");
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, run);
-	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 3, attempt);
-	sqlite3_bind_int64(q, 4, pid);
-	sqlite3_bind_text(q, 5, dir, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 6, started);
-	if (placement)
-		sqlite3_bind_text(q, 7, placement, -1, SQLITE_STATIC);
-	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	return put(st, "INSERT OR REPLACE INTO attempts(run, task, attempt, pid, dir, started, placement)"
+		       " VALUES(?, ?, ?, ?, ?, ?, ?)",
+		   "ltiltdt", run, task, attempt, pid, dir, started, placement);
 }
 
 int pr_store_finished(pr_store *st, long run, const char *task, int attempt, double finished, int exit_code, int signal)
 {
-	static const char *const sqls[] = {
-		"UPDATE tasks SET finished = ?, exit_code = ? WHERE run = ? AND id = ?",
-		"UPDATE attempts SET finished = ?, exit_code = ?, signal = ? WHERE run = ? AND task = ? AND attempt = ?",
-	};
-	for (int k = 0; k < 2; k++) {
-		sqlite3_stmt *q = stmt(st, sqls[k]);
-		if (!q)
-			return -1;
-		int n = 1;
-		sqlite3_bind_double(q, n++, finished);
-		if (exit_code >= 0)
-			sqlite3_bind_int(q, n, exit_code);
-		n++;
-		if (k == 1 && signal > 0)
-			sqlite3_bind_int(q, n, signal);
-		if (k == 1)
-			n++;
-		sqlite3_bind_int64(q, n++, run);
-		sqlite3_bind_text(q, n++, task, -1, SQLITE_STATIC);
-		if (k == 1)
-			sqlite3_bind_int(q, n, attempt);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			return -1;
-	}
-	return 0;
-}
-
-int pr_store_set(pr_store *st, long run, const char *task, const char *column, const char *text)
-{
-	static const char *const allowed[] = {"stage", "cache_key", "parts", "inputs"};
-	static const char *const sqls[] = {
-		"UPDATE tasks SET stage = ? WHERE run = ? AND id = ?",
-		"UPDATE tasks SET cache_key = ? WHERE run = ? AND id = ?",
-		"UPDATE tasks SET parts = ? WHERE run = ? AND id = ?",
-		"UPDATE tasks SET inputs = ? WHERE run = ? AND id = ?",
-	};
-	size_t k = 0;
-	while (k < sizeof allowed / sizeof allowed[0] && strcmp(allowed[k], column) != 0)
-		k++;
-	if (k == sizeof allowed / sizeof allowed[0])
+	/* an exit code of -1 and a signal of 0 are NULL */
+	if (put(st, "UPDATE tasks SET finished = ?, exit_code = nullif(?, -1) WHERE run = ? AND id = ?", "dilt",
+		finished, exit_code, run, task) < 0)
 		return -1;
-	sqlite3_stmt *q = stmt(st, sqls[k]);
-	if (!q)
-		return -1;
-	sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(q, 2, run);
-	sqlite3_bind_text(q, 3, task, -1, SQLITE_STATIC);
-	return sqlite3_step(q) == SQLITE_DONE ? 0 : -1;
+	return put(st, "UPDATE attempts SET finished = ?, exit_code = nullif(?, -1), signal = nullif(?, 0)"
+		       " WHERE run = ? AND task = ? AND attempt = ?",
+		   "diilti", finished, exit_code, signal, run, task, attempt);
 }
 
 char *pr_store_get(pr_store *st, long run, const char *task, const char *column)
 {
-	if (strcmp(column, "placement") != 0)
+	if (strcmp(column, "placement") != 0 || st->w)
 		return NULL;
 	sqlite3_stmt *q = stmt(st, "SELECT placement FROM tasks WHERE run = ? AND id = ?");
 	if (!q)
@@ -510,15 +627,5 @@ char *pr_store_get(pr_store *st, long run, const char *task, const char *column)
 
 int pr_store_checkpoint(pr_store *st, long run, const char *task, int attempt, const char *path, double at)
 {
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO checkpoints VALUES(?, ?, ?, ?, ?)", -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(q, 1, run);
-	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 3, attempt);
-	sqlite3_bind_text(q, 4, path, -1, SQLITE_STATIC);
-	sqlite3_bind_double(q, 5, at);
-	int rc = sqlite3_step(q);
-	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return put(st, "INSERT INTO checkpoints VALUES(?, ?, ?, ?, ?)", "ltitd", run, task, attempt, path, at);
 }

@@ -136,7 +136,7 @@ assert t['s']['attempts'] == 1 and t['s']['finished'] >= t['s']['started'] and t
 grep -q "ran rather than being cached; compared with run 1" "$TMP/why.txt" && grep -q "its command changed" "$TMP/why.txt" \
 	&& ok "pipec why names the part of the key that changed" || fail "why: $(cat "$TMP/why.txt")"
 "$PIPEC" why c --state-dir "$W" | grep -q "did not run: its result was in the cache" && ok "pipec why on a cached task" || fail "why c"
-out=$(ls -d "$W"/.pipec/work/1/c/1/out)
+out=$(ls -d "$W"/.pipec/work/1/c@1/out)
 "$PIPEC" lineage "$out" --state-dir "$W" --format json > "$TMP/lin.json"
 py "$TMP/lin.json" "
 assert r['task'] == 'c' and r['run'] == 1 and r['output'] == 'out', r
