@@ -50,6 +50,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,7 +100,8 @@ typedef struct rtask {
 	pid_t pid;
 	int timed_out;
 	int adopted;           /* running under a runtime that died: not our child */
-	int go_fd;             /* write end of the start handshake, or -1 */
+	int go_fd;             /* the runtime's end of the task's handshake socket (fd 3 there), or -1 */
+	int go_sent;           /* its go-ahead was handed to the store, to follow the commit */
 	int64_t priority;      /* from the plan */
 	uint32_t remaining;    /* tasks on the longest path from it to the end of the DAG */
 	pr_request req;        /* what it asks for (resources; 0 when not said) */
@@ -205,13 +207,16 @@ static void commit(runner *R)
 	size_t ngo = 0;
 	for (uint32_t j = 0; j < R->nactive; j++) { /* a started task is running, so listed there */
 		rtask *t = &R->t[R->active[j]];
-		if (t->go_fd >= 0) {
+		if (t->go_fd >= 0 && !t->go_sent) {
 			if (ngo == sizeof go / sizeof go[0]) {
 				pr_store_commit(&R->store, go, ngo);
 				ngo = 0;
 			}
-			go[ngo++] = t->go_fd;
-			t->go_fd = -1;
+			/* the store writes the go-ahead to a copy and closes it; this end stays open while the task runs */
+			int d = fcntl(t->go_fd, F_DUPFD_CLOEXEC, 3);
+			if (d >= 0)
+				go[ngo++] = d;
+			t->go_sent = 1;
 		}
 	}
 	pr_store_commit(&R->store, go, ngo);
@@ -936,8 +941,14 @@ static void occupy(runner *R, uint32_t i)
 	pr_take(&R->nodes, &R->t[i].req, &R->t[i].place, 1);
 }
 
+/* Task I's process is gone: what it held is given back, and its end of the handshake closed. */
 static void vacate(runner *R, uint32_t i)
 {
+	rtask *t = &R->t[i];
+	if (t->go_fd >= 0)
+		close(t->go_fd);
+	t->go_fd = -1;
+	t->go_sent = 0;
 	R->running--;
 	pr_take(&R->nodes, &R->t[i].req, &R->t[i].place, -1);
 }
@@ -1106,13 +1117,16 @@ static int start(runner *R, uint32_t i)
 	snprintf(out, sizeof out, "%s/.stdout", t->dir);
 	snprintf(err, sizeof err, "%s/.stderr", t->dir);
 	/*
-	 * The task's shell first waits for the runtime's go-ahead on fd 3 (sent
-	 * once "running" is committed; a runtime that dies first closes the pipe
-	 * and nothing runs), and writes its exit status to .exit, so a runtime
-	 * that died can learn it.  posix_spawn: no copy of this process.
+	 * The task's shell first waits for the runtime's go-ahead on fd 3, a
+	 * socket (sent once "running" is committed; a runtime that dies first
+	 * closes it and nothing runs).  At its end it says its exit status back
+	 * on that socket, or, when the runtime is gone (the write fails), in
+	 * .exit, so the runtime that resumes the run learns it: the file is only
+	 * made when it is needed.  posix_spawn: no copy of this process.
 	 */
 	size_t clen = strlen(cmd);
-	static const char prologue[] = "read -r _ <&3 || exit 125\nexec 3<&-\ntrap 'echo $? > .exit' EXIT\n";
+	static const char prologue[] = "read -r _ <&3 || exit 125\n"
+				       "trap 'st=$?; trap \"\" PIPE; { echo $st >&3; } 2>/dev/null || echo $st > .exit' EXIT\n";
 	char *script = malloc(sizeof prologue + clen);
 	memcpy(script, prologue, sizeof prologue - 1);
 	memcpy(script + sizeof prologue - 1, cmd, clen + 1);
@@ -1120,7 +1134,7 @@ static int start(runner *R, uint32_t i)
 	pid_t pid = -1;
 	char why[8400] = "cannot start a process";
 	char *argv[] = {"sh", "-c", script, NULL};
-	if (pipe2(go, O_CLOEXEC) != 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0) {
 		go[1] = -1;
 	} else if (R->sb.on) {
 		pr_jail j = {.dir = t->dir, .argv = argv, .envp = envp};
@@ -1176,6 +1190,7 @@ static int start(runner *R, uint32_t i)
 	}
 	t->pid = pid;
 	t->go_fd = go[1];
+	t->go_sent = 0;
 	t->adopted = 0;
 	t->started = pr_now();
 	t->timed_out = 0;

@@ -33,6 +33,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -189,8 +190,8 @@ static int put(pr_store *st, const char *sql, const char *fmt, ...)
 static void go(const int *fds, size_t n, int ok)
 {
 	for (size_t k = 0; k < n; k++) {
-		/* a task gone already is reaped as usual (EPIPE: SIGPIPE is blocked here) */
-		if (ok && write(fds[k], "g\n", 2) != 2) {
+		/* a task gone already is reaped as usual: EPIPE, never SIGPIPE */
+		if (ok && send(fds[k], "g\n", 2, MSG_NOSIGNAL) != 2) {
 		}
 		close(fds[k]);
 	}

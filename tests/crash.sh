@@ -55,6 +55,37 @@ import sqlite3, sys; db = sqlite3.connect('$S/.pipec/state.db')
 assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'" && ok "PRAGMA integrity_check is ok" || fail "integrity_check"
 sleep 0.3
 if pgrep -f "$L" > /dev/null; then fail "task processes were left behind: $(pgrep -af "$L")"; else ok "no task process is left behind"; fi
+# a task that ends while the runtime is down says its exit status in .exit,
+# and the resumed run takes it without running the task again; a task that
+# ends under a live runtime says it on its socket and leaves no .exit
+A="$TMP/adopt"; mkdir -p "$A"
+AL="$TMP/adopt-ledger"; : > "$AL"
+cat > adopt.pipe <<EOF
+stage slow(ledger: String) -> File {
+  run: "echo ran >> \${ledger}; sleep 1.5; echo done > \${out}"
+}
+stage quick(x: File) -> File {
+  run: "cat \${x} > \${out}"
+}
+pipeline main() -> File {
+  return quick(slow("$AL"))
+}
+EOF
+"$PIPEC" run --no-sandbox --quiet --state-dir "$A" adopt.pipe > /dev/null 2>&1 &
+pid=$!
+sleep 0.6
+kill -9 $pid; wait $pid 2>/dev/null
+sleep 1.6
+[ -s "$A"/.pipec/work/1/slow@1/.exit ] && [ "$(cat "$A"/.pipec/work/1/slow@1/.exit)" = 0 ] \
+	&& ok "a task that ends while the runtime is down leaves its exit status in .exit" \
+	|| fail "no .exit: $(ls -a "$A"/.pipec/work/1/slow@1/)"
+"$PIPEC" resume --no-sandbox --quiet --state-dir "$A" --format json > adopt.json 2> adopt.err; rc=$?
+[ $rc -eq 0 ] && [ "$(wc -l < "$AL")" -eq 1 ] && python3 -c "
+import json; r = json.load(open('adopt.json'))
+assert r['status'] == 'succeeded' and open(r['result']).read() == 'done\\n', r
+" && ok "the resumed run takes that status: the task ran once" || fail "adopt: $rc $(cat adopt.json adopt.err "$AL")"
+[ ! -e "$A"/.pipec/work/1/quick@1/.exit ] && ok "a task that ends under a live runtime leaves no .exit" \
+	|| fail "quick left a .exit"
 # a checkpointing stage killed mid-way (the machine dies: runtime and task)
 # resumes from its newest checkpoint
 C="$TMP/cp-state"; mkdir -p "$C"
