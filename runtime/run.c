@@ -50,6 +50,8 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -145,6 +147,7 @@ typedef struct runner {
 } runner;
 
 static json_t *eval(runner *R, json_t *e, int for_key, int *missing);
+static void make_run_dir(runner *R);
 static json_t *scatter_list(runner *R, const char *sid, int *missing);
 static json_t *for_element(runner *R, json_t *e, const char *sid, size_t k, json_t *elem);
 static char *inner_for(runner *R, const char *x, const char *sid, size_t k, json_t *elem);
@@ -2118,6 +2121,7 @@ static void drive(runner *R)
 	sigaddset(&set, SIGTERM);
 	sigset_t old;
 	sigprocmask(SIG_BLOCK, &set, &old);
+	make_run_dir(R);
 	/* what the setup wrote is committed here; the loop's commits go to a writer thread */
 	commit(R);
 	pr_store_async(&R->store, 1);
@@ -2141,6 +2145,8 @@ static void drive(runner *R)
 				t->cache_checked = 1;
 				if (try_cache(R, top)) {
 					heap_pop(R);
+					if (pr_store_pending(&R->store) > 1024)
+						commit(R); /* many cached at once: in batches, not all in memory */
 					continue;
 				}
 			}
@@ -2321,6 +2327,34 @@ static void set_root(runner *R)
 	unsigned char h[8];
 	crypto_generichash(h, sizeof h, (const unsigned char *)R->root, strlen(R->root), NULL, 0);
 	sodium_bin2hex(R->tag, sizeof R->tag, h, sizeof h);
+}
+
+/*
+ * The run's work directory, STATE/.pipec/work/RUN, made before its tasks'.
+ * It and work/ are marked "top of a directory hierarchy" (FS_TOPDIR_FL)
+ * where the filesystem has the flag (ext4): the attempts' directories are
+ * unrelated trees, and ext4 then spreads them over its block groups
+ * instead of packing each run's into the groups the last run's, just
+ * deleted, filled — where, without a journal, it looks at every recently
+ * deleted inode before each new one.  Elsewhere the ioctl fails, harmlessly.
+ */
+static void make_run_dir(runner *R)
+{
+	char dir[4200];
+	snprintf(dir, sizeof dir, "%s/work/%ld", R->root, R->run);
+	if (mkdirs(dir) < 0)
+		return; /* each attempt says so when its own directory cannot be made */
+	for (int k = 0; k < 2; k++) {
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int flags;
+		if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+			flags |= FS_TOPDIR_FL;
+			ioctl(fd, FS_IOC_SETFLAGS, &flags);
+		}
+		if (fd >= 0)
+			close(fd);
+		*strrchr(dir, '/') = 0;
+	}
 }
 
 /* What pr_run() and pr_resume() begin with: the options, the sandbox, and the nodes tasks run on. */

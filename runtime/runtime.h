@@ -56,6 +56,8 @@ void pr_store_begin(pr_store *st);
 void pr_store_commit(pr_store *st, const int *go_fds, size_t n);
 int pr_store_async(pr_store *st, int on);
 const char *pr_store_failed(pr_store *st);
+/* How many statements the current batch holds (0 without a writer thread). */
+size_t pr_store_pending(const pr_store *st);
 long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len);
 /* Records a task's attempt starting: its process, directory, time, command and placement (or NULL). */
 int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, const char *dir, double started,

@@ -99,10 +99,12 @@ typedef struct batch {
 	size_t ngo, capgo;
 } batch;
 
+#define PR_SEALED_MAX 4096 /* statements waiting for the writer before the loop waits for it */
+
 struct pr_writer {
 	pthread_t th;
 	pthread_mutex_t mu;
-	pthread_cond_t work;
+	pthread_cond_t work, taken;
 	batch cur;    /* the loop's, filled without the lock */
 	batch sealed; /* committed next, under the lock */
 	int stop;
@@ -210,6 +212,7 @@ static void *writer(void *arg)
 			break;
 		batch b = w->sealed;
 		memset(&w->sealed, 0, sizeof w->sealed);
+		pthread_cond_signal(&w->taken);
 		int ok = !w->failed[0];
 		pthread_mutex_unlock(&w->mu);
 		char why[512] = "";
@@ -254,6 +257,9 @@ void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
 	if (!w->cur.n && !n)
 		return;
 	pthread_mutex_lock(&w->mu);
+	/* a writer that falls behind holds the loop back rather than let the batches grow */
+	while (w->sealed.n > PR_SEALED_MAX && !w->failed[0])
+		pthread_cond_wait(&w->taken, &w->mu);
 	batch *s = &w->sealed, *c = &w->cur;
 	if (!s->n && !s->ngo) {
 		*s = *c;
@@ -269,6 +275,11 @@ void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
 	s->ngo += n;
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
+}
+
+size_t pr_store_pending(const pr_store *st)
+{
+	return st->w ? st->w->cur.n : 0;
 }
 
 const char *pr_store_failed(pr_store *st)
@@ -298,8 +309,10 @@ int pr_store_async(pr_store *st, int on)
 			return -1; /* statements run where they are made, as before */
 		}
 		sqlite3_busy_timeout(w->rd, 10000);
+		sqlite3_exec(w->rd, "PRAGMA cache_size = -512", NULL, NULL, NULL); /* point lookups: a small cache */
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->work, NULL);
+		pthread_cond_init(&w->taken, NULL);
 		/* the writer writes to pipes whose reader may be gone: EPIPE, not SIGPIPE */
 		sigset_t pipe, old;
 		sigemptyset(&pipe);
@@ -332,6 +345,7 @@ int pr_store_async(pr_store *st, int on)
 		sqlite3_close(w->rd);
 		pthread_mutex_destroy(&w->mu);
 		pthread_cond_destroy(&w->work);
+		pthread_cond_destroy(&w->taken);
 		free(w);
 		return failed ? -1 : 0;
 	}
