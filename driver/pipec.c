@@ -966,7 +966,8 @@ static int cmd_resume(int argc, char **argv)
 	int rc = pr_resume(run, &opt, &sum, &err);
 	free(f.nodes);
 	if (rc == 2) {
-		fprintf(stderr, "pipec: %s\n", err ? err : "cannot resume");
+		if (err) /* without one the runtime has said what went wrong */
+			fprintf(stderr, "pipec: %s\n", err);
 		free(err);
 		return EXIT_USAGE;
 	}
@@ -1166,7 +1167,8 @@ static int cmd_run(int argc, char **argv)
 	free(plan);
 	free(f.nodes);
 	if (rc == 2) {
-		fprintf(stderr, "pipec: %s\n", err ? err : "cannot run the plan");
+		if (err) /* without one the runtime has said what went wrong */
+			fprintf(stderr, "pipec: %s\n", err);
 		free(err);
 		return EXIT_USAGE;
 	}

@@ -2124,7 +2124,8 @@ static void drive(runner *R)
 	make_run_dir(R);
 	/* what the setup wrote is committed here; the loop's commits go to a writer thread */
 	commit(R);
-	pr_store_async(&R->store, 1);
+	if (!pr_store_failed(&R->store))
+		pr_store_async(&R->store, 1);
 	for (;;) {
 		/* run-time fors whose lists came: their instances join the run */
 		while (json_array_size(R->expand) && !R->cancelled) {
@@ -2166,7 +2167,7 @@ static void drive(runner *R)
 		/* the running and retrying tasks: timers, adoption */
 		uint32_t k = 0;
 		double wake = 0;
-		int more = R->nheap > 0;
+		int more = R->nheap > 0 && !R->cancelled; /* a cancelled run starts nothing more */
 		for (uint32_t j = 0; j < R->nactive; j++) {
 			uint32_t i = R->active[j];
 			rtask *t = &R->t[i];
@@ -2309,9 +2310,11 @@ static int outcome(runner *R, pr_summary *sum)
 	json_t *result = eval(R, json_object_get(R->plan, "result"), 0, &missing);
 	sum->result = json_dumps(result ? result : json_null(), JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(result);
-	begin(R);
-	pr_store_finish_run(&R->store, R->run, sum->status);
-	commit(R);
+	if (!R->store_failed) { /* else it stays "running": a resume finishes it */
+		begin(R);
+		pr_store_finish_run(&R->store, R->run, sum->status);
+		commit(R);
+	}
 	pr_store_finalize(&R->store);
 	pr_store_close(&R->store);
 	int broken = R->store_failed;
@@ -2393,6 +2396,14 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	R->store.defer_rows = 1;
 	set_root(R);
 	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len);
+	if (R->run < 0) {
+		if (asprintf(err, "cannot record the run in the store %s/state.db: %s", R->store.dir,
+			     sqlite3_errmsg(R->store.db)) < 0)
+			*err = NULL;
+		pr_store_close(&R->store);
+		free_runner(R);
+		return 2;
+	}
 	sum->run = R->run;
 	if (opt->nodes) /* a resume places on the same nodes */
 		pr_store_run_nodes(&R->store, R->run, opt->nodes);

@@ -33,6 +33,7 @@ typedef struct pr_store {
 	int defer_rows;        /* events do not update the task's row: the writer does, once per commit */
 	int in_tx;             /* a transaction is open (statements run at once) */
 	struct pr_writer *w;   /* the writer thread, while a run's loop has one */
+	char failed[512];      /* why the first commit that failed did, or "" */
 } pr_store;
 
 double pr_now(void);

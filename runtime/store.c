@@ -108,7 +108,6 @@ struct pr_writer {
 	batch cur;    /* the loop's, filled without the lock */
 	batch sealed; /* committed next, under the lock */
 	int stop;
-	char failed[512]; /* the first commit that failed, or "" */
 	sqlite3 *rd;      /* the loop's reads: a connection of its own */
 	sqlite3_stmt *cache_q;
 };
@@ -213,7 +212,7 @@ static void *writer(void *arg)
 		batch b = w->sealed;
 		memset(&w->sealed, 0, sizeof w->sealed);
 		pthread_cond_signal(&w->taken);
-		int ok = !w->failed[0];
+		int ok = !st->failed[0];
 		pthread_mutex_unlock(&w->mu);
 		char why[512] = "";
 		if (ok && b.n) {
@@ -232,8 +231,8 @@ static void *writer(void *arg)
 		go(b.go, b.ngo, ok); /* no go-ahead for a task whose start is not in the store */
 		batch_free(&b);
 		pthread_mutex_lock(&w->mu);
-		if (why[0] && !w->failed[0])
-			snprintf(w->failed, sizeof w->failed, "%s", why);
+		if (why[0] && !st->failed[0])
+			snprintf(st->failed, sizeof st->failed, "%s", why);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -249,6 +248,10 @@ void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
 {
 	if (!st->w) {
 		int ok = !st->in_tx || pr_exec(st, "COMMIT") == 0;
+		if (!ok && !st->failed[0])
+			snprintf(st->failed, sizeof st->failed, "%s", sqlite3_errmsg(st->db));
+		if (!ok)
+			pr_exec(st, "ROLLBACK");
 		st->in_tx = 0;
 		go(go_fds, n, ok);
 		return;
@@ -258,7 +261,7 @@ void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
 		return;
 	pthread_mutex_lock(&w->mu);
 	/* a writer that falls behind holds the loop back rather than let the batches grow */
-	while (w->sealed.n > PR_SEALED_MAX && !w->failed[0])
+	while (w->sealed.n > PR_SEALED_MAX && !st->failed[0])
 		pthread_cond_wait(&w->taken, &w->mu);
 	batch *s = &w->sealed, *c = &w->cur;
 	if (!s->n && !s->ngo) {
@@ -284,11 +287,11 @@ size_t pr_store_pending(const pr_store *st)
 
 const char *pr_store_failed(pr_store *st)
 {
-	if (!st->w)
-		return NULL;
-	pthread_mutex_lock(&st->w->mu);
-	const char *f = st->w->failed[0] ? st->w->failed : NULL;
-	pthread_mutex_unlock(&st->w->mu);
+	if (st->w)
+		pthread_mutex_lock(&st->w->mu);
+	const char *f = st->failed[0] ? st->failed : NULL;
+	if (st->w)
+		pthread_mutex_unlock(&st->w->mu);
 	return f;
 }
 
@@ -338,7 +341,7 @@ int pr_store_async(pr_store *st, int on)
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->th, NULL);
 		st->w = NULL;
-		int failed = w->failed[0] != 0;
+		int failed = st->failed[0] != 0;
 		batch_free(&w->cur);
 		batch_free(&w->sealed);
 		sqlite3_finalize(w->cache_q);

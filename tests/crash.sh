@@ -86,6 +86,26 @@ assert r['status'] == 'succeeded' and open(r['result']).read() == 'done\\n', r
 " && ok "the resumed run takes that status: the task ran once" || fail "adopt: $rc $(cat adopt.json adopt.err "$AL")"
 [ ! -e "$A"/.pipec/work/1/quick@1/.exit ] && ok "a task that ends under a live runtime leaves no .exit" \
 	|| fail "quick left a .exit"
+# a store that cannot be written mid-run (here: a file size limit): the run
+# stops with status 2 and says why; what was committed is intact and a
+# resume finishes the run
+F="$TMP/full"; mkdir -p "$F"
+python3 - > many.pipe <<'PY'
+print('stage w(n: Int) -> File {\n  run: "echo ${n} > ${out}"\n}')
+print('pipeline main() -> List[File] {')
+print('  return [' + ', '.join('w(%d)' % i for i in range(300)) + ']')
+print('}')
+PY
+(trap '' XFSZ; ulimit -f 800; exec "$PIPEC" run --quiet -j2 --no-sandbox --state-dir "$F" many.pipe > full.out 2> full.err); rc=$?
+[ $rc -eq 2 ] && grep -q "cannot be written" full.err && [ "$(wc -l < full.err)" -eq 1 ] \
+	&& ok "a store that cannot be written stops the run: exit 2, one line saying so" || fail "full store: rc $rc $(cat full.err)"
+python3 -c "
+import sqlite3; db = sqlite3.connect('$F/.pipec/state.db')
+assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'" \
+	&& "$PIPEC" resume --quiet -j2 --no-sandbox --state-dir "$F" --format json > full.json 2>&1 \
+	&& python3 -c "
+import json; r = json.load(open('full.json')); assert r['status'] == 'succeeded' and len(r['result']) == 300, r" \
+	&& ok "what it committed is intact, and resume finishes the run" || fail "after a full store: $(tail -c 300 full.json)"
 # a checkpointing stage killed mid-way (the machine dies: runtime and task)
 # resumes from its newest checkpoint
 C="$TMP/cp-state"; mkdir -p "$C"

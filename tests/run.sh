@@ -152,6 +152,26 @@ sleep 0.5
 [ $rc -eq 1 ] && "$PIPEC" show --state-dir "$W" --format json | py /dev/stdin "assert r['status'] == 'cancelled', r" \
 	&& ok "pipec cancel stops the run and records it as cancelled" || fail "cancel: rc $rc"
 pgrep -f "$W/.pipec/work" > /dev/null && fail "cancel left a task running" || ok "cancel leaves no task running"
+# Ctrl-C while tasks wait for a slot: the run ends at once, cancelled
+cat > "$TMP/queue.pipe" <<'EOF'
+stage nap(n: Int) -> File {
+  run: "sleep 30; echo ${n} > ${out}"
+}
+pipeline main() -> List[File] {
+  return [nap(1), nap(2), nap(3), nap(4)]
+}
+EOF
+mkdir -p "$TMP/queue"
+"$PIPEC" run --quiet -j1 --state-dir "$TMP/queue" "$TMP/queue.pipe" > /dev/null 2>&1 &
+bg=$!
+sleep 0.7
+kill -INT $bg
+for i in $(seq 100); do kill -0 $bg 2>/dev/null || break; sleep 0.1; done
+if kill -0 $bg 2>/dev/null; then kill -9 $bg; wait $bg; rc=124; else wait $bg; rc=$?; fi
+[ $rc -eq 1 ] && "$PIPEC" show --state-dir "$TMP/queue" --format json | py /dev/stdin "
+assert r['status'] == 'cancelled', r
+assert sorted(t['state'] for t in r['tasks']) == ['cancelled'] * 4, r['tasks']" \
+	&& ok "Ctrl-C with tasks waiting for a slot ends the run, all cancelled" || fail "Ctrl-C with a queue: rc $rc"
 expect_rc 2 "-p with a plan" "$PIPEC" run -p n=1 "$TMP/plan.json"
 
 # progress: a line per transition off a terminal; on one (a pty from script(1))
