@@ -961,7 +961,7 @@ static int cmd_resume(int argc, char **argv)
 	if (load_resources(&f))
 		return EXIT_USAGE;
 	pr_options opt = run_flags_options(&f);
-	pr_summary sum;
+	pr_summary sum = {0};
 	char *err = NULL;
 	int rc = pr_resume(run, &opt, &sum, &err);
 	free(f.nodes);
@@ -969,6 +969,7 @@ static int cmd_resume(int argc, char **argv)
 		if (err) /* without one the runtime has said what went wrong */
 			fprintf(stderr, "pipec: %s\n", err);
 		free(err);
+		free(sum.result);
 		return EXIT_USAGE;
 	}
 	print_summary(&sum, f.json);
@@ -1161,7 +1162,7 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	pr_options opt = run_flags_options(&f);
-	pr_summary sum;
+	pr_summary sum = {0};
 	char *err = NULL;
 	int rc = pr_run(plan, len, &opt, &sum, &err);
 	free(plan);
@@ -1170,6 +1171,7 @@ static int cmd_run(int argc, char **argv)
 		if (err) /* without one the runtime has said what went wrong */
 			fprintf(stderr, "pipec: %s\n", err);
 		free(err);
+		free(sum.result);
 		return EXIT_USAGE;
 	}
 	print_summary(&sum, f.json);

@@ -267,15 +267,17 @@ void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
 	if (!s->n && !s->ngo) {
 		*s = *c;
 		memset(c, 0, sizeof *c);
-	} else {
+	} else if (c->n) {
 		grow((void **)&s->ops, &s->cap, s->n + c->n, sizeof *s->ops);
 		memcpy(s->ops + s->n, c->ops, c->n * sizeof *c->ops);
 		s->n += c->n;
 		c->n = 0;
 	}
-	grow((void **)&s->go, &s->capgo, s->ngo + n, sizeof *s->go);
-	memcpy(s->go + s->ngo, go_fds, n * sizeof *go_fds);
-	s->ngo += n;
+	if (n) {
+		grow((void **)&s->go, &s->capgo, s->ngo + n, sizeof *s->go);
+		memcpy(s->go + s->ngo, go_fds, n * sizeof *go_fds);
+		s->ngo += n;
+	}
 	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
 }
