@@ -883,7 +883,11 @@ static int load_resources(run_flags *f)
 static pr_options run_flags_options(const run_flags *f)
 {
 	return (pr_options){.state_dir = f->state, .jobs = (int)f->jobs, .log = f->quiet ? NULL : stderr, .live = f->live,
-			    .nodes = f->nodes, .no_sandbox = f->no_sandbox};
+			    .nodes = f->nodes, .no_sandbox = f->no_sandbox,
+#if !defined(__SANITIZE_ADDRESS__) /* where leaks are looked for, everything is freed */
+			    .exiting = 1
+#endif
+	};
 }
 
 static void print_summary(const pr_summary *sum, int json)

@@ -21,6 +21,8 @@ typedef struct pr_options {
 	int no_sandbox;        /* run tasks without the sandbox (--no-sandbox) */
 	const char *nodes;     /* simulated nodes as JSON [{name, cpu, memory, gpus: [{type, memory}]}]
 				  (a resources file), or NULL for this machine */
+	int exiting;           /* the caller exits after the run: its plan and tasks are left for
+				  the exit to free (10k tasks' JSON takes a tenth of a no-op run) */
 } pr_options;
 
 typedef struct pr_summary {

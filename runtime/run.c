@@ -140,6 +140,7 @@ typedef struct runner {
 	double drawn_at;       /* when it was drawn */
 	double began;          /* when the run (or resume) began */
 	int store_failed;      /* the writer thread could not commit: the run stopped */
+	int exiting;           /* the process ends after the run: free_runner() frees nothing */
 	int cancelled;
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
@@ -2255,6 +2256,10 @@ static void drive(runner *R)
 
 static void free_runner(runner *R)
 {
+	if (R->exiting) { /* the process ends next: only what outlives it is let go */
+		pr_sandbox_free(&R->sb);
+		return;
+	}
 	for (uint32_t i = 0; R->t && i < R->n; i++) {
 		free(R->t[i].waits);
 		free(R->t[i].users);
@@ -2371,6 +2376,7 @@ static int setup(runner *R, const pr_options *opt, pr_summary *sum, char **err)
 	}
 	R->jobs = opt->jobs > 0 ? opt->jobs : 1;
 	R->log = opt->log;
+	R->exiting = opt->exiting;
 	R->live = opt->log && opt->live;
 	R->began = pr_now();
 	pr_sandbox_probe(&R->sb, !opt->no_sandbox);
