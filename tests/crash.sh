@@ -106,6 +106,17 @@ assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'" \
 	&& python3 -c "
 import json; r = json.load(open('full.json')); assert r['status'] == 'succeeded' and len(r['result']) == 300, r" \
 	&& ok "what it committed is intact, and resume finishes the run" || fail "after a full store: $(tail -c 300 full.json)"
+# a state directory on a network filesystem is refused, by name (statfs
+# says NFS under nfs-export/: a preloaded stand-in, tests/store/fake-statfs.c)
+if [ -n "${FAKE_STATFS:-}" ] && [ -e "$FAKE_STATFS" ]; then
+	mkdir -p "$TMP/nfs-export"
+	LD_PRELOAD="$FAKE_STATFS" ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+		"$PIPEC" run --quiet --state-dir "$TMP/nfs-export" "$top_srcdir/examples/quickstart.pipe" > nfs.out 2> nfs.err; rc=$?
+	[ $rc -eq 2 ] && grep -q "is on a network filesystem (NFS)" nfs.err && [ ! -e "$TMP/nfs-export/.pipec/state.db" ] \
+		&& ok "a state directory on NFS is refused, with no database made there" || fail "nfs: rc $rc $(cat nfs.err)"
+else
+	fail "the stand-in statfs was not built (FAKE_STATFS)"
+fi
 # a checkpointing stage killed mid-way (the machine dies: runtime and task)
 # resumes from its newest checkpoint
 C="$TMP/cp-state"; mkdir -p "$C"
