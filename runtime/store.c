@@ -110,6 +110,7 @@ struct pr_writer {
 	int stop;
 	sqlite3 *rd;      /* the loop's reads: a connection of its own */
 	sqlite3_stmt *cache_q;
+	int cache_empty;  /* the cache had nothing when the run began (a first run): no lookups */
 };
 
 static void grow(void **v, size_t *cap, size_t need, size_t size)
@@ -315,6 +316,16 @@ int pr_store_async(pr_store *st, int on)
 		}
 		sqlite3_busy_timeout(w->rd, 10000);
 		sqlite3_exec(w->rd, "PRAGMA cache_size = -512", NULL, NULL, NULL); /* point lookups: a small cache */
+		/*
+		 * Only this process writes the store while it runs, so a cache that
+		 * is empty now can hold only what this run puts in it: a lookup
+		 * could find at most a task identical to an earlier one of the same
+		 * run, which is then run again rather than looked up.
+		 */
+		sqlite3_stmt *any = NULL;
+		w->cache_empty = sqlite3_prepare_v2(w->rd, "SELECT 1 FROM cache LIMIT 1", -1, &any, NULL) == SQLITE_OK &&
+				 sqlite3_step(any) == SQLITE_DONE;
+		sqlite3_finalize(any);
 		pthread_mutex_init(&w->mu, NULL);
 		pthread_cond_init(&w->work, NULL);
 		pthread_cond_init(&w->taken, NULL);
@@ -581,6 +592,8 @@ int pr_store_artifact(pr_store *st, long run, const char *task, const char *outp
 
 char *pr_store_cache_get(pr_store *st, const char *key)
 {
+	if (st->w && st->w->cache_empty)
+		return NULL;
 	/* while the writer thread has the connection, reads go through a read-only one of their own */
 	sqlite3_stmt *q = st->w ? st->w->cache_q : stmt(st, "SELECT outputs FROM cache WHERE key = ?");
 	char *out = NULL;
