@@ -16,6 +16,8 @@ head -c 200 "$TMP/q1.json" | grep -q '^{"run":[0-9]*,"status":"succeeded","resul
 run examples/quickstart.pipe -p n=100 > "$TMP/q2.json"
 py "$TMP/q2.json" "t = r['tasks']; assert t['cached'] == 2 and t['succeeded'] == 0, t; assert r['result'] == {'words': 200, 'lines': 100}" \
 	&& ok "the second run: 2 cached, 0 run" || fail "second run: $(cat "$TMP/q2.json")"
+[ -z "$(ls -A "$S/.pipec/work/2" 2>/dev/null)" ] && ok "a run whose tasks were all cached leaves no attempt directories" \
+	|| fail "work/2: $(ls -A "$S/.pipec/work/2")"
 
 # editing one stage's command re-runs it and what is downstream, nothing else
 cp examples/quickstart.pipe "$TMP/q.pipe"
@@ -152,6 +154,24 @@ sleep 0.5
 [ $rc -eq 1 ] && "$PIPEC" show --state-dir "$W" --format json | py /dev/stdin "assert r['status'] == 'cancelled', r" \
 	&& ok "pipec cancel stops the run and records it as cancelled" || fail "cancel: rc $rc"
 pgrep -f "$W/.pipec/work" > /dev/null && fail "cancel left a task running" || ok "cancel leaves no task running"
+# a task skipped because what it needs failed leaves no attempt directory,
+# though its directory was made ahead while the failing task ran
+cat > "$TMP/skip.pipe" <<'EOF'
+stage bad() -> File {
+  run: "sleep 0.3; exit 1"
+}
+stage use(x: File) -> File {
+  run: "cat ${x} > ${out}"
+}
+pipeline main() -> File {
+  return use(bad())
+}
+EOF
+mkdir -p "$TMP/skip"
+"$PIPEC" run --quiet --state-dir "$TMP/skip" --format json "$TMP/skip.pipe" > "$TMP/skip.json" 2>/dev/null
+py "$TMP/skip.json" "t = r['tasks']; assert t['failed'] == 1 and t['skipped'] == 1, t" \
+	&& [ "$(ls "$TMP/skip/.pipec/work/1")" = "bad@1" ] \
+	&& ok "a skipped task leaves no attempt directory" || fail "skip: $(cat "$TMP/skip.json"; ls "$TMP/skip/.pipec/work/1")"
 # Ctrl-C while tasks wait for a slot: the run ends at once, cancelled
 cat > "$TMP/queue.pipe" <<'EOF'
 stage nap(n: Int) -> File {
