@@ -104,8 +104,6 @@ typedef struct rtask {
 	int adopted;           /* running under a runtime that died: not our child */
 	int go_fd;             /* the runtime's end of the task's handshake socket (fd 3 there), or -1 */
 	int go_sent;           /* its go-ahead was handed to the store, to follow the commit */
-	int prep_attempt;      /* the attempt whose directory and log files are made ahead (0: none) */
-	int prep_out, prep_err; /* their .stdout and .stderr, open */
 	int64_t priority;      /* from the plan */
 	uint32_t remaining;    /* tasks on the longest path from it to the end of the DAG */
 	pr_request req;        /* what it asks for (resources; 0 when not said) */
@@ -151,7 +149,6 @@ typedef struct runner {
 
 static json_t *eval(runner *R, json_t *e, int for_key, int *missing);
 static void make_run_dir(runner *R);
-static void unprepare(runner *R, uint32_t i);
 static json_t *scatter_list(runner *R, const char *sid, int *missing);
 static json_t *for_element(runner *R, json_t *e, const char *sid, size_t k, json_t *elem);
 static char *inner_for(runner *R, const char *x, const char *sid, size_t k, json_t *elem);
@@ -375,8 +372,6 @@ static void transition(runner *R, uint32_t i, tstate to, const char *detail)
 		fprintf(stderr, "pipec: internal error: %s -> %s for task %s\n", names[t->st], names[to], t->id);
 		abort();
 	}
-	if (t->prep_attempt && terminal(to)) /* it ends without the attempt made ahead for it */
-		unprepare(R, i);
 	begin(R);
 	pr_store_event(&R->store, R->run, t->id, t->attempt, names[t->st], names[to], detail);
 	dirty(R, i, 0);
@@ -1069,70 +1064,19 @@ static void jail(runner *R, uint32_t i, pr_jail *j, const char *cpdir)
 		}
 }
 
-/* STATE/.pipec/work/RUN/TASK@N: attempt N's directory (one an attempt: on a busy filesystem each mkdir counts). */
-static void attempt_dir(const runner *R, uint32_t i, int attempt, char *out, size_t n)
-{
-	char safe[1024];
-	safe_name(R->t[i].id, safe, sizeof safe);
-	snprintf(out, n, "%s/work/%ld/%s@%d", R->root, R->run, safe, attempt);
-}
-
-/*
- * While the loop would wait, the next attempt of task I gets its directory,
- * its .tmp and its open .stdout and .stderr, so that starting it, when a
- * slot frees, is only the spawn.
- */
-static void prepare(runner *R, uint32_t i)
-{
-	rtask *t = &R->t[i];
-	if (t->prep_attempt == t->attempt + 1)
-		return;
-	char dir[8192], path[8300];
-	attempt_dir(R, i, t->attempt + 1, dir, sizeof dir);
-	snprintf(path, sizeof path, "%s/.tmp", dir);
-	if (mkdirs(dir) < 0 || mkdirs(path) < 0)
-		return; /* start() tries again and says why */
-	snprintf(path, sizeof path, "%s/.stdout", dir);
-	t->prep_out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	snprintf(path, sizeof path, "%s/.stderr", dir);
-	t->prep_err = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	t->prep_attempt = t->attempt + 1;
-}
-
-/* Task I will not start the attempt made ahead (cached, skipped, cancelled): its directory goes. */
-static void unprepare(runner *R, uint32_t i)
-{
-	rtask *t = &R->t[i];
-	if (!t->prep_attempt)
-		return;
-	if (t->prep_out >= 0)
-		close(t->prep_out);
-	if (t->prep_err >= 0)
-		close(t->prep_err);
-	t->prep_out = t->prep_err = -1;
-	char dir[8192], path[8300];
-	attempt_dir(R, i, t->prep_attempt, dir, sizeof dir);
-	static const char *const made[] = {".stdout", ".stderr", ".tmp"};
-	for (size_t k = 0; k < sizeof made / sizeof made[0]; k++) {
-		snprintf(path, sizeof path, "%s/%s", dir, made[k]);
-		k < 2 ? unlink(path) : rmdir(path);
-	}
-	rmdir(dir);
-	t->prep_attempt = 0;
-}
-
 static int start(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
 	t->attempt++;
-	int prepared = t->prep_attempt == t->attempt;
-	t->prep_attempt = 0;
+	char safe[1024];
+	safe_name(t->id, safe, sizeof safe);
 	char dir[8192];
-	attempt_dir(R, i, t->attempt, dir, sizeof dir);
+	/* one directory an attempt and one inside it for HOME and TMPDIR: on a busy filesystem each mkdir counts */
+	snprintf(dir, sizeof dir, "%s/work/%ld/%s@%d", R->root, R->run, safe, t->attempt);
 	set_dir(t, dir);
 	char tmp[8300];
 	snprintf(tmp, sizeof tmp, "%s/.tmp", t->dir);
-	if (!prepared && (mkdirs(t->dir) < 0 || mkdirs(tmp) < 0)) {
+	if (mkdirs(t->dir) < 0 || mkdirs(tmp) < 0) {
 		char why[8400];
 		snprintf(why, sizeof why, "cannot create %s: %s", t->dir, strerror(errno));
 		transition(R, i, S_RUNNING, NULL);
@@ -1203,9 +1147,8 @@ static int start(runner *R, uint32_t i)
 		cgroup_name(R, i, cg, sizeof cg);
 		j.cgroup = cg;
 		j.fd_go = go[0];
-		j.fd_out = prepared ? t->prep_out : open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		j.fd_err = prepared ? t->prep_err : open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		t->prep_out = t->prep_err = -1;
+		j.fd_out = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		j.fd_err = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (j.fd_out >= 0 && j.fd_err >= 0)
 			pid = pr_sandbox_spawn(&R->sb, &j, why, sizeof why);
 		if (j.fd_out >= 0)
@@ -1226,23 +1169,13 @@ static int start(runner *R, uint32_t i)
 		posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
 		posix_spawn_file_actions_addchdir_np(&fa, t->dir);
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-		if (prepared && t->prep_out >= 0 && t->prep_err >= 0) {
-			posix_spawn_file_actions_adddup2(&fa, t->prep_out, 1);
-			posix_spawn_file_actions_adddup2(&fa, t->prep_err, 2);
-		} else {
-			posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		}
+		posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		posix_spawn_file_actions_adddup2(&fa, go[0], 3);
 		if (posix_spawn(&pid, "/bin/sh", &fa, &at, argv, envp) != 0)
 			pid = -1;
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&at);
-		if (t->prep_out >= 0)
-			close(t->prep_out);
-		if (t->prep_err >= 0)
-			close(t->prep_err);
-		t->prep_out = t->prep_err = -1;
 		close(go[0]);
 		if (pid < 0)
 			close(go[1]);
@@ -1730,7 +1663,6 @@ static int init_task(runner *R, uint32_t i, char **err)
 	}
 	json_object_set_new(R->index, t->id, json_integer(i));
 	t->go_fd = -1;
-	t->prep_out = t->prep_err = -1;
 	json_t *retry = json_object_get(t->j, "retry");
 	t->attempts = 1 + (int)json_integer_value(json_object_get(retry, "attempts"));
 	t->backoff_ns = json_integer_value(json_object_get(retry, "backoff_ns"));
@@ -2266,20 +2198,6 @@ static void drive(runner *R)
 		if (!R->running && !more)
 			break;
 		view_draw(R);
-		/* what starts next is made ready while the loop would wait: the first in line, and what a running task alone holds back */
-		if (!R->cancelled) {
-			uint32_t made = 0;
-			for (uint32_t h = 0; h < R->nheap && made < (uint32_t)R->jobs; h++)
-				if (R->t[R->heap[h]].st == S_READY)
-					prepare(R, R->heap[h]), made++;
-			for (uint32_t a = 0; a < R->nactive && made < 2 * (uint32_t)R->jobs; a++) {
-				rtask *t = &R->t[R->active[a]];
-				for (uint32_t u = 0; t->st == S_RUNNING && u < t->nusers && made < 2 * (uint32_t)R->jobs; u++)
-					if (R->t[t->users[u]].st == S_PENDING && R->t[t->users[u]].pending == 1 &&
-					    !R->t[t->users[u]].group)
-						prepare(R, t->users[u]), made++;
-			}
-		}
 		/* wait for a child, a signal, or the next timer */
 		struct timespec ts = {1, 0};
 		if (R->live && R->running && (!wake || wake > pr_now() + 0.25))
