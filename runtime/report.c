@@ -467,8 +467,10 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 		fprintf(out, "%s\n", s);
 		free(s);
 	} else {
-		fprintf(out, "%s%s%s of task %s, run %ld\nmade by:\n", output ? "output " : "", output ? output : "",
-			output ? "" : "", task, run);
+		if (output)
+			fprintf(out, "output %s of task %s, run %ld\nmade by:\n", output, task, run);
+		else
+			fprintf(out, "task %s, run %ld\nmade by:\n", task, run);
 		size_t i;
 		json_t *t;
 		json_array_foreach(up, i, t) {

@@ -147,6 +147,11 @@ assert [d['task'] for d in r['downstream']] == ['s'], r
 assert r['params']['n']['value'] == 100
 " && ok "pipec lineage: what made a file and what it fed" || fail "lineage: $(cat "$TMP/lin.json")"
 expect_rc 2 "lineage of something unknown" "$PIPEC" lineage /nonexistent --state-dir "$W"
+"$PIPEC" lineage s --state-dir "$W" > "$TMP/lin.txt" 2>&1
+head -1 "$TMP/lin.txt" | grep -q "^task s, run [0-9][0-9]*$" && grep -q "^made by:" "$TMP/lin.txt" && grep -q "^  c (stage fetch, " "$TMP/lin.txt" \
+	&& ok "pipec lineage TASK, as text: what made it" || fail "lineage text: $(cat "$TMP/lin.txt")"
+"$PIPEC" lineage "$out" --state-dir "$W" 2>&1 | head -1 | grep -q "^output out of task c, run 1$" \
+	&& ok "pipec lineage PATH, as text, names the output" || fail "lineage path text: $("$PIPEC" lineage "$out" --state-dir "$W" 2>&1 | head -3)"
 "$PIPEC" run --quiet --state-dir "$W" tests/run/long.pipe > /dev/null 2>&1 &
 bg=$!
 sleep 0.5
