@@ -161,6 +161,7 @@ typedef struct pr_sandbox {
 	char cg_base[PR_CG_N][4096]; /* where the attempts' cgroups go */
 	char uid_map[64], gid_map[64];
 	int user_fd, net_fd;   /* the run's user and network namespaces, shared by its tasks (or -1) */
+	int ipc_fd, uts_fd;    /* its ipc and uts namespaces, shared the same way (or -1: each task its own) */
 	char missing[2048];    /* what the host does not give, said once ("" when all is there) */
 } pr_sandbox;
 

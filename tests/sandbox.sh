@@ -35,6 +35,9 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$TMP/port" ] && break; sleep 0.1; done
 PORT=$(cat "$TMP/port")
 trap 'kill $LISTENER 2>/dev/null; rm -rf "$TMP" "/run/pipec-sandbox-probe-$PORT.sock"' EXIT
 
+# a System V shared memory segment of the host's, which the tasks must not see
+SHM=$(ipcmk -M 4096 2>/dev/null | grep -o '[0-9][0-9]*$')
+trap 'kill $LISTENER 2>/dev/null; [ -n "$SHM" ] && ipcrm -m "$SHM"; rm -rf "$TMP" "/run/pipec-sandbox-probe-$PORT.sock"' EXIT
 KUBECONFIG=/root/.kube/config SSH_AUTH_SOCK=/tmp/ssh-agent.sock AWS_SECRET_ACCESS_KEY=secret \
 	"$PIPEC" run --state-dir "$S" --format json -p port="$PORT" tests/sandbox/probe.pipe > "$TMP/probe.json" 2> "$TMP/probe.err"; rc=$?
 [ $rc -eq 0 ] && ok "the probe pipeline runs in the sandbox" || fail "probe: rc $rc $(cat "$TMP/probe.err")"
@@ -66,6 +69,12 @@ protection "read-only root" "an input is read-only" sh -c "[ '$(field "$TMP/prob
 grep -q '^env: kube=\[\] ssh=\[\] aws=\[\]$' "$TMP/look" && ok "host variables (KUBECONFIG, SSH_AUTH_SOCK, AWS_SECRET_ACCESS_KEY) are not visible" || fail "env: $(cat "$TMP/look")"
 protection "no namespaces" "no capabilities" grep -q '^caps: 0000000000000000$' "$TMP/look"
 protection "pid namespace" "a pid namespace of its own: the task sees only its own processes" awk '/^processes:/ {exit !($2 < 10)}' "$TMP/look"
+protection "no namespaces" "its own hostname (uts namespace)" grep -q '^hostname: pipec$' "$TMP/look"
+if [ -n "$SHM" ]; then
+	protection "no namespaces" "the host's shared memory segments are not visible (ipc namespace)" grep -q '^ipc: 0$' "$TMP/look"
+else
+	ok "host IPC: not tried (ipcmk could not make a segment here)"
+fi
 protection "no namespaces" "/dev holds only the basic devices" grep -q '^dev: fd full null random shm stderr stdin stdout tty urandom zero$' "$TMP/look"
 
 # without the sandbox the same write persists: the checks above can fail
