@@ -15,8 +15,10 @@
  * The database is opened with journal_mode=WAL, synchronous=FULL and a busy
  * timeout; `quick_check` must pass or the file is refused (and left as it
  * is).  Writers take BEGIN IMMEDIATE.  Transitions are appended in batches:
- * the scheduler collects the transitions of one loop iteration and commits
- * them, with the task rows they change, in one transaction.
+ * the scheduler collects the transitions of one loop iteration, with the
+ * task rows they change, and hands them to a writer thread, which commits
+ * all it was handed since its last commit in one transaction (group commit)
+ * and then lets the tasks started in them go (pr_store_async()).
  *
  * One runtime owns a state directory at a time: STATE/.pipec/lock holds the
  * owner's pid; a lock whose process is gone is taken over.
