@@ -12,24 +12,18 @@
 
 #define NFS_MAGIC 0x6969
 
-int statfs(const char *path, struct statfs *buf)
-{
-	static int (*real)(const char *, struct statfs *);
-	if (!real)
-		*(void **)&real = dlsym(RTLD_NEXT, "statfs");
-	int rc = real(path, buf);
-	if (rc == 0 && strstr(path, "/nfs-export"))
-		buf->f_type = NFS_MAGIC;
-	return rc;
-}
+/* NAME(path, struct TYPE *): the real one's answer, with NFS under nfs-export/ */
+#define FAKE(name, type) \
+	int name(const char *path, struct type *buf) \
+	{ \
+		static int (*real)(const char *, struct type *); \
+		if (!real) \
+			*(void **)&real = dlsym(RTLD_NEXT, #name); \
+		int rc = real(path, buf); \
+		if (rc == 0 && strstr(path, "/nfs-export")) \
+			buf->f_type = NFS_MAGIC; \
+		return rc; \
+	}
 
-int statfs64(const char *path, struct statfs64 *buf)
-{
-	static int (*real)(const char *, struct statfs64 *);
-	if (!real)
-		*(void **)&real = dlsym(RTLD_NEXT, "statfs64");
-	int rc = real(path, buf);
-	if (rc == 0 && strstr(path, "/nfs-export"))
-		buf->f_type = NFS_MAGIC;
-	return rc;
-}
+FAKE(statfs, statfs)
+FAKE(statfs64, statfs64)
