@@ -943,76 +943,6 @@ static const char *where(rtask *t, char *buf, size_t n)
 /* ---- resources ------------------------------------------------------------------ */
 
 /* A task starts on its place: its slot and what it asks for are taken; vacate() gives them back. */
-/*
- * Starting a task without the sandbox.  posix_spawn() holds the loop until
- * the child has exec'd (0.33 ms a task on a busy 2-core machine: the child
- * waits for a core).  On x86-64 the child is cloned into the runtime's
- * memory without CLONE_VFORK instead, so the loop goes on at once: it makes
- * only raw system calls (no errno, no thread-local state, no allocation),
- * on a stack of its own, reading a struct plain that is kept until the task
- * is reaped.  Elsewhere, posix_spawn().
- */
-typedef struct plain {
-	char *stack;
-	char *argv[4];
-	char **envp;
-	char out[8300], err[8300];
-	const char *dir;
-	int go;
-	unsigned long none; /* the empty signal mask, as the kernel takes it */
-} plain;
-
-enum { PLAIN_STACK = 64 * 1024 };
-
-static void plain_free(plain *p)
-{
-	if (!p)
-		return;
-	free(p->stack);
-	free(p->argv[2]);
-	for (size_t x = 0; p->envp && p->envp[x]; x++)
-		free(p->envp[x]);
-	free(p->envp);
-	free(p);
-}
-
-#if defined(__x86_64__) && defined(__linux__)
-#define PLAIN_CLONE 1
-static long raw_syscall(long n, long a, long b, long c, long d)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
-	return r;
-}
-
-/* not instrumented: the sanitizers' runtimes keep thread-local state the loop is using */
-__attribute__((no_sanitize("address", "undefined"))) static int plain_main(void *arg)
-{
-	plain *p = arg;
-	long fd;
-	raw_syscall(SYS_setsid, 0, 0, 0, 0);
-	if ((fd = raw_syscall(SYS_openat, AT_FDCWD, (long)"/dev/null", O_RDONLY, 0)) < 0 ||
-	    raw_syscall(SYS_dup2, fd, 0, 0, 0) < 0)
-		raw_syscall(SYS_exit, 127, 0, 0, 0);
-	raw_syscall(SYS_close, fd, 0, 0, 0);
-	if ((fd = raw_syscall(SYS_openat, AT_FDCWD, (long)p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
-	    raw_syscall(SYS_dup2, fd, 1, 0, 0) < 0)
-		raw_syscall(SYS_exit, 127, 0, 0, 0);
-	raw_syscall(SYS_close, fd, 0, 0, 0);
-	if ((fd = raw_syscall(SYS_openat, AT_FDCWD, (long)p->err, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
-	    raw_syscall(SYS_dup2, fd, 2, 0, 0) < 0)
-		raw_syscall(SYS_exit, 127, 0, 0, 0);
-	raw_syscall(SYS_close, fd, 0, 0, 0);
-	if (raw_syscall(SYS_dup2, p->go, 3, 0, 0) < 0 || raw_syscall(SYS_chdir, (long)p->dir, 0, 0, 0) < 0)
-		raw_syscall(SYS_exit, 127, 0, 0, 0);
-	raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&p->none, 0, sizeof p->none);
-	raw_syscall(SYS_execve, (long)"/bin/sh", (long)p->argv, (long)p->envp, 0);
-	raw_syscall(SYS_exit, 127, 0, 0, 0);
-	return 127;
-}
-#endif
-
 static void occupy(runner *R, uint32_t i)
 {
 	R->running++;
@@ -1140,6 +1070,71 @@ static void jail(runner *R, uint32_t i, pr_jail *j, const char *cpdir)
 		}
 }
 
+/*
+ * Starting a task without the sandbox.  posix_spawn() holds the loop until
+ * the child has exec'd (0.33 ms a task on a busy 2-core machine: the child
+ * waits for a core).  On x86-64 the child is cloned into the runtime's
+ * memory without CLONE_VFORK instead, so the loop goes on at once: it makes
+ * only raw system calls (no errno, no thread-local state, no allocation),
+ * on a stack of its own, reading a struct plain that is kept until the task
+ * is reaped.  Elsewhere, posix_spawn().
+ */
+typedef struct plain {
+	char *stack;
+	char *argv[4];
+	char **envp;
+	char out[8300], err[8300];
+	const char *dir;
+	int go;
+	unsigned long none; /* the empty signal mask, as the kernel takes it */
+} plain;
+
+enum { PLAIN_STACK = 64 * 1024 };
+
+static void plain_free(plain *p)
+{
+	if (!p)
+		return;
+	free(p->stack);
+	free(p->argv[2]);
+	for (size_t x = 0; p->envp && p->envp[x]; x++)
+		free(p->envp[x]);
+	free(p->envp);
+	free(p);
+}
+
+#if defined(__x86_64__) && defined(__linux__)
+#define PLAIN_CLONE 1
+static long raw_syscall(long n, long a, long b, long c, long d)
+{
+	long r;
+	register long r10 __asm__("r10") = d;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+	return r;
+}
+
+/* not instrumented: the sanitizers' runtimes keep thread-local state the loop is using */
+__attribute__((no_sanitize("address", "undefined"))) static int plain_main(void *arg)
+{
+	plain *p = arg;
+	raw_syscall(SYS_setsid, 0, 0, 0, 0);
+	/* fd 0, 1, 2: /dev/null, .stdout, .stderr */
+	const char *std[3] = {"/dev/null", p->out, p->err};
+	for (long k = 0; k < 3; k++) {
+		long fd = raw_syscall(SYS_openat, AT_FDCWD, (long)std[k], k ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY, 0644);
+		if (fd < 0 || raw_syscall(SYS_dup2, fd, k, 0, 0) < 0)
+			raw_syscall(SYS_exit, 127, 0, 0, 0);
+		raw_syscall(SYS_close, fd, 0, 0, 0);
+	}
+	if (raw_syscall(SYS_dup2, p->go, 3, 0, 0) < 0 || raw_syscall(SYS_chdir, (long)p->dir, 0, 0, 0) < 0)
+		raw_syscall(SYS_exit, 127, 0, 0, 0);
+	raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&p->none, 0, sizeof p->none);
+	raw_syscall(SYS_execve, (long)"/bin/sh", (long)p->argv, (long)p->envp, 0);
+	raw_syscall(SYS_exit, 127, 0, 0, 0);
+	return 127;
+}
+#endif
+
 static int start(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
@@ -1202,7 +1197,8 @@ static int start(runner *R, uint32_t i)
 	 * closes it and nothing runs).  At its end it says its exit status back
 	 * on that socket, or, when the runtime is gone (the write fails), in
 	 * .exit, so the runtime that resumes the run learns it: the file is only
-	 * made when it is needed.  posix_spawn: no copy of this process.
+	 * made when it is needed.  No copy of this process is made: the child
+	 * shares its memory until it execs.
 	 */
 	size_t clen = strlen(cmd);
 	static const char prologue[] = "read -r _ <&3 || exit 125\n"
@@ -2208,6 +2204,18 @@ static void cancel_all(runner *R)
 			transition(R, i, S_CANCELLED, "the run was cancelled");
 }
 
+/* Whether a commit of the store failed just now (said once: the run stops, what was committed is kept). */
+static int store_broken(runner *R)
+{
+	const char *bad = pr_store_failed(&R->store);
+	if (!bad || R->store_failed)
+		return 0;
+	R->store_failed = 1;
+	fprintf(stderr, "pipec: the store %s/state.db cannot be written (%s): the run stops; what was committed before is kept\n",
+		R->store.dir, bad);
+	return 1;
+}
+
 /* The loop: start what is ready, wait for children, signals and timers. */
 static void drive(runner *R)
 {
@@ -2282,13 +2290,8 @@ static void drive(runner *R)
 		}
 		R->nactive = k;
 		commit(R);
-		const char *bad = pr_store_failed(&R->store);
-		if (bad && !R->store_failed) {
-			R->store_failed = 1;
-			fprintf(stderr, "pipec: the store %s/state.db cannot be written (%s): the run stops; "
-				"what was committed before is kept\n", R->store.dir, bad);
+		if (store_broken(R))
 			cancel_all(R);
-		}
 		if (json_array_size(R->expand) && !R->cancelled)
 			continue; /* a run-time for to expand: no waiting */
 		if (!R->running && !more)
@@ -2341,11 +2344,8 @@ static void drive(runner *R)
 				transition(R, i, S_READY, NULL);
 		}
 	}
-	if (pr_store_async(&R->store, 0) < 0 && !R->store_failed) {
-		R->store_failed = 1;
-		fprintf(stderr, "pipec: the store %s/state.db cannot be written: the run's last transitions are not in it\n",
-			R->store.dir);
-	}
+	pr_store_async(&R->store, 0); /* its last commit */
+	store_broken(R);
 	view_erase(R);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }

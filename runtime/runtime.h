@@ -18,8 +18,6 @@
 
 #include "pipec-runtime.h"
 
-#define PR_OP_MAX 8 /* the most values a statement of the store binds */
-
 typedef struct pr_store {
 	sqlite3 *db;
 	struct {               /* other prepared statements, by their SQL's address */

@@ -141,18 +141,21 @@ static void make_holder(pr_sandbox *sb)
 	close(p[1]);
 	char k;
 	if (h > 0 && read(p[0], &k, 1) == 1) {
-		char path[64];
-		snprintf(path, sizeof path, "/proc/%ld/ns/user", (long)h);
-		sb->user_fd = open(path, O_RDONLY | O_CLOEXEC);
-		snprintf(path, sizeof path, "/proc/%ld/ns/net", (long)h);
-		sb->net_fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (k == 'a' && (more & CLONE_NEWIPC)) {
-			snprintf(path, sizeof path, "/proc/%ld/ns/ipc", (long)h);
-			sb->ipc_fd = open(path, O_RDONLY | O_CLOEXEC);
-		}
-		if (k == 'a' && (more & CLONE_NEWUTS)) {
-			snprintf(path, sizeof path, "/proc/%ld/ns/uts", (long)h);
-			sb->uts_fd = open(path, O_RDONLY | O_CLOEXEC);
+		const struct {
+			const char *name;
+			int made;
+			int *fd;
+		} ns[] = {
+			{"user", 1, &sb->user_fd},
+			{"net", 1, &sb->net_fd},
+			{"ipc", k == 'a' && (more & CLONE_NEWIPC), &sb->ipc_fd},
+			{"uts", k == 'a' && (more & CLONE_NEWUTS), &sb->uts_fd},
+		};
+		for (size_t x = 0; x < sizeof ns / sizeof ns[0]; x++) {
+			char path[64];
+			snprintf(path, sizeof path, "/proc/%ld/ns/%s", (long)h, ns[x].name);
+			if (ns[x].made)
+				*ns[x].fd = open(path, O_RDONLY | O_CLOEXEC);
 		}
 	}
 	close(p[0]);

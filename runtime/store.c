@@ -60,6 +60,9 @@ static const char schema[] =
 	" started REAL, finished REAL, exit_code INTEGER, signal INTEGER, placement TEXT,"
 	" PRIMARY KEY(run, task, attempt));";
 
+/* The cache lookup: one string, so that stmt() caches it and the read connection prepares the same. */
+static const char cache_get_sql[] = "SELECT outputs FROM cache WHERE key = ?";
+
 /* A prepared statement for SQL (a string constant: cached by its address). */
 static sqlite3_stmt *stmt(pr_store *st, const char *sql)
 {
@@ -80,6 +83,8 @@ static sqlite3_stmt *stmt(pr_store *st, const char *sql)
 }
 
 /* ---- statements: run now, or kept for the writer thread ----------------- */
+
+#define PR_OP_MAX 8 /* the most values a statement of the store binds */
 
 /* One statement to run later, its values copied. */
 typedef struct op {
@@ -300,6 +305,21 @@ const char *pr_store_failed(pr_store *st)
 	return f;
 }
 
+/* Lets go of W's read connection and W (its thread, if it was started, is joined already). */
+static void writer_free(struct pr_writer *w, int started)
+{
+	batch_free(&w->cur);
+	batch_free(&w->sealed);
+	sqlite3_finalize(w->cache_q);
+	sqlite3_close(w->rd);
+	if (started) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->work);
+		pthread_cond_destroy(&w->taken);
+	}
+	free(w);
+}
+
 int pr_store_async(pr_store *st, int on)
 {
 	struct pr_writer *w = st->w;
@@ -308,12 +328,11 @@ int pr_store_async(pr_store *st, int on)
 		w = calloc(1, sizeof *w);
 		char db[4200];
 		snprintf(db, sizeof db, "%s/state.db", st->dir);
-		if (!w || sqlite3_open_v2(db, &w->rd, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v3(w->rd, "SELECT outputs FROM cache WHERE key = ?", -1, SQLITE_PREPARE_PERSISTENT,
-				       &w->cache_q, NULL) != SQLITE_OK) {
-			if (w)
-				sqlite3_close(w->rd);
-			free(w);
+		if (!w)
+			return -1;
+		if (sqlite3_open_v2(db, &w->rd, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v3(w->rd, cache_get_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->cache_q, NULL) != SQLITE_OK) {
+			writer_free(w, 0);
 			return -1; /* statements run where they are made, as before */
 		}
 		sqlite3_busy_timeout(w->rd, 10000);
@@ -341,9 +360,7 @@ int pr_store_async(pr_store *st, int on)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (rc != 0) {
 			st->w = NULL;
-			sqlite3_finalize(w->cache_q);
-			sqlite3_close(w->rd);
-			free(w);
+			writer_free(w, 1);
 			return -1;
 		}
 		return 0;
@@ -356,16 +373,8 @@ int pr_store_async(pr_store *st, int on)
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->th, NULL);
 		st->w = NULL;
-		int failed = st->failed[0] != 0;
-		batch_free(&w->cur);
-		batch_free(&w->sealed);
-		sqlite3_finalize(w->cache_q);
-		sqlite3_close(w->rd);
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->work);
-		pthread_cond_destroy(&w->taken);
-		free(w);
-		return failed ? -1 : 0;
+		writer_free(w, 1);
+		return st->failed[0] ? -1 : 0;
 	}
 	return 0;
 }
@@ -597,7 +606,7 @@ char *pr_store_cache_get(pr_store *st, const char *key)
 	if (st->w && st->w->cache_empty)
 		return NULL;
 	/* while the writer thread has the connection, reads go through a read-only one of their own */
-	sqlite3_stmt *q = st->w ? st->w->cache_q : stmt(st, "SELECT outputs FROM cache WHERE key = ?");
+	sqlite3_stmt *q = st->w ? st->w->cache_q : stmt(st, cache_get_sql);
 	char *out = NULL;
 	if (!q)
 		return NULL;
