@@ -18,6 +18,14 @@ py "$TMP/q2.json" "t = r['tasks']; assert t['cached'] == 2 and t['succeeded'] ==
 	&& ok "the second run: 2 cached, 0 run" || fail "second run: $(cat "$TMP/q2.json")"
 [ -z "$(ls -A "$S/.pipec/work/2" 2>/dev/null)" ] && ok "a run whose tasks were all cached leaves no attempt directories" \
 	|| fail "work/2: $(ls -A "$S/.pipec/work/2")"
+# work/ and work/RUN/ are top directories where the filesystem has the flag (ext4), so its attempts spread
+if lsattr -d "$TMP" > /dev/null 2>&1; then
+	lsattr -d "$S/.pipec/work" "$S/.pipec/work/1" 2>&1 | awk '{ if ($1 !~ /T/) bad = 1 } END { exit bad }' \
+		&& ok "work/ and a run's directory are marked top directories (chattr +T)" \
+		|| fail "no top-directory flag: $(lsattr -d "$S/.pipec/work" "$S/.pipec/work/1" 2>&1)"
+else
+	ok "top directories: not tried (this filesystem has no file attributes)"
+fi
 
 # editing one stage's command re-runs it and what is downstream, nothing else
 cp examples/quickstart.pipe "$TMP/q.pipe"
