@@ -31,6 +31,22 @@ static int open_ro(const char *state_dir, sqlite3 **db, char **err)
 		return -1;
 	}
 	sqlite3_busy_timeout(*db, 5000);
+	/*
+	 * The tasks of every run, as the reports read them: a run that repeated
+	 * another (runs.replay_of) has its tasks, each taken from the cache.
+	 * A store from before runs could repeat has only its own.  ORD keeps
+	 * the plan's order.
+	 */
+	sqlite3_stmt *q;
+	int replays = sqlite3_prepare_v2(*db, "SELECT replay_of FROM runs", -1, &q, NULL) == SQLITE_OK;
+	sqlite3_finalize(q);
+	sqlite3_exec(*db, replays
+		     ? "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, * FROM main.tasks UNION ALL"
+		       " SELECT t.rowid, r.id, t.id, t.stage,"
+		       " CASE WHEN t.state = 'succeeded' AND coalesce(t.cache_key, '') <> '' THEN 'cached' ELSE t.state END,"
+		       " 0, t.cache_key, NULL, NULL, t.parts, t.inputs, t.command, NULL, NULL, NULL, NULL"
+		       " FROM main.runs r JOIN main.tasks t ON t.run = r.replay_of"
+		     : "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, * FROM main.tasks", NULL, NULL, NULL);
 	return 0;
 }
 
@@ -174,7 +190,7 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 			   "SELECT t.id, t.stage, t.state, t.attempts, t.exit_code, t.started, t.finished,"
 			   " (SELECT detail FROM events e WHERE e.run = t.run AND e.task = t.id AND e.detail IS NOT NULL"
 			   "  AND e.to_state <> 'running' ORDER BY seq DESC LIMIT 1), t.placement"
-			   " FROM tasks t WHERE t.run = ? ORDER BY t.rowid",
+			   " FROM tasks t WHERE t.run = ? ORDER BY t.ord",
 			   -1, &q, NULL);
 	sqlite3_bind_int64(q, 1, run);
 	json_t *tasks = json_array();
@@ -444,8 +460,17 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 		sqlite3_close(db);
 		return 2;
 	}
+	/* a run that repeated another has its plan (with what its run-time fors added) */
+	long planned = run;
+	if (sqlite3_prepare_v2(db, "SELECT replay_of FROM runs WHERE id = ? AND replay_of IS NOT NULL", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, run);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			planned = sqlite3_column_int64(q, 0);
+	}
+	sqlite3_finalize(q);
 	sqlite3_prepare_v2(db, PR_RUN_PLAN_SQL " WHERE r.id = ?", -1, &q, NULL);
-	sqlite3_bind_int64(q, 1, run);
+	sqlite3_bind_int64(q, 1, planned);
 	json_t *plan = sqlite3_step(q) == SQLITE_ROW ? json_loads(col(q, 1), 0, NULL) : NULL;
 	sqlite3_finalize(q);
 	json_t *tasks = json_object_get(plan, "tasks");

@@ -145,6 +145,8 @@ typedef struct runner {
 	int store_failed;      /* the writer thread could not commit: the run stopped */
 	int exiting;           /* the process ends after the run: free_runner() frees nothing */
 	int cancelled;
+	int resumed;           /* pr_resume(): the run began before */
+	json_t *sources;       /* path -> content hash ("": none) of each file outside the store a key hashed */
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
 	char root[4096];       /* absolute STATE/.pipec */
@@ -1504,26 +1506,32 @@ static void crashed(runner *R, uint32_t i)
  * content hash (new); with CONSTS_ONLY (V is a plan expression), only the
  * paths in its constants.
  */
-static json_t *by_content(json_t *v, int consts_only)
+static json_t *by_content(runner *R, json_t *v, int consts_only)
 {
 	size_t k;
 	const char *key;
 	json_t *x, *r;
 	if (json_is_array(v)) {
 		r = json_array();
-		json_array_foreach(v, k, x) json_array_append_new(r, by_content(x, consts_only));
+		json_array_foreach(v, k, x) json_array_append_new(r, by_content(R, x, consts_only));
 		return r;
 	}
 	if (json_is_object(v)) {
 		r = json_object();
-		json_object_foreach(v, key, x) json_object_set_new(r, key, by_content(x, consts_only && strcmp(key, "const")));
+		json_object_foreach(v, key, x) json_object_set_new(r, key, by_content(R, x, consts_only && strcmp(key, "const")));
 		return r;
 	}
-	char h[65];
-	if (!consts_only && json_is_string(v) && json_string_value(v)[0] == '/' && hash_path(json_string_value(v), h) == 0) {
-		char tagged[80];
-		snprintf(tagged, sizeof tagged, "content:%s", h);
-		return json_string(tagged);
+	if (!consts_only && json_is_string(v) && json_string_value(v)[0] == '/') {
+		char h[65];
+		int ok = hash_path(json_string_value(v), h) == 0;
+		if (!R->sources)
+			R->sources = json_object();
+		json_object_set_new(R->sources, json_string_value(v), json_string(ok ? h : ""));
+		if (ok) {
+			char tagged[80];
+			snprintf(tagged, sizeof tagged, "content:%s", h);
+			return json_string(tagged);
+		}
 	}
 	return json_incref(v);
 }
@@ -1538,7 +1546,7 @@ static void cache_key(runner *R, uint32_t i)
 	json_object_set(parts, "stage", json_object_get(t->j, "stage"));
 	json_object_set(parts, "module", json_object_get(t->j, "module"));
 	/* an element of a run-time for's list is a constant of its instance's command */
-	json_object_set_new(parts, "command", by_content(json_object_get(t->j, "command"), 1));
+	json_object_set_new(parts, "command", by_content(R, json_object_get(t->j, "command"), 1));
 	json_object_set(parts, "image", json_object_get(t->j, "image"));
 	json_object_set(parts, "env", json_object_get(t->j, "env"));
 	json_object_set(parts, "outputs", json_object_get(t->j, "outputs"));
@@ -1552,7 +1560,7 @@ static void cache_key(runner *R, uint32_t i)
 		 * for's list) counts by its content, as task outputs do */
 		const char *type = json_string_value(json_object_get(in, "type"));
 		if (v && type && (strstr(type, "File") || strstr(type, "Dir"))) {
-			json_t *c = by_content(v, 0);
+			json_t *c = by_content(R, v, 0);
 			json_decref(v);
 			v = c;
 		}
@@ -2374,6 +2382,100 @@ static void free_runner(runner *R)
 	json_decref(R->index);
 	json_decref(R->plan);
 	json_decref(R->expand);
+	json_decref(R->sources);
+}
+
+/* ---- a run that repeats an earlier one ------------------------------------------------- */
+
+/*
+ * A run may be repeated by a later run of the same plan (try_replay())
+ * when it succeeded, no task in it failed, and every task that ran put its
+ * result in the cache: a new run of its plan would then take each task
+ * from the cache, as long as the cache still has those results, their
+ * files are there, and the files outside the store whose content went into
+ * its keys are unchanged.  Such a run keeps its replay record: its result,
+ * its counts and those files' hashes.  Not a resumed run: its keys were
+ * made by more than one process.
+ */
+static void keep_replay(runner *R, const pr_summary *sum)
+{
+	if (R->resumed || strcmp(sum->status, "succeeded") || sum->failed || sum->error || sum->cancelled)
+		return;
+	for (uint32_t i = 0; i < R->n; i++) {
+		rtask *t = &R->t[i];
+		if (t->st == S_SUCCEEDED && !t->group && !t->key[0])
+			return; /* it ran, and runs again each time: its stage is not cached */
+		if (t->st != S_SUCCEEDED && t->st != S_CACHED && t->st != S_SKIPPED)
+			return;
+	}
+	json_t *info = json_pack("{s:s, s:i, s:i, s:i, s:O}", "result", sum->result, "succeeded", sum->succeeded,
+				 "cached", sum->cached, "skipped", sum->skipped, "sources",
+				 R->sources ? R->sources : json_object());
+	if (!R->sources)
+		json_decref(json_object_get(info, "sources")); /* the "O" took its own reference */
+	char *text = json_dumps(info, JSON_COMPACT);
+	pr_store_replayable(&R->store, R->run, text);
+	free(text);
+	json_decref(info);
+}
+
+/* The summary of a run that repeats the run whose replay record is INFO. */
+static void replay_summary(json_t *info, pr_summary *sum)
+{
+	sum->status = "succeeded";
+	sum->cached = (int)(json_integer_value(json_object_get(info, "succeeded")) +
+			    json_integer_value(json_object_get(info, "cached")));
+	sum->skipped = (int)json_integer_value(json_object_get(info, "skipped"));
+	sum->result = strdup(json_string_value(json_object_get(info, "result")) ? json_string_value(json_object_get(info, "result")) : "null");
+}
+
+/*
+ * When the plan (its text, KEY) is that of an earlier run that can be
+ * repeated and nothing it depends on changed, the run is recorded as
+ * repeating it, every task cached, without loading the plan: returns 1
+ * with *SUM.  Otherwise 0, and the run goes on as any other.
+ */
+static int try_replay(runner *R, const char *key, pr_summary *sum)
+{
+	long base = 0;
+	char *text = pr_store_replay_base(&R->store, key, &base);
+	json_t *info = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	if (!info)
+		return 0;
+	const char *path;
+	json_t *was;
+	int same = 1;
+	json_object_foreach(json_object_get(info, "sources"), path, was) {
+		char h[65];
+		if (strcmp(hash_path(path, h) == 0 ? h : "", json_string_value(was) ? json_string_value(was) : "")) {
+			same = 0;
+			break;
+		}
+	}
+	if (!same || pr_store_replay_valid(&R->store, base) < 0 || (R->run = pr_store_replay_run(&R->store, base, R->began)) < 0) {
+		R->run = 0;
+		json_decref(info);
+		return 0;
+	}
+	replay_summary(info, sum);
+	sum->run = R->run;
+	json_decref(info);
+	if (R->log) {
+		/* what a run taking each task from the cache would say */
+		sqlite3_stmt *q;
+		if (!R->live && sqlite3_prepare_v2(R->store.db, "SELECT id, state FROM tasks WHERE run = ? AND (state = 'skipped'"
+							 " OR coalesce(cache_key, '') <> '') ORDER BY rowid", -1, &q, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(q, 1, base);
+			while (sqlite3_step(q) == SQLITE_ROW)
+				fprintf(R->log, "%-10s %s\n", strcmp((const char *)sqlite3_column_text(q, 1), "skipped") ? "cached" : "skipped",
+					(const char *)sqlite3_column_text(q, 0));
+			sqlite3_finalize(q);
+		}
+		fprintf(R->log, "pipec: run %ld repeats run %ld: the same plan, and every result it needs is in the cache\n",
+			R->run, base);
+	}
+	return 1;
 }
 
 /* Counts, status and result of the run; closes the store. */
@@ -2414,6 +2516,7 @@ static int outcome(runner *R, pr_summary *sum)
 	if (!R->store_failed) { /* else it stays "running": a resume finishes it */
 		begin(R);
 		pr_store_finish_run(&R->store, R->run, sum->status);
+		keep_replay(R, sum);
 		commit(R);
 	}
 	pr_store_finalize(&R->store);
@@ -2491,13 +2594,25 @@ int pr_run(const char *plan, size_t len, const pr_options *opt, pr_summary *sum,
 	if (setup(R, opt, sum, err) < 0)
 		return 2;
 	const char *state = opt->state_dir ? opt->state_dir : ".";
-	if (load(R, plan, len, err) < 0 || pr_store_open(&R->store, state, err) < 0) {
+	char key[65];
+	pr_plan_key(plan, len, key);
+	if (pr_store_open(&R->store, state, err) < 0) {
+		free_runner(R);
+		return 2;
+	}
+	if (try_replay(R, key, sum)) {
+		pr_store_close(&R->store);
+		free_runner(R);
+		return 0;
+	}
+	if (load(R, plan, len, err) < 0) {
+		pr_store_close(&R->store);
 		free_runner(R);
 		return 2;
 	}
 	R->store.defer_rows = 1;
 	set_root(R);
-	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len);
+	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len, key);
 	if (R->run < 0) {
 		if (asprintf(err, "cannot record the run in the store %s/state.db: %s", R->store.dir,
 			     sqlite3_errmsg(R->store.db)) < 0)
@@ -2572,6 +2687,24 @@ int pr_resume(long run, const pr_options *opt, pr_summary *sum, char **err)
 		pr_store_close(&R->store);
 		free_runner(R);
 		return 2;
+	}
+	R->resumed = 1;
+	/* a run that repeated another has nothing left to do */
+	if (sqlite3_prepare_v2(R->store.db, "SELECT b.replay FROM runs r JOIN runs b ON b.id = r.replay_of WHERE r.id = ?", -1,
+			       &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, R->run);
+		json_t *info = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)
+				       ? json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL) : NULL;
+		sqlite3_finalize(q);
+		if (info) {
+			replay_summary(info, sum);
+			sum->run = R->run;
+			json_decref(info);
+			free(plan);
+			pr_store_close(&R->store);
+			free_runner(R);
+			return 0;
+		}
 	}
 	int rc = load(R, plan, len, err);
 	free(plan);

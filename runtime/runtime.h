@@ -57,7 +57,24 @@ int pr_store_async(pr_store *st, int on);
 const char *pr_store_failed(pr_store *st);
 /* How many statements the current batch holds (0 without a writer thread). */
 size_t pr_store_pending(const pr_store *st);
-long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len);
+/* KEY: the BLAKE2b of a plan's text (hex), which names it in the store. */
+void pr_plan_key(const char *plan, size_t len, char key[65]);
+long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len, const char *key);
+/*
+ * A run of a plan that is the same as an earlier run's may repeat it rather
+ * than load the plan (run.c, try_replay()).  pr_store_replay_base(): the
+ * run the latest run of plan KEY was or repeated, when that succeeded and
+ * was recorded as one that can be repeated: its replay record (JSON, new
+ * string) and *BASE; else NULL.  pr_store_replay_valid(): 0 when every
+ * result BASE took from the cache or gave it is still the cache's and its
+ * files are on disk.  pr_store_replay_run(): records a new run, succeeded,
+ * that repeats BASE; its id, or -1.  pr_store_replayable(): keeps RUN's
+ * replay record INFO.
+ */
+char *pr_store_replay_base(pr_store *st, const char *key, long *base);
+int pr_store_replay_valid(pr_store *st, long base);
+long pr_store_replay_run(pr_store *st, long base, double started);
+int pr_store_replayable(pr_store *st, long run, const char *info);
 /* Records a task's attempt starting: its process, directory, time, command and placement (or NULL). */
 int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, const char *dir, double started,
 		     const char *command, const char *placement);

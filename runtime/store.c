@@ -3,7 +3,12 @@
  *
  * Schema (STATE/.pipec/state.db):
  *
- *   runs(id, plan_hash, started, finished, status, plan)  -- the plan, for resume
+ *   runs(id, plan_hash, started, finished, status, plan, plan_key, nodes, replay, replay_of)
+ *                                                         -- the plan, for resume; a run a later
+ *                                                         -- run of its plan may repeat keeps what
+ *                                                         -- that needs in replay; the repeat
+ *                                                         -- names it in replay_of and has no
+ *                                                         -- tasks of its own (they are its)
  *   tasks(run, id, stage, state, attempts, cache_key, pid, dir, parts, inputs, command,
  *         exit_code, started, finished)                   -- state = fold of events; the rest
  *                                                         -- is what show, why and lineage read
@@ -43,7 +48,7 @@
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, plan_hash TEXT, started REAL,"
-	" finished REAL, status TEXT, plan TEXT, plan_key TEXT, nodes TEXT);"
+	" finished REAL, status TEXT, plan TEXT, plan_key TEXT, nodes TEXT, replay TEXT, replay_of INTEGER);"
 	"CREATE TABLE IF NOT EXISTS plans(key TEXT PRIMARY KEY, plan TEXT);"
 	"CREATE TABLE IF NOT EXISTS keys(key TEXT PRIMARY KEY, parts TEXT);"
 	"CREATE TABLE IF NOT EXISTS tasks(run INTEGER, id TEXT, stage TEXT, state TEXT, attempts INTEGER,"
@@ -493,6 +498,8 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 	sqlite3_exec(st->db, "ALTER TABLE tasks ADD COLUMN placement TEXT", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN plan_key TEXT", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN nodes TEXT", NULL, NULL, NULL);
+	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN replay TEXT", NULL, NULL, NULL);
+	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN replay_of INTEGER", NULL, NULL, NULL);
 	return 0;
 }
 
@@ -516,13 +523,16 @@ int pr_exec(pr_store *st, const char *sql)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len)
+void pr_plan_key(const char *plan, size_t len, char key[65])
+{
+	unsigned char h[32];
+	crypto_generichash(h, sizeof h, (const unsigned char *)plan, len, NULL, 0);
+	sodium_bin2hex(key, 65, h, sizeof h);
+}
+
+long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len, const char *key)
 {
 	/* the plan is kept once however many runs it has (runs.plan only for one a run-time for changed) */
-	unsigned char h[32];
-	char key[65];
-	crypto_generichash(h, sizeof h, (const unsigned char *)plan, len, NULL, 0);
-	sodium_bin2hex(key, sizeof key, h, sizeof h);
 	sqlite3_stmt *q;
 	if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO plans(key, plan) VALUES(?, ?)", -1, &q, NULL) != SQLITE_OK)
 		return -1;
@@ -540,6 +550,73 @@ long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, siz
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	return rc == SQLITE_DONE ? (long)sqlite3_last_insert_rowid(st->db) : -1;
+}
+
+/* ---- runs that repeat an earlier one ------------------------------------ */
+
+char *pr_store_replay_base(pr_store *st, const char *key, long *base)
+{
+	sqlite3_stmt *q;
+	char *info = NULL;
+	/* only the latest run of the plan: one that did not succeed since says something changed */
+	if (sqlite3_prepare_v2(st->db, "SELECT b.id, b.replay FROM runs r JOIN runs b ON b.id = coalesce(r.replay_of, r.id)"
+				       " WHERE r.id = (SELECT max(id) FROM runs WHERE plan_key = ?)"
+				       " AND r.status = 'succeeded' AND b.replay IS NOT NULL", -1, &q, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*base = (long)sqlite3_column_int64(q, 0);
+		info = strdup((const char *)sqlite3_column_text(q, 1));
+	}
+	sqlite3_finalize(q);
+	return info;
+}
+
+int pr_store_replay_valid(pr_store *st, long base)
+{
+	/* each result the run took from the cache or put there is still the cache's ... */
+	sqlite3_stmt *q;
+	int ok = sqlite3_prepare_v2(st->db,
+		"SELECT count(*) FROM tasks t LEFT JOIN cache k ON k.key = t.cache_key"
+		" WHERE t.run = ?1 AND t.state IN ('succeeded', 'cached') AND coalesce(t.cache_key, '') <> ''"
+		" AND (k.key IS NULL OR EXISTS (SELECT 1 FROM artifacts a WHERE a.run = ?1 AND a.task = t.id"
+		"  AND (json_extract(k.outputs, '$.' || a.output || '.path') IS NOT a.path"
+		"   OR json_extract(k.outputs, '$.' || a.output || '.hash') IS NOT a.hash)))",
+		-1, &q, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, base);
+		ok = sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) == 0;
+	}
+	sqlite3_finalize(q);
+	/* ... and its files are where they were */
+	if (!ok || sqlite3_prepare_v2(st->db, "SELECT path FROM artifacts WHERE run = ?", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, base);
+	struct stat sb;
+	while (ok && sqlite3_step(q) == SQLITE_ROW)
+		ok = !sqlite3_column_text(q, 0) || stat((const char *)sqlite3_column_text(q, 0), &sb) == 0;
+	sqlite3_finalize(q);
+	return ok ? 0 : -1;
+}
+
+long pr_store_replay_run(pr_store *st, long base, double started)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO runs(plan_hash, started, finished, status, plan_key, replay_of)"
+				       " SELECT plan_hash, ?, ?, 'succeeded', plan_key, id FROM runs WHERE id = ?",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_double(q, 1, started);
+	sqlite3_bind_double(q, 2, pr_now());
+	sqlite3_bind_int64(q, 3, base);
+	int rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE && sqlite3_changes(st->db) == 1 ? (long)sqlite3_last_insert_rowid(st->db) : -1;
+}
+
+int pr_store_replayable(pr_store *st, long run, const char *info)
+{
+	return put(st, "UPDATE runs SET replay = ? WHERE id = ?", "tl", info, run);
 }
 
 int pr_store_run_nodes(pr_store *st, long run, const char *nodes)
