@@ -117,6 +117,50 @@ if [ -n "${FAKE_STATFS:-}" ] && [ -e "$FAKE_STATFS" ]; then
 else
 	fail "the stand-in statfs was not built (FAKE_STATFS)"
 fi
+# the runtime killed after a commit's tasks were let go, before its fsync
+# (tests/store/kill-at-sync.c kills it 0.1 s into its writer's 2nd WAL sync,
+# the commit that starts the second task): the task runs on and, the
+# runtime gone, leaves its exit status in .exit; its start's frames are in
+# the WAL, so the resumed run finds it running and takes its end from .exit
+# rather than running it again
+if [ -n "${KILL_AT_SYNC:-}" ] && [ -e "$KILL_AT_SYNC" ]; then
+	K="$TMP/ks-state"; mkdir -p "$K"
+	KL="$TMP/ks-ledger"; : > "$KL"
+	cat > "$TMP/ks.pipe" <<EOF
+stage step(i: Int) -> Int {
+  run: "echo \${i} >> $KL; sleep 0.5; echo \${i} > \${out}"
+}
+pipeline main() -> List[Int] {
+  return [step(1), step(2), step(3), step(4)]
+}
+EOF
+	LD_PRELOAD="$KILL_AT_SYNC" PIPEC_TEST_KILL_AT_WAL_SYNC=2 ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+		"$PIPEC" run --no-sandbox --quiet -j1 --state-dir "$K" "$TMP/ks.pipe" > ks.out 2> ks.err; rc=$?
+	sleep 0.8 # the second task ends meanwhile
+	before=$(tr '\n' ' ' < "$KL")
+	"$PIPEC" resume --no-sandbox --quiet -j1 --state-dir "$K" --format json > ks.json 2> ks.err2; rc2=$?
+	[ $rc -eq 137 ] && [ "$before" = "1 2 " ] && [ $rc2 -eq 0 ] \
+		&& python3 -c "import json; r = json.load(open('ks.json')); assert r['result'] == [1, 2, 3, 4], r" \
+		&& [ "$(tr '\n' ' ' < "$KL")" = "1 2 3 4 " ] \
+		&& ok "killed between a commit's write to the WAL and its fsync: the task it let go is found running and taken from .exit, not run again" \
+		|| fail "kill at sync: rc $rc/$rc2, ledger before: $before after: $(tr '\n' ' ' < "$KL") $(cat ks.err ks.err2 ks.json)"
+	# killed before the commit that starts the second task wrote anything:
+	# that task never starts (its go-ahead waits for the frames)
+	K2="$TMP/kw-state"; mkdir -p "$K2"
+	: > "$KL"
+	LD_PRELOAD="$KILL_AT_SYNC" PIPEC_TEST_KILL_AT_WAL_WRITE=2 ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+		"$PIPEC" run --no-sandbox --quiet -j1 --state-dir "$K2" "$TMP/ks.pipe" > kw.out 2> kw.err; rc=$?
+	sleep 0.8
+	before=$(tr '\n' ' ' < "$KL")
+	"$PIPEC" resume --no-sandbox --quiet -j1 --state-dir "$K2" --format json > kw.json 2> kw.err2; rc2=$?
+	[ $rc -eq 137 ] && [ "$before" = "1 " ] && [ $rc2 -eq 0 ] \
+		&& python3 -c "import json; r = json.load(open('kw.json')); assert r['result'] == [1, 2, 3, 4], r" \
+		&& [ "$(grep -c . "$KL")" -ge 4 ] && [ "$(sort "$KL" | uniq -d | tr -d '1\n')" = "" ] \
+		&& ok "killed before a commit wrote its frames: the task it would have let go never started" \
+		|| fail "kill at write: rc $rc/$rc2, ledger before: $before after: $(tr '\n' ' ' < "$KL") $(cat kw.err kw.err2 kw.json)"
+else
+	fail "the stand-in fdatasync was not built (KILL_AT_SYNC)"
+fi
 # a checkpointing stage killed mid-way (the machine dies: runtime and task)
 # resumes from its newest checkpoint
 C="$TMP/cp-state"; mkdir -p "$C"
