@@ -39,6 +39,7 @@
 #define _GNU_SOURCE
 #include "runtime.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -146,6 +147,13 @@ typedef struct runner {
 	int exiting;           /* the process ends after the run: free_runner() frees nothing */
 	int cancelled;
 	int resumed;           /* pr_resume(): the run began before */
+	struct spare {         /* shells started ahead for tasks without the sandbox (spare_main()) */
+		pid_t pid;
+		int go, script;    /* our ends of its handshake socket (its fd 3) and script pipe (its fd 4) */
+		struct plain *p;
+	} spares[8];
+	int nspares;
+	int pool;              /* tasks without the sandbox start in spare shells */
 	json_t *sources;       /* path -> content hash ("": none) of each file outside the store a key hashed */
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
@@ -1088,6 +1096,7 @@ typedef struct plain {
 	char out[8300], err[8300];
 	const char *dir;
 	int go;
+	int script;         /* a spare shell's script pipe, made its fd 4; else -1 */
 	unsigned long none; /* the empty signal mask, as the kernel takes it */
 } plain;
 
@@ -1107,6 +1116,10 @@ static void plain_free(plain *p)
 
 #if defined(__x86_64__) && defined(__linux__)
 #define PLAIN_CLONE 1
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#define PR_CLOSE_RANGE_CLOEXEC (1L << 2)
 static long raw_syscall(long n, long a, long b, long c, long d)
 {
 	long r;
@@ -1128,14 +1141,152 @@ __attribute__((no_sanitize("address", "undefined"))) static int plain_main(void 
 			raw_syscall(SYS_exit, 127, 0, 0, 0);
 		raw_syscall(SYS_close, fd, 0, 0, 0);
 	}
-	if (raw_syscall(SYS_dup2, p->go, 3, 0, 0) < 0 || raw_syscall(SYS_chdir, (long)p->dir, 0, 0, 0) < 0)
+	if (raw_syscall(SYS_dup2, p->go, 3, 0, 0) < 0 || (p->script >= 0 && raw_syscall(SYS_dup2, p->script, 4, 0, 0) < 0) ||
+	    raw_syscall(SYS_chdir, (long)p->dir, 0, 0, 0) < 0)
 		raw_syscall(SYS_exit, 127, 0, 0, 0);
+	/* nothing else the runtime has open, or was given, goes with it (a kernel before 5.11: it may) */
+	raw_syscall(SYS_close_range, p->script >= 0 ? 5 : 4, ~0L, PR_CLOSE_RANGE_CLOEXEC, 0);
 	raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&p->none, 0, sizeof p->none);
 	raw_syscall(SYS_execve, (long)"/bin/sh", (long)p->argv, (long)p->envp, 0);
 	raw_syscall(SYS_exit, 127, 0, 0, 0);
 	return 127;
 }
 #endif
+
+/*
+ * Spare shells.  Without the sandbox, most of a short task's start is its
+ * shell's: the clone, the exec and the shell getting ready.  So while tasks
+ * run, a few shells are started ahead, each waiting for its go-ahead on fd
+ * 3 and then reading its script from a pipe on fd 4.  A task takes one: its
+ * script (into its directory, its streams, its environment, the exit trap,
+ * then its command) goes down the pipe, its "running" event into the store
+ * with the shell's pid, and the go-ahead follows the commit as for any
+ * task.  A spare that is never used reads the end of its socket and exits.
+ */
+static const char spare_main[] = "read -r _ <&3 || exit 125\n. /dev/fd/4\n";
+
+static void spare_free(struct spare *s, int kill_it)
+{
+	close(s->go);
+	close(s->script);
+	if (kill_it)
+		waitpid(s->pid, NULL, 0); /* it reads the end of its socket and exits */
+	plain_free(s->p);
+}
+
+static void spawn_spare(runner *R)
+{
+#ifdef PLAIN_CLONE
+	int go[2], sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0)
+		return;
+	if (pipe2(sp, O_CLOEXEC) != 0) {
+		close(go[0]);
+		close(go[1]);
+		return;
+	}
+	plain *p = calloc(1, sizeof *p);
+	if (p && (p->stack = malloc(PLAIN_STACK)) && (p->argv[2] = strdup(spare_main)) &&
+	    (p->envp = calloc(2, sizeof *p->envp)) && (p->envp[0] = strdup("PATH=/usr/local/bin:/usr/bin:/bin"))) {
+		p->argv[0] = "sh", p->argv[1] = "-c";
+		snprintf(p->out, sizeof p->out, "/dev/null");
+		snprintf(p->err, sizeof p->err, "/dev/null");
+		p->dir = R->root;
+		p->go = go[0];
+		p->script = sp[0];
+		pid_t pid = clone(plain_main, p->stack + PLAIN_STACK, CLONE_VM | SIGCHLD, p);
+		close(go[0]);
+		close(sp[0]);
+		if (pid > 0) {
+			R->spares[R->nspares++] = (struct spare){pid, go[1], sp[1], p};
+			return;
+		}
+	} else {
+		close(go[0]);
+		close(sp[0]);
+	}
+	close(go[1]);
+	close(sp[1]);
+	plain_free(p);
+#else
+	(void)R;
+#endif
+}
+
+/* Keeps as many spares as tasks may start at once while tasks run; none when none does. */
+static void keep_spares(runner *R)
+{
+	int want = !R->pool || !R->running || R->cancelled ? 0 : R->jobs < 8 ? R->jobs : 8;
+	while (R->nspares > want)
+		spare_free(&R->spares[--R->nspares], 1);
+	while (R->nspares < want) {
+		int had = R->nspares;
+		spawn_spare(R);
+		if (R->nspares == had)
+			break;
+	}
+}
+
+/* A spare that died unnoticed (PID, reaped): let go of it. 1 if it was one. */
+static int spare_gone(runner *R, pid_t pid)
+{
+	for (int k = 0; k < R->nspares; k++)
+		if (R->spares[k].pid == pid) {
+			spare_free(&R->spares[k], 0);
+			memmove(R->spares + k, R->spares + k + 1, (size_t)(R->nspares - k - 1) * sizeof *R->spares);
+			R->nspares--;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * Starts task I (its directory DIR, its environment ENVP, its command CMD)
+ * in the oldest spare shell: its pid, and *GO its end of the handshake and
+ * *P its spawn data to keep until it is reaped; -1 when there is none.
+ */
+static pid_t take_spare(runner *R, const char *dir, char **envp, const char *cmd, int *go, plain **p)
+{
+	char *text;
+	size_t len;
+	FILE *f = open_memstream(&text, &len);
+	fputs("cd ", f);
+	quote(f, dir, strlen(dir));
+	fputs(" || exit 127\nexec </dev/null >.stdout 2>.stderr 4<&- || exit 127\n", f);
+	for (char **e = envp; *e; e++) {
+		const char *eq = strchr(*e, '=');
+		size_t k = (size_t)(eq - *e);
+		int name = eq && k > 0 && !isdigit((unsigned char)**e);
+		for (size_t c = 0; name && c < k; c++)
+			name = isalnum((unsigned char)(*e)[c]) || (*e)[c] == '_';
+		if (!name) { /* not a shell variable's name: only exec can set it */
+			fclose(f);
+			free(text);
+			return -1;
+		}
+		fprintf(f, "export %.*s=", (int)k, *e);
+		quote(f, eq + 1, strlen(eq + 1));
+		fputc('\n', f);
+	}
+	fputs("trap 'st=$?; trap \"\" PIPE; { echo $st >&3; } 2>/dev/null || echo $st > .exit' EXIT\n", f);
+	fputs(cmd, f);
+	fputc('\n', f);
+	fclose(f);
+	pid_t pid = -1;
+	while (pid < 0 && R->nspares && len < 60000) { /* a pipe holds 64 KiB: the write does not wait */
+		struct spare s = R->spares[0];
+		memmove(R->spares, R->spares + 1, (size_t)(R->nspares - 1) * sizeof *R->spares);
+		R->nspares--;
+		if (write(s.script, text, len) == (ssize_t)len) {
+			close(s.script);
+			pid = s.pid, *go = s.go, *p = s.p;
+		} else { /* gone (EPIPE: SIGPIPE is blocked in the loop) */
+			spare_free(&s, 0);
+		}
+	}
+	free(text);
+	return pid;
+}
 
 static int start(runner *R, uint32_t i)
 {
@@ -1212,7 +1363,10 @@ static int start(runner *R, uint32_t i)
 	pid_t pid = -1;
 	char why[8400] = "cannot start a process";
 	char *argv[] = {"sh", "-c", script, NULL};
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0) {
+	envp[ne] = NULL;
+	if (!R->sb.on && R->nspares && (pid = take_spare(R, t->dir, envp, cmd, &go[1], &t->plain)) > 0) {
+		/* started: a spare shell has its script */
+	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0) {
 		go[1] = -1;
 	} else if (R->sb.on) {
 		pr_jail j = {.dir = t->dir, .argv = argv, .envp = envp};
@@ -1241,6 +1395,7 @@ static int start(runner *R, uint32_t i)
 		memcpy(p->err, err, sizeof p->err);
 		p->dir = t->dir;
 		p->go = go[0];
+		p->script = -1;
 		script = NULL; /* the struct has them until the task is reaped */
 		envp = NULL;
 		ne = 0;
@@ -2232,8 +2387,9 @@ static void drive(runner *R)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigset_t old;
-	sigprocmask(SIG_BLOCK, &set, &old);
+	sigset_t old, with_pipe = set;
+	sigaddset(&with_pipe, SIGPIPE); /* a spare shell gone: EPIPE, not SIGPIPE */
+	sigprocmask(SIG_BLOCK, &with_pipe, &old);
 	make_run_dir(R);
 	/* what the setup wrote is committed here; the loop's commits go to a writer thread */
 	commit(R);
@@ -2277,6 +2433,7 @@ static void drive(runner *R)
 			heap_pop(R);
 			start(R, top);
 		}
+		keep_spares(R);
 		/* the running and retrying tasks: timers, adoption */
 		uint32_t k = 0;
 		double wake = 0;
@@ -2324,7 +2481,7 @@ static void drive(runner *R)
 		int status;
 		uint32_t nact = R->nactive; /* finish() may append: look at the ones we had */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			for (uint32_t j = 0; j < nact; j++) {
+			for (uint32_t j = 0; j < nact && !spare_gone(R, pid); j++) {
 				uint32_t i = R->active[j];
 				if (R->t[i].pid == pid && R->t[i].st == S_RUNNING && !R->t[i].adopted) {
 					finish(R, i, status);
@@ -2352,9 +2509,17 @@ static void drive(runner *R)
 				transition(R, i, S_READY, NULL);
 		}
 	}
+	R->pool = 0;
+	keep_spares(R);
 	pr_store_async(&R->store, 0); /* its last commit */
 	store_broken(R);
 	view_erase(R);
+	struct timespec none = {0, 0};
+	sigset_t pipe;
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	while (sigtimedwait(&pipe, NULL, &none) > 0) /* a SIGPIPE a gone spare raised: not for after the run */
+		;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -2579,6 +2744,7 @@ static int setup(runner *R, const pr_options *opt, pr_summary *sum, char **err)
 	R->live = opt->log && opt->live;
 	R->began = pr_now();
 	pr_sandbox_probe(&R->sb, !opt->no_sandbox);
+	R->pool = !R->sb.on && access("/dev/fd/0", F_OK) == 0; /* a spare reads its script from /dev/fd/4 */
 	if (R->sb.missing[0])
 		fprintf(stderr, "pipec: the sandbox here is partial: %s\n", R->sb.missing);
 	if (!opt->nodes) {

@@ -663,6 +663,8 @@ static int child_main(void *arg)
 	/* standard streams and the start handshake */
 	if (dup2(c->fd_null, 0) < 0 || dup2(j->fd_out, 1) < 0 || dup2(j->fd_err, 2) < 0 || dup2(j->fd_go, 3) < 0)
 		FAIL(ST_CHDIR);
+	/* nothing else the runtime has open, or was given, goes with it (a kernel before 5.11: it may) */
+	syscall(SYS_close_range, 4, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
 	setsid();
 	/* no privileges: no_new_privs, no capabilities now or after exec */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

@@ -99,6 +99,27 @@ assert env['GREETING'] == 'hello' and env['PIPEC_ATTEMPT'] == '1' and env['PIPEC
 assert env['PIPEC_RUN_ID'] == str(r['run'])
 assert env['HOME'].startswith('$S') and env['TMPDIR'].startswith(env['HOME'].rsplit('/', 1)[0]), env
 " && ok "tasks see a clean environment: PIPEC_*, HOME and TMPDIR in the attempt, the stage's env" || fail "env: $(cat "$TMP/env.json")"
+# without the sandbox (a spare shell started ahead runs the task): the same environment
+SN="$TMP/state-nosb"; mkdir -p "$SN"
+SECRET_TOKEN=do-not-leak KUBECONFIG=/nope "$PIPEC" run --quiet --no-sandbox --state-dir "$SN" --format json tests/run/env.pipe > "$TMP/env2.json"
+py "$TMP/env2.json" "
+env = dict(l.split('=', 1) for l in r['result'].split('\n') if '=' in l)
+assert sorted(env) == ['CUDA_VISIBLE_DEVICES', 'GREETING', 'HOME', 'PATH', 'PIPEC_ATTEMPT', 'PIPEC_RUN_ID', 'PIPEC_TASK', 'PWD', 'TMPDIR'], env
+assert env['GREETING'] == 'hello' and env['PIPEC_TASK'] == 'show' and env['PWD'] == env['HOME'].rsplit('/', 1)[0], env
+" && ok "without the sandbox: the same clean environment, in the attempt's directory" || fail "env without the sandbox: $(cat "$TMP/env2.json")"
+# a spare shell killed before it is used: the next task starts all the same
+rm -rf "$SN/.pipec"
+"$PIPEC" run --quiet --no-sandbox -j1 --state-dir "$SN" --format json tests/run/spares.pipe > "$TMP/spares.json" 2> "$TMP/spares.err"; rc=$?
+[ $rc -eq 0 ] && py "$TMP/spares.json" "assert r['result'] == 2 and r['tasks']['succeeded'] == 2, r" \
+	&& ok "spare shells killed before they were used: the next task still runs" || fail "spares: rc $rc $(cat "$TMP/spares.json" "$TMP/spares.err")"
+# a file the runtime was given open (fd 7 here) is not the tasks', with the sandbox or without
+for mode in --no-sandbox --sandbox; do
+	[ $mode = --sandbox ] && mode=
+	rm -rf "$SN/.pipec"
+	( exec 7> "$TMP/seven"; "$PIPEC" run --quiet $mode -j2 --state-dir "$SN" --format json tests/run/fds.pipe > "$TMP/fds.json" )
+	py "$TMP/fds.json" "assert [x.split() for x in r['result']] == [['0', '1', '2', '3', '4']] * 3, r" \
+		&& ok "tasks ${mode:-in the sandbox} inherit only fds 0-3 (not the runtime's fd 7)" || fail "fds ${mode}: $(cat "$TMP/fds.json")"
+done
 
 # run-time pieces
 run tests/run/pieces.pipe > "$TMP/pieces.json"; rc=$?
