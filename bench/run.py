@@ -26,19 +26,24 @@ SHARED = os.path.join(HERE, "..", "..", "shared", "bench", "gen_workloads.py")
 WORKLOADS = [("wide", "10000"), ("fan", "10000"), ("chain", "1000"), ("diamond-layers", "100x100")]
 
 
+def cleaned(cwd, clean):
+    for c in clean:
+        p = os.path.join(cwd, c)
+        if os.path.isdir(p):
+            shutil.rmtree(p)
+        elif os.path.exists(p):
+            os.unlink(p)
+
+
 def measure(name, cmd, cwd, clean, runs, ntasks):
     colds = []
     for _ in range(runs):
-        for c in clean:
-            p = os.path.join(cwd, c)
-            if os.path.isdir(p):
-                shutil.rmtree(p)
-            elif os.path.exists(p):
-                os.unlink(p)
+        cleaned(cwd, clean)
         colds.append(timed(cmd, cwd))
     noop = statistics.median(timed(cmd, cwd) for _ in range(runs))
     cold = statistics.median(colds)
-    rss = peak_rss_mib(cmd, cwd)
+    cleaned(cwd, clean)
+    rss = peak_rss_mib(cmd, cwd)  # of a cold run: every task runs and is recorded
     engine = cmd[0].split("/")[-1] + (" (no sandbox)" if "--no-sandbox" in cmd else "")
     print("%-26s %-20s %9.3f %9.0f %9.3f %9.1f" % (name, engine, cold, cold * 1e6 / ntasks, noop, rss), flush=True)
     return cold, noop
@@ -54,7 +59,7 @@ def main():
     a = ap.parse_args()
     pipec = os.path.abspath(a.pipec)
     os.makedirs(a.dir, exist_ok=True)
-    print("%-26s %-20s %9s %9s %9s %9s" % ("workload", "engine", "cold s", "us/task", "no-op s", "peak MiB"))
+    print("%-26s %-20s %9s %9s %9s %9s" % ("workload", "engine", "cold s", "us/task", "no-op s", "cold MiB"))
     for shape, size in WORKLOADS:
         if a.only and shape not in a.only.split(","):
             continue

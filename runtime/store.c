@@ -228,6 +228,8 @@ static void go(const int *fds, size_t n, int ok)
 typedef struct wal_file {
 	sqlite3_file base;
 	sqlite3_file *real; /* the system VFS's file, just after this struct */
+	int frames;         /* frames were written since the last sync (not only the header, which a
+			     * restarted WAL syncs on its own before the commit's frames) */
 } wal_file;
 
 static sqlite3_vfs *sys_vfs;
@@ -239,17 +241,21 @@ static int wal_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)
 static int wal_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) { return REAL(f)->pMethods->xRead(REAL(f), b, n, o); }
 static int wal_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
 {
+	if (o >= 32) /* past the WAL's header */
+		((wal_file *)f)->frames = 1;
 	return REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
 }
 static int wal_truncate(sqlite3_file *f, sqlite3_int64 n) { return REAL(f)->pMethods->xTruncate(REAL(f), n); }
 static int wal_sync(sqlite3_file *f, int flags)
 {
 	batch *b = wal_go;
-	if (b) { /* the commit's frames are all written: its tasks may go */
+	wal_file *w = (wal_file *)f;
+	if (b && w->frames) { /* the commit's frames are all written: its tasks may go */
 		wal_go = NULL;
 		go(b->go, b->ngo, 1);
 		b->ngo = 0;
 	}
+	w->frames = 0;
 	return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
 static int wal_size(sqlite3_file *f, sqlite3_int64 *n) { return REAL(f)->pMethods->xFileSize(REAL(f), n); }
@@ -285,6 +291,7 @@ static int wal_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int fla
 		return sys_vfs->xOpen(sys_vfs, name, f, flags, out);
 	wal_file *w = (wal_file *)f;
 	w->real = (sqlite3_file *)(w + 1);
+	w->frames = 0;
 	int rc = sys_vfs->xOpen(sys_vfs, name, w->real, flags, out);
 	w->base.pMethods = rc == SQLITE_OK && w->real->pMethods ? &wal_methods : NULL;
 	return rc;

@@ -158,6 +158,29 @@ EOF
 		&& [ "$(grep -c . "$KL")" -ge 4 ] && [ "$(sort "$KL" | uniq -d | tr -d '1\n')" = "" ] \
 		&& ok "killed before a commit wrote its frames: the task it would have let go never started" \
 		|| fail "kill at write: rc $rc/$rc2, ledger before: $before after: $(tr '\n' ' ' < "$KL") $(cat kw.err kw.err2 kw.json)"
+	# killed when a WAL started again after a checkpoint has its header
+	# synced, before the commit's frames are written (150 quick tasks fill
+	# the WAL past SQLite's checkpoint): the task that commit starts must not
+	# have started; every task in the ledger has its start in the store
+	K3="$TMP/kh-state"; mkdir -p "$K3"
+	: > "$KL"
+	python3 -c "
+print('stage step(i: Int) -> Int {\n  run: \"echo \${i} >> $KL; echo \${i} > \${out}\"\n}')
+print('pipeline main() -> List[Int] {\n  return [' + ', '.join('step(%d)' % i for i in range(150)) + ']\n}')" > "$TMP/kh.pipe"
+	LD_PRELOAD="$KILL_AT_SYNC" PIPEC_TEST_KILL_AT_WAL_HEADER=1 ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
+		"$PIPEC" run --no-sandbox --quiet -j1 --state-dir "$K3" "$TMP/kh.pipe" > kh.out 2> kh.err; rc=$?
+	python3 - "$K3/.pipec/state.db" "$KL" > kh.check 2>&1 <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+ran = {int(l) for l in open(sys.argv[2]) if l.strip()}
+# step(0) is task "step", step(i) for i > 0 is "step-(i+1)"
+started = {int(t.split('-')[-1]) - 1 if '-' in t else 0 for (t,) in db.execute("SELECT DISTINCT task FROM events WHERE to_state = 'running'")}
+assert ran and ran <= started, ("ran without a start in the store", sorted(ran - started))
+print(len(ran), "ran")
+PY
+	checked=$?
+	[ $rc -eq 137 ] && [ $checked -eq 0 ] && ok "killed at a restarted WAL's header sync: every task that ran has its start in the store ($(cat kh.check))" \
+		|| fail "kill at header: rc $rc $(cat kh.check kh.err)"
 else
 	fail "the stand-in fdatasync was not built (KILL_AT_SYNC)"
 fi

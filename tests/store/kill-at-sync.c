@@ -11,7 +11,11 @@
  *                                   yet synced;
  *   PIPEC_TEST_KILL_AT_WAL_WRITE=N  its first write to the WAL after its
  *                                   (N-1)th sync does: the Nth commit has
- *                                   written nothing.
+ *                                   written nothing;
+ *   PIPEC_TEST_KILL_AT_WAL_HEADER=1 its first sync after it wrote the WAL's
+ *                                   header (a WAL started again after a
+ *                                   checkpoint: SQLite syncs the header
+ *                                   before it writes the commit's frames).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -23,7 +27,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-static int syncs;
+static int syncs, header;
 
 /* Whether FD is the WAL and this is not the main thread. */
 static int writer_wal(int fd)
@@ -46,14 +50,21 @@ static void die(void)
 static void at_sync(int fd)
 {
 	const char *at = getenv("PIPEC_TEST_KILL_AT_WAL_SYNC");
-	if (writer_wal(fd) && __atomic_add_fetch(&syncs, 1, __ATOMIC_SEQ_CST) == (at ? atoi(at) : 0))
+	if (!writer_wal(fd))
+		return;
+	if (__atomic_add_fetch(&syncs, 1, __ATOMIC_SEQ_CST) == (at ? atoi(at) : 0) ||
+	    (header && getenv("PIPEC_TEST_KILL_AT_WAL_HEADER")))
 		die();
 }
 
-static void at_write(int fd)
+static void at_write(int fd, off64_t off)
 {
 	const char *at = getenv("PIPEC_TEST_KILL_AT_WAL_WRITE");
-	if (at && writer_wal(fd) && __atomic_load_n(&syncs, __ATOMIC_SEQ_CST) == atoi(at) - 1)
+	if (!writer_wal(fd))
+		return;
+	if (off == 0)
+		header = 1;
+	if (at && __atomic_load_n(&syncs, __ATOMIC_SEQ_CST) == atoi(at) - 1)
 		die();
 }
 
@@ -75,7 +86,7 @@ SYNC(fsync)
 		static ssize_t (*real)(int, const void *, size_t, off_type); \
 		if (!real) \
 			*(void **)&real = dlsym(RTLD_NEXT, #name); \
-		at_write(fd); \
+		at_write(fd, (off64_t)off); \
 		return real(fd, buf, n, off); \
 	}
 WRITE(pwrite, off_t)
