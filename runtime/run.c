@@ -147,7 +147,7 @@ typedef struct runner {
 	int exiting;           /* the process ends after the run: free_runner() frees nothing */
 	int cancelled;
 	int resumed;           /* pr_resume(): the run began before */
-	struct spare {         /* shells started ahead for tasks without the sandbox (spare_main()) */
+	struct spare {         /* shells started ahead for tasks without the sandbox (spawn_spare()) */
 		pid_t pid;
 		int go, script;    /* our ends of its handshake socket (its fd 3) and script pipe (its fd 4) */
 		struct plain *p;
@@ -1165,12 +1165,13 @@ __attribute__((no_sanitize("address", "undefined"))) static int plain_main(void 
  */
 static const char spare_main[] = "read -r _ <&3 || exit 125\n. /dev/fd/4\n";
 
-static void spare_free(struct spare *s, int kill_it)
+/* Lets go of spare S; with REAP, waits for it: it reads the end of its socket and exits. */
+static void spare_free(struct spare *s, int reap)
 {
 	close(s->go);
 	close(s->script);
-	if (kill_it)
-		waitpid(s->pid, NULL, 0); /* it reads the end of its socket and exits */
+	if (reap)
+		waitpid(s->pid, NULL, 0);
 	plain_free(s->p);
 }
 
@@ -2480,14 +2481,17 @@ static void drive(runner *R)
 		pid_t pid;
 		int status;
 		uint32_t nact = R->nactive; /* finish() may append: look at the ones we had */
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			for (uint32_t j = 0; j < nact && !spare_gone(R, pid); j++) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (spare_gone(R, pid))
+				continue;
+			for (uint32_t j = 0; j < nact; j++) {
 				uint32_t i = R->active[j];
 				if (R->t[i].pid == pid && R->t[i].st == S_RUNNING && !R->t[i].adopted) {
 					finish(R, i, status);
 					break;
 				}
 			}
+		}
 		double now = pr_now();
 		for (uint32_t j = 0; j < nact; j++) {
 			uint32_t i = R->active[j];

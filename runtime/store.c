@@ -23,7 +23,8 @@
  * the scheduler collects the transitions of one loop iteration, with the
  * task rows they change, and hands them to a writer thread, which commits
  * all it was handed since its last commit in one transaction (group commit)
- * and then lets the tasks started in them go (pr_store_async()).
+ * and lets the tasks started in them go once the transaction's frames are
+ * in the WAL (pr_store_async(), wal_sync()).
  *
  * One runtime owns a state directory at a time: STATE/.pipec/lock holds the
  * owner's pid; a lock whose process is gone is taken over.
@@ -217,7 +218,8 @@ static void go(const int *fds, size_t n, int ok)
  * then publishes the frames in the WAL's index.  A task may start as soon
  * as the frames that record its start are written, before the fsync: a
  * runtime killed from then on leaves them in the file (the kernel has them),
- * and the next process to open the store reads them back into the index; a
+ * and the next process to open the store reads them back into the index
+ * (when none has it open then: one that does keeps the old index); a
  * machine that loses power loses the task's process with them, and the task
  * runs again, as one running when the power went would.  Meanwhile the
  * fsync, which is most of a commit, overlaps the task's start.  The writer
