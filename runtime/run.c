@@ -1634,7 +1634,7 @@ static void finish(runner *R, uint32_t i, int status)
 	if (t->key[0]) {
 		char *o = json_dumps(outs, JSON_COMPACT | JSON_SORT_KEYS);
 		begin(R);
-		pr_store_cache_put(&R->store, t->key, R->run, t->id, t->parts ? t->parts : "{}", o);
+		pr_store_cache_put(&R->store, t->key, R->run, t->id, NULL, o); /* its parts are in keys */
 		free(o);
 	}
 	transition(R, i, S_SUCCEEDED, NULL);

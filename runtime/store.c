@@ -14,7 +14,8 @@
  *                                                         -- is what show, why and lineage read
  *   events(seq, run, task, attempt, from_state, to_state, at, detail)
  *   artifacts(run, task, output, path, hash, value)       -- what each task made
- *   cache(key, run, task, parts, outputs)                 -- results by what made them
+ *   cache(key, run, task, parts, outputs)                 -- results by what made them (parts:
+ *                                                         -- NULL, they are in keys)
  *   checkpoints(run, task, attempt, path, at)             -- the newest checkpoint an attempt left
  *
  * The database is opened with journal_mode=WAL, synchronous=FULL and a busy
