@@ -177,6 +177,8 @@ typedef struct pr_sandbox {
 	char uid_map[64], gid_map[64];
 	int user_fd, net_fd;   /* the run's user and network namespaces, shared by its tasks (or -1) */
 	int ipc_fd, uts_fd;    /* its ipc and uts namespaces, shared the same way (or -1: each task its own) */
+	int mnt_fd;            /* the run's mount template: a read-only root with its own /run and /dev, which
+				* a task's mount namespace starts as a copy of (or -1: each task makes it) */
 	char missing[2048];    /* what the host does not give, said once ("" when all is there) */
 } pr_sandbox;
 

@@ -121,10 +121,12 @@ static int lo_up(void)
  * A forked child makes them; their /proc files, held open, keep them after
  * it is gone.
  */
+static int base_tree(const int *gpu_minor, int ngpus);
+
 static void make_holder(pr_sandbox *sb)
 {
 	int p[2];
-	sb->user_fd = sb->net_fd = sb->ipc_fd = sb->uts_fd = -1;
+	sb->user_fd = sb->net_fd = sb->ipc_fd = sb->uts_fd = sb->mnt_fd = -1;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return;
 	int more = sb->flags & (CLONE_NEWIPC | CLONE_NEWUTS);
@@ -133,14 +135,18 @@ static void make_holder(pr_sandbox *sb)
 		close(p[0]);
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 && map_ids(sb->uid_map, sb->gid_map) == 0 && lo_up() == 0) {
 			char k = more && unshare(more) == 0 && (!(more & CLONE_NEWUTS) || sethostname("pipec", 5) == 0) ? 'a' : 'k';
-			if (write(p[1], &k, 1) == 1)
+			/* the mount template: what every task's mount namespace has, made once */
+			char m = sb->rdonly && (sb->flags & CLONE_NEWNS) && unshare(CLONE_NEWNS) == 0 &&
+					 mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 && base_tree(NULL, 0) == 0
+				 ? 'm' : '-';
+			if (write(p[1], &k, 1) == 1 && write(p[1], &m, 1) == 1)
 				pause();
 		}
 		_exit(0);
 	}
 	close(p[1]);
-	char k;
-	if (h > 0 && read(p[0], &k, 1) == 1) {
+	char k, m = '-';
+	if (h > 0 && read(p[0], &k, 1) == 1 && read(p[0], &m, 1) == 1) {
 		const struct {
 			const char *name;
 			int made;
@@ -150,6 +156,7 @@ static void make_holder(pr_sandbox *sb)
 			{"net", 1, &sb->net_fd},
 			{"ipc", k == 'a' && (more & CLONE_NEWIPC), &sb->ipc_fd},
 			{"uts", k == 'a' && (more & CLONE_NEWUTS), &sb->uts_fd},
+			{"mnt", m == 'm', &sb->mnt_fd},
 		};
 		for (size_t x = 0; x < sizeof ns / sizeof ns[0]; x++) {
 			char path[64];
@@ -288,7 +295,7 @@ static int cgroup_base(const char *controller, char *dir, size_t n, char *why, s
 void pr_sandbox_probe(pr_sandbox *sb, int on)
 {
 	memset(sb, 0, sizeof *sb);
-	sb->user_fd = sb->net_fd = sb->ipc_fd = sb->uts_fd = -1;
+	sb->user_fd = sb->net_fd = sb->ipc_fd = sb->uts_fd = sb->mnt_fd = -1;
 	sb->on = on;
 	if (!on)
 		return;
@@ -304,9 +311,9 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 		    (got & PB_PID ? CLONE_NEWPID : 0) | (got & PB_NET ? CLONE_NEWNET : 0) | (got & PB_IPC ? CLONE_NEWIPC : 0) |
 		    (got & PB_UTS ? CLONE_NEWUTS : 0);
 	sb->own_proc = (got & PB_PROC) != 0;
+	sb->rdonly = (got & PB_RDONLY) != 0;
 	if ((sb->flags & (CLONE_NEWUSER | CLONE_NEWNET)) == (CLONE_NEWUSER | CLONE_NEWNET))
 		make_holder(sb);
-	sb->rdonly = (got & PB_RDONLY) != 0;
 	size_t len = 0;
 #define MISSING(...) (len += (size_t)snprintf(sb->missing + len, len < sizeof sb->missing ? sizeof sb->missing - len : 0, \
 					     __VA_ARGS__))
@@ -347,7 +354,7 @@ int pr_sandbox_covers(const char *path)
 
 void pr_sandbox_free(pr_sandbox *sb)
 {
-	int *fds[] = {&sb->user_fd, &sb->net_fd, &sb->ipc_fd, &sb->uts_fd};
+	int *fds[] = {&sb->user_fd, &sb->net_fd, &sb->ipc_fd, &sb->uts_fd, &sb->mnt_fd};
 	for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++) {
 		if (*fds[k] >= 0)
 			close(*fds[k]);
@@ -507,6 +514,7 @@ typedef struct child {
 	pid_t task;              /* entering the run's namespaces: the task's pid */
 	char *stack;             /* ... and the stack it runs on */
 	int tree[PR_JAIL_KEEP];  /* clones of the kept paths */
+	int from_template;       /* its mount namespace is a copy of the run's template (sb->mnt_fd) */
 } child;
 
 enum { ST_MAPS = 1, ST_PRIVATE, ST_CLONE, ST_RDONLY, ST_TMP, ST_DEV, ST_PROC, ST_KEEP, ST_NET, ST_CAPS, ST_CHDIR, ST_EXEC,
@@ -550,6 +558,79 @@ static void mkpath(const char *path, int dir)
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 enum { NDEV = sizeof dev_nodes / sizeof dev_nodes[0] };
 
+/*
+ * What every task's mount namespace has, made in the current one: a
+ * read-only root and a read-only /dev with only the harmless device nodes
+ * and the GPUs given (GPU_MINOR).  0, or the step that failed (errno says
+ * why).  Made once a run in the mount template (make_holder()), which each
+ * task's namespace starts as a copy of, or by each task itself (a task
+ * with GPUs, or that keeps a path under /run or /dev); then each task
+ * mounts its own /tmp, /run and /dev/shm (private_mounts()).
+ */
+static int base_tree(const int *gpu_minor, int ngpus)
+{
+	/* the device nodes, cloned before anything covers them */
+	int devs[NDEV + PR_JAIL_GPUS + 3];
+	char path[64];
+	int nd = 0;
+	for (int k = 0; k < NDEV; k++) {
+		snprintf(path, sizeof path, "/dev/%s", dev_nodes[k]);
+		devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	}
+	static const char *const gpu_common[] = {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"};
+	for (int k = 0; k < (ngpus ? 3 : 0); k++) {
+		snprintf(path, sizeof path, "/dev/%s", gpu_common[k]);
+		devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	}
+	for (int k = 0; k < ngpus; k++) {
+		snprintf(path, sizeof path, "/dev/nvidia%d", gpu_minor[k]);
+		devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	}
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
+	if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) < 0)
+		return ST_RDONLY;
+	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755") < 0)
+		return ST_DEV;
+	nd = 0;
+	for (int k = 0; k < NDEV + (ngpus ? 3 : 0) + ngpus; k++) {
+		const char *name = k < NDEV ? dev_nodes[k] : k < NDEV + 3 ? gpu_common[k - NDEV] : NULL;
+		if (name)
+			snprintf(path, sizeof path, "/dev/%s", name);
+		else
+			snprintf(path, sizeof path, "/dev/nvidia%d", gpu_minor[k - NDEV - 3]);
+		int fd = devs[nd++];
+		if (fd < 0)
+			continue;
+		mkpath(path, 0);
+		if (move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return ST_DEV;
+		close(fd);
+	}
+	symlink("/proc/self/fd", "/dev/fd");
+	symlink("/proc/self/fd/0", "/dev/stdin");
+	symlink("/proc/self/fd/1", "/dev/stdout");
+	symlink("/proc/self/fd/2", "/dev/stderr");
+	mkdir("/dev/shm", 01777);
+	/* nothing more is made in /dev (the device nodes stay writable: they are not its files) */
+	struct mount_attr dev_ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (mount_setattr(AT_FDCWD, "/dev", 0, &dev_ro, sizeof dev_ro) < 0)
+		return ST_DEV;
+	return 0;
+}
+
+/* A task's own writable scratch: /tmp, /run (where the host's sockets were) and /dev/shm, each a fresh tmpfs. */
+static int private_mounts(void)
+{
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return ST_TMP;
+	/* the host's sockets (docker.sock, dbus, agents) are in /run: not reachable */
+	if (access("/run", F_OK) == 0 && mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") < 0)
+		return ST_TMP;
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return ST_DEV;
+	return 0;
+}
+
 static int child_main(void *arg)
 {
 	child *c = arg;
@@ -558,61 +639,17 @@ static int child_main(void *arg)
 	if ((c->flags & CLONE_NEWUSER) && map_ids(sb->uid_map, sb->gid_map) < 0)
 		FAIL(ST_MAPS);
 	if (c->flags & CLONE_NEWNS) {
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		if (!c->from_template && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			FAIL(ST_PRIVATE);
 		if (sb->rdonly) {
-			/* the paths that stay visible, and the device nodes, cloned before anything covers them */
+			/* the paths that stay visible, cloned before anything covers them */
 			for (int k = 0; k < j->nkeep; k++)
 				if ((c->tree[k] = open_tree(AT_FDCWD, j->keep[k].path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 &&
 				    errno != ENOENT)
 					FAIL(ST_CLONE);
-			int devs[NDEV + PR_JAIL_GPUS + 3];
-			char path[64];
-			int nd = 0;
-			for (int k = 0; k < NDEV; k++) {
-				snprintf(path, sizeof path, "/dev/%s", dev_nodes[k]);
-				devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-			}
-			static const char *const gpu_common[] = {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools"};
-			for (int k = 0; k < (j->ngpus ? 3 : 0); k++) {
-				snprintf(path, sizeof path, "/dev/%s", gpu_common[k]);
-				devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-			}
-			for (int k = 0; k < j->ngpus; k++) {
-				snprintf(path, sizeof path, "/dev/nvidia%d", j->gpu_minor[k]);
-				devs[nd++] = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-			}
-			struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID};
-			if (mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &ro, sizeof ro) < 0)
-				FAIL(ST_RDONLY);
-			if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-				FAIL(ST_TMP);
-			/* the host's sockets (docker.sock, dbus, agents) are in /run: not reachable */
-			if (access("/run", F_OK) == 0 && mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") < 0)
-				FAIL(ST_TMP);
-			if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755") < 0)
-				FAIL(ST_DEV);
-			nd = 0;
-			for (int k = 0; k < NDEV + (j->ngpus ? 3 : 0) + j->ngpus; k++) {
-				const char *name = k < NDEV ? dev_nodes[k] : k < NDEV + 3 ? gpu_common[k - NDEV] : NULL;
-				if (name)
-					snprintf(path, sizeof path, "/dev/%s", name);
-				else
-					snprintf(path, sizeof path, "/dev/nvidia%d", j->gpu_minor[k - NDEV - 3]);
-				int fd = devs[nd++];
-				if (fd < 0)
-					continue;
-				mkpath(path, 0);
-				if (move_mount(fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-					FAIL(ST_DEV);
-				close(fd);
-			}
-			symlink("/proc/self/fd", "/dev/fd");
-			symlink("/proc/self/fd/0", "/dev/stdin");
-			symlink("/proc/self/fd/1", "/dev/stdout");
-			symlink("/proc/self/fd/2", "/dev/stderr");
-			mkdir("/dev/shm", 01777);
-			mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+			int st = c->from_template ? 0 : base_tree(j->gpu_minor, j->ngpus);
+			if (st || (st = private_mounts()))
+				FAIL(st);
 			/* the kept paths, parents first (they are listed so), read-only unless writable */
 			for (int k = 0; k < j->nkeep; k++) {
 				if (c->tree[k] < 0)
@@ -698,7 +735,8 @@ static int enter_main(void *arg)
 	child *c = arg;
 	if (setns(c->sb->user_fd, CLONE_NEWUSER) < 0 || setns(c->sb->net_fd, CLONE_NEWNET) < 0 ||
 	    (c->sb->ipc_fd >= 0 && setns(c->sb->ipc_fd, CLONE_NEWIPC) < 0) ||
-	    (c->sb->uts_fd >= 0 && setns(c->sb->uts_fd, CLONE_NEWUTS) < 0))
+	    (c->sb->uts_fd >= 0 && setns(c->sb->uts_fd, CLONE_NEWUTS) < 0) ||
+	    (c->from_template && setns(c->sb->mnt_fd, CLONE_NEWNS) < 0))
 		FAIL(ST_ENTER);
 	c->task = clone(child_main, c->stack + STACK, c->flags | CLONE_VM | CLONE_VFORK | SIGCHLD, c);
 	if (c->task < 0)
@@ -725,6 +763,11 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 			     (sb->uts_fd >= 0 ? CLONE_NEWUTS : 0));
 	for (int k = 0; k < PR_JAIL_KEEP; k++)
 		c.tree[k] = -1;
+	/* from the run's template, unless the task needs a /dev of its own or keeps a path it covers */
+	c.from_template = enter && sb->mnt_fd >= 0 && sb->rdonly && !j->ngpus;
+	for (int k = 0; k < j->nkeep && c.from_template; k++)
+		c.from_template = strncmp(j->keep[k].path, "/run/", 5) && strncmp(j->keep[k].path, "/var/run/", 9) &&
+				  strncmp(j->keep[k].path, "/dev/", 5);
 	c.fd_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* signals: the child must not run the runtime's handlers on the shared memory */
 	sigset_t all, old;

@@ -77,6 +77,13 @@ else
 fi
 protection "no namespaces" "/dev holds only the basic devices" grep -q '^dev: fd full null random shm stderr stdin stdout tty urandom zero$' "$TMP/look"
 
+# each task's /tmp, /run and /dev/shm are its own (the run's tasks start from one mount template)
+"$PIPEC" run --quiet --state-dir "$S" --format json -j1 tests/sandbox/scratch.pipe > "$TMP/scratch.json" 2> "$TMP/scratch.err"
+scratch=$(python3 -c "import json; r = json.load(open('$TMP/scratch.json')); print('|'.join(x.strip().replace(chr(10), ',') for x in r['result']))" 2>/dev/null)
+protection "read-only root" "what a task writes to /tmp, /run and /dev/shm the next task does not see; /dev takes no files, /dev/null is writable" \
+	[ "$scratch" = "/tmp: written,/run: written,/dev/shm: written,/dev: refused,/dev/null: written|/tmp: unseen,/run: unseen,/dev/shm: unseen,/dev: unseen" ]
+[ -e /tmp/pipec-scratch ] && fail "a task's /tmp file is on the host" && rm -f /tmp/pipec-scratch
+
 # without the sandbox the same write persists: the checks above can fail
 cat > "$TMP/plain.pipe" <<PIPE
 stage w() -> (out: File) {
