@@ -1151,7 +1151,36 @@ __attribute__((no_sanitize("address", "undefined"))) static int plain_main(void 
 	raw_syscall(SYS_exit, 127, 0, 0, 0);
 	return 127;
 }
+
+/*
+ * A plain start of "sh -c" with its streams OUT and ERR, in DIR, GO made
+ * its fd 3 and SCRIPT (or -1) its fd 4; the caller sets its script
+ * (argv[2]) and environment, both freed with it.  NULL when out of memory.
+ */
+static plain *plain_new(const char *out, const char *err, const char *dir, int go, int script)
+{
+	plain *p = calloc(1, sizeof *p);
+	if (!p || !(p->stack = malloc(PLAIN_STACK))) {
+		free(p);
+		return NULL;
+	}
+	p->argv[0] = "sh", p->argv[1] = "-c";
+	snprintf(p->out, sizeof p->out, "%s", out);
+	snprintf(p->err, sizeof p->err, "%s", err);
+	p->dir = dir;
+	p->go = go;
+	p->script = script;
+	return p;
+}
+
+static pid_t plain_clone(plain *p)
+{
+	return clone(plain_main, p->stack + PLAIN_STACK, CLONE_VM | SIGCHLD, p);
+}
 #endif
+
+/* The only PATH a task is given. */
+static const char task_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 
 /*
  * Spare shells.  Without the sandbox, most of a short task's start is its
@@ -1186,16 +1215,10 @@ static void spawn_spare(runner *R)
 		close(go[1]);
 		return;
 	}
-	plain *p = calloc(1, sizeof *p);
-	if (p && (p->stack = malloc(PLAIN_STACK)) && (p->argv[2] = strdup(spare_main)) &&
-	    (p->envp = calloc(2, sizeof *p->envp)) && (p->envp[0] = strdup("PATH=/usr/local/bin:/usr/bin:/bin"))) {
-		p->argv[0] = "sh", p->argv[1] = "-c";
-		snprintf(p->out, sizeof p->out, "/dev/null");
-		snprintf(p->err, sizeof p->err, "/dev/null");
-		p->dir = R->root;
-		p->go = go[0];
-		p->script = sp[0];
-		pid_t pid = clone(plain_main, p->stack + PLAIN_STACK, CLONE_VM | SIGCHLD, p);
+	plain *p = plain_new("/dev/null", "/dev/null", R->root, go[0], sp[0]);
+	if (p && (p->argv[2] = strdup(spare_main)) && (p->envp = calloc(2, sizeof *p->envp)) &&
+	    (p->envp[0] = strdup(task_path))) {
+		pid_t pid = plain_clone(p);
 		close(go[0]);
 		close(sp[0]);
 		if (pid > 0) {
@@ -1256,8 +1279,8 @@ static pid_t take_spare(runner *R, const char *dir, char **envp, const char *cmd
 	fputs(" || exit 127\nexec </dev/null >.stdout 2>.stderr 4<&- || exit 127\n", f);
 	for (char **e = envp; *e; e++) {
 		const char *eq = strchr(*e, '=');
-		size_t k = (size_t)(eq - *e);
-		int name = eq && k > 0 && !isdigit((unsigned char)**e);
+		size_t k = eq ? (size_t)(eq - *e) : 0;
+		int name = k > 0 && !isdigit((unsigned char)**e);
 		for (size_t c = 0; name && c < k; c++)
 			name = isalnum((unsigned char)(*e)[c]) || (*e)[c] == '_';
 		if (!name) { /* not a shell variable's name: only exec can set it */
@@ -1322,7 +1345,7 @@ static int start(runner *R, uint32_t i)
 	int ne = 0;
 	char buf[9000];
 #define SETENV(...) (snprintf(buf, sizeof buf, __VA_ARGS__), envp[ne++] = strdup(buf))
-	SETENV("PATH=/usr/local/bin:/usr/bin:/bin");
+	SETENV("%s", task_path);
 	SETENV("HOME=%s", tmp);
 	SETENV("TMPDIR=%s", tmp);
 	SETENV("PIPEC_RUN_ID=%ld", R->run);
@@ -1388,19 +1411,12 @@ static int start(runner *R, uint32_t i)
 		if (pid < 0)
 			close(go[1]);
 #ifdef PLAIN_CLONE
-	} else if ((t->plain = calloc(1, sizeof *t->plain)) && (t->plain->stack = malloc(PLAIN_STACK))) {
-		plain *p = t->plain;
-		p->argv[0] = "sh", p->argv[1] = "-c", p->argv[2] = script, p->argv[3] = NULL;
-		p->envp = envp;
-		memcpy(p->out, out, sizeof p->out);
-		memcpy(p->err, err, sizeof p->err);
-		p->dir = t->dir;
-		p->go = go[0];
-		p->script = -1;
+	} else if ((t->plain = plain_new(out, err, t->dir, go[0], -1))) {
+		t->plain->argv[2] = script, t->plain->envp = envp;
 		script = NULL; /* the struct has them until the task is reaped */
 		envp = NULL;
 		ne = 0;
-		pid = clone(plain_main, p->stack + PLAIN_STACK, CLONE_VM | SIGCHLD, p);
+		pid = plain_clone(t->plain);
 		close(go[0]);
 		if (pid < 0) {
 			close(go[1]);
@@ -2577,11 +2593,9 @@ static void keep_replay(runner *R, const pr_summary *sum)
 		if (t->st != S_SUCCEEDED && t->st != S_CACHED && t->st != S_SKIPPED)
 			return;
 	}
-	json_t *info = json_pack("{s:s, s:i, s:i, s:i, s:O}", "result", sum->result, "succeeded", sum->succeeded,
+	json_t *info = json_pack("{s:s, s:i, s:i, s:i, s:o}", "result", sum->result, "succeeded", sum->succeeded,
 				 "cached", sum->cached, "skipped", sum->skipped, "sources",
-				 R->sources ? R->sources : json_object());
-	if (!R->sources)
-		json_decref(json_object_get(info, "sources")); /* the "O" took its own reference */
+				 R->sources ? json_incref(R->sources) : json_object());
 	char *text = json_dumps(info, JSON_COMPACT);
 	pr_store_replayable(&R->store, R->run, text);
 	free(text);
@@ -2595,7 +2609,8 @@ static void replay_summary(json_t *info, pr_summary *sum)
 	sum->cached = (int)(json_integer_value(json_object_get(info, "succeeded")) +
 			    json_integer_value(json_object_get(info, "cached")));
 	sum->skipped = (int)json_integer_value(json_object_get(info, "skipped"));
-	sum->result = strdup(json_string_value(json_object_get(info, "result")) ? json_string_value(json_object_get(info, "result")) : "null");
+	const char *result = json_string_value(json_object_get(info, "result"));
+	sum->result = strdup(result ? result : "null");
 }
 
 /*
