@@ -765,9 +765,8 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 		c.tree[k] = -1;
 	/* from the run's template, unless the task needs a /dev of its own or keeps a path it covers */
 	c.from_template = enter && sb->mnt_fd >= 0 && sb->rdonly && !j->ngpus;
-	for (int k = 0; k < j->nkeep && c.from_template; k++)
-		c.from_template = strncmp(j->keep[k].path, "/run/", 5) && strncmp(j->keep[k].path, "/var/run/", 9) &&
-				  strncmp(j->keep[k].path, "/dev/", 5);
+	for (int k = 0; k < j->nkeep && c.from_template; k++) /* /tmp is the task's own either way */
+		c.from_template = !pr_sandbox_covers(j->keep[k].path) || !strncmp(j->keep[k].path, "/tmp/", 5);
 	c.fd_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* signals: the child must not run the runtime's handlers on the shared memory */
 	sigset_t all, old;
