@@ -107,6 +107,14 @@ typedef struct rtask {
 	int adopted;           /* running under a runtime that died: not our child */
 	int go_fd;             /* the runtime's end of the task's handshake socket (fd 3 there), or -1 */
 	int go_sent;           /* its go-ahead was handed to the store, to follow the commit */
+	int mnt_fd;            /* holds its mount namespace while it runs (pr_sandbox_hold()), or -1 */
+	int spawning;          /* a spawner thread is starting its shell (still ready) */
+	int go_on_spawn;       /* ... and it has its place: it runs once the shell is ready */
+	int parked;            /* its sandboxed shell, started ahead, waits for a place (park_ahead()) */
+	int no_park;           /* starting it ahead failed once: it starts the ordinary way */
+	pid_t park_pid;        /* the parked shell, its end of the handshake, and its command */
+	int park_go;
+	char *park_cmd;
 	struct plain *plain;   /* what its process (started without the sandbox) reads until it has exec'd */
 	int64_t priority;      /* from the plan */
 	uint32_t remaining;    /* tasks on the longest path from it to the end of the DAG */
@@ -158,6 +166,18 @@ typedef struct runner {
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
 	char root[4096];       /* absolute STATE/.pipec */
+	/* the spawner threads (spawn_async()) */
+	pthread_t sp_th[2], sp_loop;
+	int sp_n, sp_stop;
+	pthread_mutex_t sp_mu;
+	pthread_cond_t sp_cv;
+	struct spawn_job *sp_todo, *sp_done;
+	struct lost {
+		pid_t pid;
+		int status;
+	} lost[64];            /* children reaped before anyone knew them (a sandboxed task dead at once) */
+	unsigned nlost;
+	int nparked;           /* tasks started ahead (park_ahead()), being started or waiting */
 } runner;
 
 static json_t *eval(runner *R, json_t *e, int for_key, int *missing);
@@ -966,6 +986,8 @@ static void vacate(runner *R, uint32_t i)
 	if (t->go_fd >= 0)
 		close(t->go_fd);
 	t->go_fd = -1;
+	pr_sandbox_let_go(&R->sb, t->mnt_fd);
+	t->mnt_fd = -1;
 	plain_free(t->plain);
 	t->plain = NULL;
 	t->go_sent = 0;
@@ -1312,7 +1334,263 @@ static pid_t take_spare(runner *R, const char *dir, char **envp, const char *cmd
 	return pid;
 }
 
-static int start(runner *R, uint32_t i)
+static void finish(runner *R, uint32_t i, int status);
+static int try_cache(runner *R, uint32_t i);
+static int never_fits(runner *R, uint32_t i, char *why, size_t n);
+static int start(runner *R, uint32_t i, int ahead);
+
+/* Task I could not be started (WHY): an error, its "running" before it. Frees CMD. */
+static void not_started(runner *R, uint32_t i, const char *why, char *cmd)
+{
+	free(cmd);
+	transition(R, i, S_RUNNING, NULL);
+	char w[1200], msg[9700];
+	snprintf(msg, sizeof msg, "%s: %s", where(&R->t[i], w, sizeof w), why);
+	transition(R, i, S_ERROR, msg);
+}
+
+/* Task I's shell PID waits for its go-ahead on GO: it is running (its place taken already). Frees CMD. */
+static void started(runner *R, uint32_t i, pid_t pid, int go, char *cmd)
+{
+	rtask *t = &R->t[i];
+	t->pid = pid;
+	t->go_fd = go;
+	t->go_sent = 0;
+	t->adopted = 0;
+	t->started = pr_now();
+	t->timed_out = 0;
+	t->deadline = t->timeout_ns > 0 ? t->started + (double)t->timeout_ns / 1e9 : 0;
+	/* where it runs is in its "running" event when there is a choice to record */
+	char *place = placed(R, i) ? pr_place_json(&R->nodes, &t->req, &t->place) : NULL;
+	transition(R, i, S_RUNNING, place);
+	pr_store_running(&R->store, R->run, t->id, t->attempt, (long)pid, t->dir, t->started, cmd, place);
+	free(place);
+	free(cmd);
+}
+
+/*
+ * Sandboxed starts, off the loop.  Setting up a task's sandbox (namespaces,
+ * mounts, cgroup, until its shell has exec'd) takes about a millisecond of
+ * a vfork'd child that its caller waits for: the loop would wait too, and
+ * with it every task that has ended and every commit, so that the loop, not
+ * the cores, set the pace.  So spawner threads start sandboxed tasks:
+ * start() hands one a job and takes the task's place; the loop, woken by a
+ * SIGCHLD the thread sends it, records the task as running once its shell
+ * waits for the go-ahead (spawns_done()).
+ */
+typedef struct spawn_job {
+	struct spawn_job *next;
+	uint32_t task;
+	pr_jail j;
+	char *argv[4], **envp, *cmd;
+	int go[2];           /* the handshake: go[0] the task's fd 3, go[1] the runtime's end */
+	pid_t pid;           /* the task's shell, or -1 (WHY says why) */
+	int mnt_fd;          /* pr_sandbox_hold() of it */
+	char cg[128], cpdir[8300], out[8300], err[8300], why[8400];
+} spawn_job;
+
+static void job_free(spawn_job *job)
+{
+	free(job->argv[2]);
+	for (size_t x = 0; job->envp && job->envp[x]; x++)
+		free(job->envp[x]);
+	free(job->envp);
+	free(job->cmd);
+	free(job);
+}
+
+static void spawn_one(pr_sandbox *sb, spawn_job *job)
+{
+	job->pid = -1;
+	job->j.fd_out = open(job->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	job->j.fd_err = open(job->err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (job->j.fd_out >= 0 && job->j.fd_err >= 0)
+		job->pid = pr_sandbox_spawn(sb, &job->j, job->why, sizeof job->why);
+	else
+		snprintf(job->why, sizeof job->why, "cannot create %s: %s", job->j.fd_out < 0 ? job->out : job->err,
+			 strerror(errno));
+	if (job->j.fd_out >= 0)
+		close(job->j.fd_out);
+	if (job->j.fd_err >= 0)
+		close(job->j.fd_err);
+	close(job->go[0]);
+	job->mnt_fd = pr_sandbox_hold(sb, job->pid);
+}
+
+static void *spawner_main(void *arg)
+{
+	runner *R = arg;
+	pthread_mutex_lock(&R->sp_mu);
+	for (;;) {
+		while (!R->sp_todo && !R->sp_stop)
+			pthread_cond_wait(&R->sp_cv, &R->sp_mu);
+		spawn_job *job = R->sp_todo;
+		if (!job)
+			break;
+		R->sp_todo = job->next;
+		pthread_mutex_unlock(&R->sp_mu);
+		spawn_one(&R->sb, job);
+		pthread_mutex_lock(&R->sp_mu);
+		job->next = R->sp_done;
+		R->sp_done = job;
+		pthread_kill(R->sp_loop, SIGCHLD); /* the loop waits for SIGCHLD: it looks at what is done */
+	}
+	pthread_mutex_unlock(&R->sp_mu);
+	pr_sandbox_thread_end();
+	return NULL;
+}
+
+/* Hands JOB to a spawner thread (started the first time); 0, or -1 when there is none to be had. */
+static int spawn_async(runner *R, spawn_job *job)
+{
+	if (!R->sp_n) {
+		pthread_mutex_init(&R->sp_mu, NULL);
+		pthread_cond_init(&R->sp_cv, NULL);
+		R->sp_loop = pthread_self();
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old); /* signals are the loop's */
+		int want = R->jobs < 2 ? 1 : 2;
+		while (R->sp_n < want && pthread_create(&R->sp_th[R->sp_n], NULL, spawner_main, R) == 0)
+			R->sp_n++;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (!R->sp_n)
+			return -1;
+	}
+	pthread_mutex_lock(&R->sp_mu);
+	spawn_job **tail = &R->sp_todo;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = job; /* first come, first started: the heap's order */
+	pthread_cond_signal(&R->sp_cv);
+	pthread_mutex_unlock(&R->sp_mu);
+	return 0;
+}
+
+/* Task I's shell PID, started by a spawner, has its place: it runs (or, cancelled meanwhile, is killed). Frees CMD. */
+static void went(runner *R, uint32_t i, pid_t pid, int go, char *cmd)
+{
+	started(R, i, pid, go, cmd);
+	for (unsigned k = 0; k < 64 && k < R->nlost; k++)
+		if (R->lost[k].pid == pid) { /* it died before it was known: it ends now */
+			R->lost[k].pid = 0;
+			finish(R, i, R->lost[k].status);
+			return;
+		}
+	if (R->cancelled) /* it never gets its go-ahead */
+		kill(-pid, SIGKILL);
+}
+
+/* Task I's parked shell is let go of: it ends without running anything, and the task becomes TO. */
+static void unpark(runner *R, uint32_t i, tstate to)
+{
+	rtask *t = &R->t[i];
+	R->nparked--;
+	t->parked = 0;
+	close(t->park_go); /* it reads the end of its handshake and exits */
+	kill(-t->park_pid, SIGKILL);
+	free(t->park_cmd);
+	t->park_cmd = NULL;
+	pr_sandbox_let_go(&R->sb, t->mnt_fd);
+	t->mnt_fd = -1;
+	char cg[128];
+	cgroup_name(R, i, cg, sizeof cg);
+	pr_sandbox_reap(&R->sb, cg, NULL, 0);
+	transition(R, i, to, to == S_CANCELLED ? "the run was cancelled" : NULL);
+}
+
+/*
+ * Sandboxed shells started ahead.  While tasks run, up to -j (at most 8)
+ * of the ready tasks next in line have their sandbox made and their shell
+ * started, waiting for the go-ahead as any task's shell does but not yet
+ * running: when a place comes free and such a task is first in line, it
+ * only needs its "running" committed.  Not for a task with GPUs, or on
+ * simulated nodes (where it runs is chosen when it starts).
+ */
+static void park_ahead(runner *R)
+{
+	int want = R->jobs < 8 ? R->jobs : 8;
+	if (!R->sb.on || !R->running || R->cancelled || R->nodes.simulated)
+		return;
+	for (uint32_t h = 0; h < R->nheap && h < 32 && R->nparked < want; h++) {
+		uint32_t i = R->heap[h];
+		rtask *t = &R->t[i];
+		if (t->st != S_READY || t->spawning || t->parked || t->no_park || t->req.gpu > 0)
+			continue;
+		if (!t->cache_checked) {
+			t->cache_checked = 1;
+			if (try_cache(R, i))
+				continue; /* cached: it leaves the heap when it comes to the top */
+		}
+		char why[2048];
+		if (never_fits(R, i, why, sizeof why))
+			continue;
+		start(R, i, 1);
+	}
+}
+
+/* The sandboxed starts the spawner threads have done: each task running, or an error. */
+static void spawns_done(runner *R)
+{
+	if (!R->sp_n)
+		return;
+	pthread_mutex_lock(&R->sp_mu);
+	spawn_job *done = R->sp_done;
+	R->sp_done = NULL;
+	pthread_mutex_unlock(&R->sp_mu);
+	while (done) {
+		spawn_job *job = done;
+		done = job->next;
+		uint32_t i = job->task;
+		rtask *t = &R->t[i];
+		t->spawning = 0;
+		if (job->pid > 0 && !t->go_on_spawn) { /* started ahead: it waits for its place */
+			t->parked = 1;
+			t->park_pid = job->pid, t->park_go = job->go[1], t->park_cmd = job->cmd;
+			t->mnt_fd = job->mnt_fd;
+			job->cmd = NULL;
+			if (R->cancelled)
+				unpark(R, i, S_CANCELLED);
+		} else if (job->pid > 0) {
+			t->mnt_fd = job->mnt_fd;
+			went(R, i, job->pid, job->go[1], job->cmd);
+			job->cmd = NULL;
+		} else if (!t->go_on_spawn) { /* it starts the ordinary way when its turn comes */
+			R->nparked--;
+			close(job->go[1]);
+			t->attempt--;
+			t->no_park = 1;
+			if (R->cancelled)
+				transition(R, i, S_CANCELLED, "the run was cancelled");
+		} else {
+			close(job->go[1]);
+			vacate(R, i);
+			not_started(R, i, job->why, job->cmd);
+			job->cmd = NULL;
+		}
+		job_free(job);
+	}
+}
+
+/* Stops the spawner threads once they have done what they were given. */
+static void spawners_stop(runner *R)
+{
+	if (!R->sp_n)
+		return;
+	pthread_mutex_lock(&R->sp_mu);
+	R->sp_stop = 1;
+	pthread_cond_broadcast(&R->sp_cv);
+	pthread_mutex_unlock(&R->sp_mu);
+	for (int k = 0; k < R->sp_n; k++)
+		pthread_join(R->sp_th[k], NULL);
+	spawns_done(R); /* what was being started ahead for a cancelled run */
+	R->sp_n = 0;
+	R->sp_stop = 0;
+	pthread_mutex_destroy(&R->sp_mu);
+	pthread_cond_destroy(&R->sp_cv);
+}
+
+static int start(runner *R, uint32_t i, int ahead)
 {
 	rtask *t = &R->t[i];
 	t->attempt++;
@@ -1393,23 +1671,34 @@ static int start(runner *R, uint32_t i)
 	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0) {
 		go[1] = -1;
 	} else if (R->sb.on) {
-		pr_jail j = {.dir = t->dir, .argv = argv, .envp = envp};
-		jail(R, i, &j, cpdir);
-		char cg[128];
-		cgroup_name(R, i, cg, sizeof cg);
-		j.cgroup = cg;
-		j.fd_go = go[0];
-		j.fd_out = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		j.fd_err = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (j.fd_out >= 0 && j.fd_err >= 0)
-			pid = pr_sandbox_spawn(&R->sb, &j, why, sizeof why);
-		if (j.fd_out >= 0)
-			close(j.fd_out);
-		if (j.fd_err >= 0)
-			close(j.fd_err);
+		spawn_job *job = calloc(1, sizeof *job);
+		if (job) {
+			job->task = i;
+			job->go[0] = go[0], job->go[1] = go[1];
+			job->argv[0] = "sh", job->argv[1] = "-c", job->argv[2] = script;
+			job->envp = envp;
+			job->cmd = cmd;
+			snprintf(job->cpdir, sizeof job->cpdir, "%s", cpdir);
+			snprintf(job->out, sizeof job->out, "%s", out);
+			snprintf(job->err, sizeof job->err, "%s", err);
+			job->j = (pr_jail){.dir = t->dir, .argv = job->argv, .envp = envp, .fd_go = go[0]};
+			jail(R, i, &job->j, job->cpdir);
+			cgroup_name(R, i, job->cg, sizeof job->cg);
+			job->j.cgroup = job->cg;
+			if (spawn_async(R, job) == 0) {
+				if (!ahead)
+					occupy(R, i);
+				else
+					R->nparked++;
+				t->spawning = 1;
+				t->go_on_spawn = !ahead;
+				return 0; /* running once its shell is ready: spawns_done() */
+			}
+			job->argv[2] = NULL, job->envp = NULL, job->cmd = NULL;
+			job_free(job);
+		}
 		close(go[0]);
-		if (pid < 0)
-			close(go[1]);
+		close(go[1]);
 #ifdef PLAIN_CLONE
 	} else if ((t->plain = plain_new(out, err, t->dir, go[0], -1))) {
 		t->plain->argv[2] = script, t->plain->envp = envp;
@@ -1451,27 +1740,11 @@ static int start(runner *R, uint32_t i)
 		free(envp[x]);
 	free(envp);
 	if (pid < 0) {
-		free(cmd);
-		transition(R, i, S_RUNNING, NULL);
-		char w[1200], msg[9700];
-		snprintf(msg, sizeof msg, "%s: %s", where(t, w, sizeof w), why);
-		transition(R, i, S_ERROR, msg);
+		not_started(R, i, why, cmd);
 		return -1;
 	}
-	t->pid = pid;
-	t->go_fd = go[1];
-	t->go_sent = 0;
-	t->adopted = 0;
-	t->started = pr_now();
-	t->timed_out = 0;
-	t->deadline = t->timeout_ns > 0 ? t->started + (double)t->timeout_ns / 1e9 : 0;
 	occupy(R, i);
-	/* where it runs is in its "running" event when there is a choice to record */
-	char *place = placed(R, i) ? pr_place_json(&R->nodes, &t->req, &t->place) : NULL;
-	transition(R, i, S_RUNNING, place);
-	pr_store_running(&R->store, R->run, t->id, t->attempt, (long)pid, t->dir, t->started, cmd, place);
-	free(place);
-	free(cmd);
+	started(R, i, pid, go[1], cmd);
 	return 0;
 }
 
@@ -1569,13 +1842,14 @@ static void finish(runner *R, uint32_t i, int status)
 	begin(R);
 	pr_store_finished(&R->store, R->run, t->id, t->attempt, pr_now(), WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 			  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	char why[1600], w[600], cg[128], pids_note[128] = "";
+	cgroup_name(R, i, cg, sizeof cg);
+	int oom = pr_sandbox_reap(&R->sb, cg, pids_note, sizeof pids_note); /* its cgroups go, cancelled or not */
 	if (R->cancelled) {
 		transition(R, i, S_CANCELLED, NULL);
 		return;
 	}
-	char why[1600], w[600], cg[128], pids_note[128] = "";
-	cgroup_name(R, i, cg, sizeof cg);
-	if (pr_sandbox_reap(&R->sb, cg, pids_note, sizeof pids_note) && !t->timed_out) {
+	if (oom && !t->timed_out) {
 		char lim[32];
 		pr_bytes_text(t->req.memory, lim, sizeof lim);
 		snprintf(why, sizeof why, "%s ran out of memory: its limit is %s (resources: memory)", where(t, w, sizeof w), lim);
@@ -1934,7 +2208,7 @@ static int init_task(runner *R, uint32_t i, char **err)
 		return -1;
 	}
 	json_object_set_new(R->index, t->id, json_integer(i));
-	t->go_fd = -1;
+	t->go_fd = t->mnt_fd = -1;
 	json_t *retry = json_object_get(t->j, "retry");
 	t->attempts = 1 + (int)json_integer_value(json_object_get(retry, "attempts"));
 	t->backoff_ns = json_integer_value(json_object_get(retry, "backoff_ns"));
@@ -2380,8 +2654,10 @@ static void cancel_all(runner *R)
 		if (R->t[i].st == S_RUNNING && R->t[i].pid > 0)
 			kill(-R->t[i].pid, SIGKILL);
 	for (uint32_t i = 0; i < R->n; i++)
-		if (R->t[i].st == S_PENDING || R->t[i].st == S_READY || R->t[i].st == S_RETRYING)
-			transition(R, i, S_CANCELLED, "the run was cancelled");
+		if (R->t[i].parked)
+			unpark(R, i, S_CANCELLED);
+		else if ((R->t[i].st == S_PENDING || R->t[i].st == S_READY || R->t[i].st == S_RETRYING) && !R->t[i].spawning)
+			transition(R, i, S_CANCELLED, "the run was cancelled"); /* one being started is killed once it is */
 }
 
 /* Whether a commit of the store failed just now (said once: the run stops, what was committed is kept). */
@@ -2448,9 +2724,22 @@ static void drive(runner *R)
 			if (pr_place_now(&R->nodes, &R->t[top].req, &R->t[top].place) < 0)
 				break; /* it waits for running tasks to give back what it needs, first in line */
 			heap_pop(R);
-			start(R, top);
+			if (t->parked) { /* its shell waits already */
+				R->nparked--;
+				t->parked = 0;
+				occupy(R, top);
+				went(R, top, t->park_pid, t->park_go, t->park_cmd);
+				t->park_cmd = NULL;
+			} else if (t->spawning) { /* its shell is being started: it runs once it is */
+				R->nparked--;
+				occupy(R, top);
+				t->go_on_spawn = 1;
+			} else {
+				start(R, top, 0);
+			}
 		}
 		keep_spares(R);
+		park_ahead(R);
 		/* the running and retrying tasks: timers, adoption */
 		uint32_t k = 0;
 		double wake = 0;
@@ -2494,19 +2783,23 @@ static void drive(runner *R)
 		int sig = R->running || wake ? sigtimedwait(&set, &si, &ts) : -1;
 		if (sig == SIGINT || sig == SIGTERM)
 			cancel_all(R);
+		spawns_done(R);
 		pid_t pid;
 		int status;
 		uint32_t nact = R->nactive; /* finish() may append: look at the ones we had */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			if (spare_gone(R, pid))
 				continue;
-			for (uint32_t j = 0; j < nact; j++) {
+			uint32_t j = 0;
+			for (; j < nact; j++) {
 				uint32_t i = R->active[j];
 				if (R->t[i].pid == pid && R->t[i].st == S_RUNNING && !R->t[i].adopted) {
 					finish(R, i, status);
 					break;
 				}
 			}
+			if (j == nact && R->sp_n) /* maybe a task a spawner started, not yet known here: kept */
+				R->lost[R->nlost++ % 64] = (struct lost){pid, status};
 		}
 		double now = pr_now();
 		for (uint32_t j = 0; j < nact; j++) {
@@ -2531,6 +2824,7 @@ static void drive(runner *R)
 	}
 	R->pool = 0;
 	keep_spares(R);
+	spawners_stop(R);
 	pr_store_async(&R->store, 0); /* its last commit */
 	store_broken(R);
 	view_erase(R);
@@ -2549,6 +2843,7 @@ static void free_runner(runner *R)
 		pr_sandbox_free(&R->sb);
 		return;
 	}
+	pr_sandbox_end(&R->sb);
 	for (uint32_t i = 0; R->t && i < R->n; i++) {
 		free(R->t[i].waits);
 		free(R->t[i].users);
@@ -2563,7 +2858,6 @@ static void free_runner(runner *R)
 	free(R->active);
 	free(R->dirty);
 	pr_nodes_free(&R->nodes);
-	pr_sandbox_free(&R->sb);
 	json_decref(R->index);
 	json_decref(R->plan);
 	json_decref(R->expand);

@@ -12,6 +12,7 @@
 #ifndef PIPEC_RUNTIME_INTERNAL_H
 #define PIPEC_RUNTIME_INTERNAL_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -180,6 +181,8 @@ typedef struct pr_sandbox {
 	int mnt_fd;            /* the run's mount template: a read-only root with its own /run and /dev, which
 				* a task's mount namespace starts as a copy of (or -1: each task makes it) */
 	char missing[2048];    /* what the host does not give, said once ("" when all is there) */
+	int let_go[2];         /* a pipe to the thread that lets go of tasks' mount namespaces (-1: none yet) */
+	pthread_t let_go_th;
 } pr_sandbox;
 
 /* One attempt to start in the sandbox. */
@@ -208,6 +211,14 @@ void pr_sandbox_free(pr_sandbox *sb);
 int pr_sandbox_covers(const char *path);
 /* Starts /bin/sh with J's argv in the sandbox; its pid, or -1 with WHY. */
 pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t n);
+/* An fd holding the mount namespace of the task PID started in (-1: none); pr_sandbox_let_go() it when the task is gone. */
+int pr_sandbox_hold(const pr_sandbox *sb, pid_t pid);
+/* Lets go of a namespace pr_sandbox_hold() held, in a thread of its own. */
+void pr_sandbox_let_go(pr_sandbox *sb, int fd);
+/* A thread that started tasks ends: what it kept for that goes. */
+void pr_sandbox_thread_end(void);
+/* Lets go of everything pr_sandbox_probe() made, waiting for the namespaces let go of. */
+void pr_sandbox_end(pr_sandbox *sb);
 /* After the attempt ended: 1 if its memory limit killed it; NOTE says if the pids limit refused forks; its cgroups go. */
 int pr_sandbox_reap(const pr_sandbox *sb, const char *cgroup, char *note, size_t n);
 

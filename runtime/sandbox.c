@@ -43,6 +43,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,7 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 {
 	memset(sb, 0, sizeof *sb);
 	sb->user_fd = sb->net_fd = sb->ipc_fd = sb->uts_fd = sb->mnt_fd = -1;
+	sb->let_go[0] = sb->let_go[1] = -1;
 	sb->on = on;
 	if (!on)
 		return;
@@ -359,6 +361,62 @@ void pr_sandbox_free(pr_sandbox *sb)
 		if (*fds[k] >= 0)
 			close(*fds[k]);
 		*fds[k] = -1;
+	}
+}
+
+/*
+ * A task's mount namespace outlives the task by a moment.  Whoever drops the
+ * last reference to a mount namespace waits for an RCU grace period
+ * (namespace_unlock), and the task's own exit would: the runtime would hear
+ * of its end that much later, a wait on every task's critical path.  So the
+ * runtime holds each task's namespace (its /proc file, opened once the task
+ * has started) and hands it, once the task is gone, to a thread that only
+ * closes what it is given.
+ */
+int pr_sandbox_hold(const pr_sandbox *sb, pid_t pid)
+{
+	if (!sb->on || !(sb->flags & CLONE_NEWNS) || pid <= 0)
+		return -1;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/ns/mnt", (long)pid);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void *let_go_main(void *arg)
+{
+	int in = (int)(intptr_t)arg, fd;
+	while (read(in, &fd, sizeof fd) == (ssize_t)sizeof fd)
+		close(fd);
+	close(in);
+	return NULL;
+}
+
+void pr_sandbox_let_go(pr_sandbox *sb, int fd)
+{
+	if (fd < 0)
+		return;
+	if (sb->let_go[1] < 0 && pipe2(sb->let_go, O_CLOEXEC) == 0) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old); /* signals are the loop's */
+		if (pthread_create(&sb->let_go_th, NULL, let_go_main, (void *)(intptr_t)sb->let_go[0]) != 0) {
+			close(sb->let_go[0]);
+			close(sb->let_go[1]);
+			sb->let_go[0] = sb->let_go[1] = -1;
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (sb->let_go[1] < 0 || write(sb->let_go[1], &fd, sizeof fd) != (ssize_t)sizeof fd)
+		close(fd);
+}
+
+void pr_sandbox_end(pr_sandbox *sb)
+{
+	pr_sandbox_free(sb);
+	if (sb->let_go[1] >= 0) {
+		close(sb->let_go[1]); /* the thread reads to the end, closing each, and ends */
+		pthread_join(sb->let_go_th, NULL);
+		sb->let_go[0] = sb->let_go[1] = -1;
 	}
 }
 
@@ -744,11 +802,22 @@ static int enter_main(void *arg)
 	_exit(0);
 }
 
+/* The stacks of a thread's children (one at a time: each is a vfork). */
+static __thread char *thread_stacks[2];
+
+void pr_sandbox_thread_end(void)
+{
+	for (int k = 0; k < 2; k++) {
+		free(thread_stacks[k]);
+		thread_stacks[k] = NULL;
+	}
+}
+
 pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 {
 	if (cg_make(sb, j, why, wn) < 0)
 		return -1;
-	static char *stack[2]; /* CLONE_VFORK returns only once the child has exec'd or died */
+	char **stack = thread_stacks; /* CLONE_VFORK returns only once the child has exec'd or died */
 	for (int k = 0; k < 2; k++) {
 		if (!stack[k] && !(stack[k] = malloc(STACK)))
 			abort();
@@ -772,16 +841,20 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid_t pid = enter ? clone(enter_main, stack[0] + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c)
+	/* the entering child tells no one of its end (no exit signal): only this thread waits for it */
+	pid_t pid = enter ? clone(enter_main, stack[0] + STACK, CLONE_VM | CLONE_VFORK, &c)
 			  : clone(child_main, stack[0] + STACK, c.flags | CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
 	int e = errno;
 	if (enter && pid > 0) { /* the entering child is done: the task is its child, now the runtime's */
-		waitpid(pid, NULL, 0);
+		waitpid(pid, NULL, __WALL);
 		if (c.step && c.task > 0)
 			waitpid(c.task, NULL, 0);
 		pid = c.step == ST_ENTER && c.task < 0 ? pid : c.task;
 		if (c.step == ST_ENTER) { /* the run's namespaces cannot be joined: each task makes its own */
+			static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER; /* spawner threads: one lets go */
+			pthread_mutex_lock(&once);
 			pr_sandbox_free(sb);
+			pthread_mutex_unlock(&once);
 			close(c.fd_null);
 			sigprocmask(SIG_SETMASK, &old, NULL);
 			return pr_sandbox_spawn(sb, j, why, wn);

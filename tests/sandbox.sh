@@ -169,6 +169,37 @@ wait $! 2>/dev/null
 [ $rc -eq 0 ] && grep -q '"result":\[1,2,3\]' "$TMP/resume.json" && ok "a sandboxed run killed mid-way resumes and completes" \
 	|| fail "resume: rc $rc $(cat "$TMP/resume.json" "$TMP/resume.err")"
 
+# a sandboxed run cancelled while tasks run and others wait, started ahead,
+# for a place: every task ends succeeded or cancelled, no task process and
+# no attempt's cgroup is left behind
+C="$TMP/cancel"
+mkdir -p "$C/.pipec"
+python3 - "$C/many.pipe" <<'PY'
+import sys
+n = 30
+body = ['stage s(i: Int) -> (out: Int) {\n  run: "sleep 0.3; echo pipec-cancel-probe ${i} > /dev/null; echo ${i} > ${out}"\n}\n',
+        'pipeline main() -> List[Int] {\n']
+body += ['  let t%d = s(%d)\n' % (k, k) for k in range(n)]
+body += ['  return [' + ', '.join('t%d.out' % k for k in range(n)) + ']\n}\n']
+open(sys.argv[1], 'w').write(''.join(body))
+PY
+"$PIPEC" run -j 2 --progress lines --format json --state-dir "$C" "$C/many.pipe" > "$C/out.json" 2> "$C/err" &
+cpid=$!
+sleep 1.2
+kill -INT $cpid
+wait $cpid; rc=$?
+sleep 0.3
+tag=$(python3 -c "import hashlib,os,sys; print(hashlib.blake2b(os.path.realpath(sys.argv[1]).encode(), digest_size=8).hexdigest())" "$C/.pipec")
+left=$(find /sys/fs/cgroup -maxdepth 4 -name "pipec-$tag-*" 2>/dev/null | head -3)
+[ $rc -eq 1 ] && grep -q '"status": *"cancelled"' "$C/out.json" && [ -z "$left" ] \
+	&& ! pgrep -f 'sleep 0.3; echo pipec-cancel-probe' > /dev/null \
+	&& python3 -c "
+import sqlite3; db = sqlite3.connect('$C/.pipec/state.db')
+st = dict(db.execute('SELECT state, count(*) FROM tasks GROUP BY state').fetchall())
+assert set(st) <= {'succeeded', 'cancelled'} and st.get('cancelled', 0) > 0 and sum(st.values()) == 30, st
+" && ok "a cancelled sandboxed run: every task succeeded or cancelled, no process or cgroup left" \
+	|| fail "cancel: rc $rc, cgroups left: $left $(cat "$C/out.json" "$C/err" | tail -5)"
+
 # a checkpointing stage in the sandbox, killed with its runtime, resumes from its checkpoint
 K="$TMP/ckpt"
 mkdir -p "$K"
