@@ -155,12 +155,17 @@ typedef struct runner {
 	int exiting;           /* the process ends after the run: free_runner() frees nothing */
 	int cancelled;
 	int resumed;           /* pr_resume(): the run began before */
-	struct spare {         /* shells started ahead for tasks without the sandbox (spawn_spare()) */
+	struct shell {         /* standing shells for tasks without the sandbox (spawn_shell()) */
 		pid_t pid;
-		int go, script;    /* our ends of its handshake socket (its fd 3) and script pipe (its fd 4) */
+		int sock;          /* our end of its socket (its fd 3) */
+		int64_t task;      /* the task it runs, or -1 */
+		int script;        /* the read end of that task's script pipe (it opens it through /proc) */
+		int exited, code;  /* the task's shell said its exit status ("eN") */
+		char buf[64];      /* what it said, to the end of a line */
+		size_t blen;
 		struct plain *p;
-	} spares[8];
-	int nspares;
+	} shells[64];
+	int nshells;
 	int pool;              /* tasks without the sandbox start in spare shells */
 	json_t *sources;       /* path -> content hash ("": none) of each file outside the store a key hashed */
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
@@ -1204,101 +1209,127 @@ static pid_t plain_clone(plain *p)
 /* The only PATH a task is given. */
 static const char task_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 
-/*
- * Spare shells.  Without the sandbox, most of a short task's start is its
- * shell's: the clone, the exec and the shell getting ready.  So while tasks
- * run, a few shells are started ahead, each waiting for its go-ahead on fd
- * 3 and then reading its script from a pipe on fd 4.  A task takes one: its
- * script (into its directory, its streams, its environment, the exit trap,
- * then its command) goes down the pipe, its "running" event into the store
- * with the shell's pid, and the go-ahead follows the commit as for any
- * task.  A spare that is never used reads the end of its socket and exits.
- */
-static const char spare_main[] = "read -r _ <&3 || exit 125\n. /dev/fd/4\n";
+static void finish(runner *R, uint32_t i, int status);
+static int try_cache(runner *R, uint32_t i);
+static int never_fits(runner *R, uint32_t i, char *why, size_t n);
+static int start(runner *R, uint32_t i, int ahead);
 
-/* Lets go of spare S; with REAP, waits for it: it reads the end of its socket and exits. */
-static void spare_free(struct spare *s, int reap)
+/*
+ * Standing shells.  Without the sandbox, most of a short task's start is
+ * its shell's: the clone, the exec (in a VM each exec's dynamic loader asks
+ * the CPU for its features, a trap to the hypervisor each time: 0.6 ms of a
+ * core) and the shell getting ready.  So tasks run in up to -j shells that
+ * stay: each reads, on its fd 3, the number of a pipe the runtime holds the
+ * task's script in and then the go-ahead, runs the script in a subshell (a
+ * fork, no exec) that opens the pipe through /proc, and says the
+ * subshell's status back on fd 3.  The script: into the attempt's
+ * directory, its streams, `export`s of exactly the task's environment, the
+ * exit trap (which says the command's own status, "eN", or writes .exit
+ * when the runtime is gone), then the command.  The task's "running" event
+ * records the shell's pid, its process group the task's; the go-ahead
+ * follows the commit as for any task.  A shell killed (a timeout, a
+ * cancellation) ends its task as a killed task's would, and is not reused.
+ */
+static const char shell_loop[] = "while read -r __pipec_fd <&3 && read -r __pipec_go <&3; do\n"
+				 "(. /proc/%ld/fd/$__pipec_fd); echo s$? >&3 || exit 0\n"
+				 "done; exit 125\n";
+
+/* Whether another process can open a pipe of ours through /proc/PID/fd (no /proc, hidepid). */
+static int proc_fds_open(void)
 {
-	close(s->go);
-	close(s->script);
-	if (reap)
-		waitpid(s->pid, NULL, 0);
-	plain_free(s->p);
+	int p[2], ok = 0;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return 0;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/fd/%d", (long)getpid(), p[0]);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0) {
+		ok = 1;
+		close(fd);
+	}
+	close(p[0]);
+	close(p[1]);
+	return ok;
 }
 
-static void spawn_spare(runner *R)
+static void shell_free(struct shell *sh, int reap)
+{
+	close(sh->sock);
+	if (sh->script >= 0)
+		close(sh->script);
+	if (reap)
+		waitpid(sh->pid, NULL, 0);
+	plain_free(sh->p);
+}
+
+/* Starts a standing shell (R->shells), or none; its index, or -1. */
+static int spawn_shell(runner *R)
 {
 #ifdef PLAIN_CLONE
-	int go[2], sp[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0)
-		return;
-	if (pipe2(sp, O_CLOEXEC) != 0) {
-		close(go[0]);
-		close(go[1]);
-		return;
-	}
-	plain *p = plain_new("/dev/null", "/dev/null", R->root, go[0], sp[0]);
-	if (p && (p->argv[2] = strdup(spare_main)) && (p->envp = calloc(2, sizeof *p->envp)) &&
-	    (p->envp[0] = strdup(task_path))) {
+	int sp[2];
+	if (R->nshells == (int)(sizeof R->shells / sizeof R->shells[0]) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+		return -1;
+	/* what the shell says wakes the loop: a signal of its own, carrying the socket */
+	fcntl(sp[1], F_SETOWN, getpid());
+	fcntl(sp[1], F_SETSIG, SIGRTMIN + 2);
+	fcntl(sp[1], F_SETFL, O_NONBLOCK | O_ASYNC);
+	plain *p = plain_new("/dev/null", "/dev/null", R->root, sp[0], -1);
+	char loop[sizeof shell_loop + 32];
+	snprintf(loop, sizeof loop, shell_loop, (long)getpid());
+	if (p && (p->argv[2] = strdup(loop)) && (p->envp = calloc(2, sizeof *p->envp)) && (p->envp[0] = strdup(task_path))) {
 		pid_t pid = plain_clone(p);
-		close(go[0]);
 		close(sp[0]);
 		if (pid > 0) {
-			R->spares[R->nspares++] = (struct spare){pid, go[1], sp[1], p};
-			return;
+			R->shells[R->nshells] = (struct shell){pid, sp[1], -1, -1, 0, 0, "", 0, p};
+			return R->nshells++;
 		}
 	} else {
-		close(go[0]);
 		close(sp[0]);
 	}
-	close(go[1]);
 	close(sp[1]);
 	plain_free(p);
 #else
 	(void)R;
 #endif
+	return -1;
 }
 
-/* Keeps as many spares as tasks may start at once while tasks run; none when none does. */
-static void keep_spares(runner *R)
+/* Lets go of every standing shell: each reads the end of its socket and exits. */
+static void shells_stop(runner *R)
 {
-	int want = !R->pool || !R->running || R->cancelled ? 0 : R->jobs < 8 ? R->jobs : 8;
-	while (R->nspares > want)
-		spare_free(&R->spares[--R->nspares], 1);
-	while (R->nspares < want) {
-		int had = R->nspares;
-		spawn_spare(R);
-		if (R->nspares == had)
-			break;
+	for (int k = 0; k < R->nshells; k++) {
+		if (R->shells[k].task >= 0) /* not while a task of a run that goes on runs in it */
+			kill(-R->shells[k].pid, SIGKILL);
+		shell_free(&R->shells[k], 1);
 	}
+	R->nshells = 0;
 }
 
-/* A spare that died unnoticed (PID, reaped): let go of it. 1 if it was one. */
-static int spare_gone(runner *R, pid_t pid)
+/* Shell K is gone: it is let go of; 1 if it was one. */
+static int shell_drop(runner *R, int k)
 {
-	for (int k = 0; k < R->nspares; k++)
-		if (R->spares[k].pid == pid) {
-			spare_free(&R->spares[k], 0);
-			memmove(R->spares + k, R->spares + k + 1, (size_t)(R->nspares - k - 1) * sizeof *R->spares);
-			R->nspares--;
-			return 1;
-		}
-	return 0;
+	shell_free(&R->shells[k], 0);
+	R->shells[k] = R->shells[--R->nshells];
+	return 1;
 }
 
 /*
  * Starts task I (its directory DIR, its environment ENVP, its command CMD)
- * in the oldest spare shell: its pid, and *GO its end of the handshake and
- * *P its spawn data to keep until it is reaped; -1 when there is none.
+ * in a standing shell, started now if none is free: the shell's pid, with
+ * *GO its end of the handshake for the go-ahead (a copy of the shell's
+ * socket); -1 when none can be had.
  */
-static pid_t take_spare(runner *R, const char *dir, char **envp, const char *cmd, int *go, plain **p)
+static pid_t take_shell(runner *R, uint32_t i, const char *dir, char **envp, const char *cmd, int *go)
 {
+	if (!R->pool)
+		return -1;
 	char *text;
 	size_t len;
 	FILE *f = open_memstream(&text, &len);
-	fputs("cd ", f);
+	fputs("unset __pipec_fd __pipec_go\ncd ", f);
 	quote(f, dir, strlen(dir));
-	fputs(" || exit 127\nexec </dev/null >.stdout 2>.stderr 4<&- || exit 127\n", f);
+	fputs(" || exit 127\nunset OLDPWD\nexec </dev/null >.stdout 2>.stderr || exit 127\n", f);
 	for (char **e = envp; *e; e++) {
 		const char *eq = strchr(*e, '=');
 		size_t k = eq ? (size_t)(eq - *e) : 0;
@@ -1314,30 +1345,98 @@ static pid_t take_spare(runner *R, const char *dir, char **envp, const char *cmd
 		quote(f, eq + 1, strlen(eq + 1));
 		fputc('\n', f);
 	}
-	fputs("trap 'st=$?; trap \"\" PIPE; { echo $st >&3; } 2>/dev/null || echo $st > .exit' EXIT\n", f);
+	fputs("trap 'st=$?; trap \"\" PIPE; { echo e$st >&3; } 2>/dev/null || echo $st > .exit' EXIT\n", f);
 	fputs(cmd, f);
 	fputc('\n', f);
 	fclose(f);
 	pid_t pid = -1;
-	while (pid < 0 && R->nspares && len < 60000) { /* a pipe holds 64 KiB: the write does not wait */
-		struct spare s = R->spares[0];
-		memmove(R->spares, R->spares + 1, (size_t)(R->nspares - 1) * sizeof *R->spares);
-		R->nspares--;
-		if (write(s.script, text, len) == (ssize_t)len) {
-			close(s.script);
-			pid = s.pid, *go = s.go, *p = s.p;
-		} else { /* gone (EPIPE: SIGPIPE is blocked in the loop) */
-			spare_free(&s, 0);
+	int sp[2] = {-1, -1};
+	if (len < 60000 && pipe2(sp, O_CLOEXEC) == 0 && write(sp[1], text, len) == (ssize_t)len) { /* a pipe holds 64 KiB */
+		close(sp[1]);
+		sp[1] = -1;
+		int want = R->jobs < 64 ? R->jobs : 64;
+		while (pid < 0) {
+			int k = 0;
+			while (k < R->nshells && R->shells[k].task >= 0)
+				k++;
+			if (k == R->nshells && (R->nshells >= want || (k = spawn_shell(R)) < 0))
+				break;
+			struct shell *sh = &R->shells[k];
+			char msg[32];
+			int n = snprintf(msg, sizeof msg, "%d\n", sp[0]);
+			int d = -1;
+			if (send(sh->sock, msg, (size_t)n, MSG_NOSIGNAL) != n || (d = fcntl(sh->sock, F_DUPFD_CLOEXEC, 3)) < 0) {
+				kill(-sh->pid, SIGKILL); /* gone, or not to be trusted: its end is reaped */
+				shell_drop(R, k);
+				continue;
+			}
+			sh->task = i;
+			sh->script = sp[0];
+			sh->exited = 0;
+			sh->blen = 0;
+			sp[0] = -1;
+			pid = sh->pid;
+			*go = d;
 		}
 	}
+	if (sp[0] >= 0)
+		close(sp[0]);
+	if (sp[1] >= 0)
+		close(sp[1]);
 	free(text);
 	return pid;
 }
 
-static void finish(runner *R, uint32_t i, int status);
-static int try_cache(runner *R, uint32_t i);
-static int never_fits(runner *R, uint32_t i, char *why, size_t n);
-static int start(runner *R, uint32_t i, int ahead);
+/* What the standing shells said: each task whose subshell ended is finished. */
+static void shells_read(runner *R)
+{
+	for (int k = 0; k < R->nshells; k++) {
+		struct shell *sh = &R->shells[k];
+		if (sh->task < 0)
+			continue;
+		ssize_t n;
+		while (sh->task >= 0 && (n = recv(sh->sock, sh->buf + sh->blen, sizeof sh->buf - 1 - sh->blen, MSG_DONTWAIT)) > 0) {
+			sh->blen += (size_t)n;
+			sh->buf[sh->blen] = 0;
+			char *nl;
+			while (sh->task >= 0 && (nl = memchr(sh->buf, '\n', sh->blen))) {
+				*nl = 0;
+				long v = strtol(sh->buf + 1, NULL, 10) & 0xff;
+				if (sh->buf[0] == 'e') {
+					sh->exited = 1, sh->code = (int)v;
+				} else if (sh->buf[0] == 's') {
+					/* the command's own status; else the subshell's: 128+N when signal N killed it */
+					int status = sh->exited ? sh->code << 8 : v > 128 ? (int)(v - 128) & 0x7f : (int)v << 8;
+					uint32_t i = (uint32_t)sh->task;
+					sh->task = -1;
+					close(sh->script);
+					sh->script = -1;
+					if (R->t[i].st == S_RUNNING && R->t[i].pid == sh->pid)
+						finish(R, i, status);
+				}
+				size_t used = (size_t)(nl + 1 - sh->buf);
+				memmove(sh->buf, nl + 1, sh->blen - used);
+				sh->blen -= used;
+			}
+			if (sh->blen == sizeof sh->buf - 1)
+				sh->blen = 0; /* no line is that long: not ours */
+		}
+	}
+}
+
+/* A standing shell died (PID, STATUS): its task, if it ran one, ends so. 1 if it was one. */
+static int shell_gone(runner *R, pid_t pid, int status)
+{
+	for (int k = 0; k < R->nshells; k++)
+		if (R->shells[k].pid == pid) {
+			int64_t i = R->shells[k].task;
+			shell_drop(R, k);
+			if (i >= 0 && R->t[i].st == S_RUNNING && R->t[i].pid == pid)
+				finish(R, (uint32_t)i, status);
+			return 1;
+		}
+	return 0;
+}
 
 /* Task I could not be started (WHY): an error, its "running" before it. Frees CMD. */
 static void not_started(runner *R, uint32_t i, const char *why, char *cmd)
@@ -1666,8 +1765,8 @@ static int start(runner *R, uint32_t i, int ahead)
 	char why[8400] = "cannot start a process";
 	char *argv[] = {"sh", "-c", script, NULL};
 	envp[ne] = NULL;
-	if (!R->sb.on && R->nspares && (pid = take_spare(R, t->dir, envp, cmd, &go[1], &t->plain)) > 0) {
-		/* started: a spare shell has its script */
+	if (!R->sb.on && (pid = take_shell(R, i, t->dir, envp, cmd, &go[1])) > 0) {
+		/* started: a standing shell has its script */
 	} else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, go) != 0) {
 		go[1] = -1;
 	} else if (R->sb.on) {
@@ -2680,6 +2779,8 @@ static void drive(runner *R)
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGRTMIN + 2); /* a standing shell said something */
+	sigaddset(&set, SIGIO);        /* ... when too many such signals were queued */
 	sigset_t old, with_pipe = set;
 	sigaddset(&with_pipe, SIGPIPE); /* a spare shell gone: EPIPE, not SIGPIPE */
 	sigprocmask(SIG_BLOCK, &with_pipe, &old);
@@ -2738,7 +2839,6 @@ static void drive(runner *R)
 				start(R, top, 0);
 			}
 		}
-		keep_spares(R);
 		park_ahead(R);
 		/* the running and retrying tasks: timers, adoption */
 		uint32_t k = 0;
@@ -2781,14 +2881,19 @@ static void drive(runner *R)
 		}
 		siginfo_t si;
 		int sig = R->running || wake ? sigtimedwait(&set, &si, &ts) : -1;
+		struct timespec zero = {0, 0};
+		for (int more_sig = sig; more_sig > 0; more_sig = sigtimedwait(&set, &si, &zero))
+			if (more_sig == SIGINT || more_sig == SIGTERM) /* what else came: all is looked at below */
+				sig = more_sig;
 		if (sig == SIGINT || sig == SIGTERM)
 			cancel_all(R);
 		spawns_done(R);
 		pid_t pid;
 		int status;
 		uint32_t nact = R->nactive; /* finish() may append: look at the ones we had */
+		shells_read(R);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (spare_gone(R, pid))
+			if (shell_gone(R, pid, status))
 				continue;
 			uint32_t j = 0;
 			for (; j < nact; j++) {
@@ -2823,7 +2928,7 @@ static void drive(runner *R)
 		}
 	}
 	R->pool = 0;
-	keep_spares(R);
+	shells_stop(R);
 	spawners_stop(R);
 	pr_store_async(&R->store, 0); /* its last commit */
 	store_broken(R);
@@ -3057,7 +3162,7 @@ static int setup(runner *R, const pr_options *opt, pr_summary *sum, char **err)
 	R->live = opt->log && opt->live;
 	R->began = pr_now();
 	pr_sandbox_probe(&R->sb, !opt->no_sandbox);
-	R->pool = !R->sb.on && access("/dev/fd/0", F_OK) == 0; /* a spare reads its script from /dev/fd/4 */
+	R->pool = !R->sb.on && proc_fds_open(); /* a standing shell reads a task's script through /proc */
 	if (R->sb.missing[0])
 		fprintf(stderr, "pipec: the sandbox here is partial: %s\n", R->sb.missing);
 	if (!opt->nodes) {

@@ -54,7 +54,8 @@ python3 -c "
 import sqlite3, sys; db = sqlite3.connect('$S/.pipec/state.db')
 assert db.execute('PRAGMA integrity_check').fetchone()[0] == 'ok'" && ok "PRAGMA integrity_check is ok" || fail "integrity_check"
 sleep 0.3
-if pgrep -f "$L" > /dev/null; then fail "task processes were left behind: $(pgrep -af "$L")"; else ok "no task process is left behind"; fi
+left=$(procs_under "$S")
+if [ -n "$left" ]; then fail "task processes were left behind: $(ps -o pid,args -p $(echo $left | tr ' ' ,))"; else ok "no task process is left behind"; fi
 # a task that ends while the runtime is down says its exit status in .exit,
 # and the resumed run takes it without running the task again; a task that
 # ends under a live runtime says it on its socket and leaves no .exit
@@ -192,7 +193,7 @@ CL="$TMP/cp-ledger"; : > "$CL"
 pid=$!
 sleep 1
 kill -9 $pid; wait $pid 2>/dev/null
-pkill -9 -f "$CL"
+kill -9 $(procs_under "$C") 2>/dev/null
 sleep 0.3
 "$PIPEC" resume --no-sandbox --quiet --state-dir "$C" --format json > cp.json 2> cp.err; rc=$?
 [ $rc -eq 0 ] && python3 -c "

@@ -31,3 +31,13 @@ killed_after() {
 	kill -9 $kpid 2>/dev/null
 	wait $kpid 2>/dev/null
 }
+# procs_under DIR: the pids of the processes whose working directory is in
+# DIR (a task's processes work in its attempt's directory, whatever their
+# command lines say).
+procs_under() {
+	d=$(cd "$1" 2>/dev/null && pwd -P) || return 0
+	for p in /proc/[0-9]*; do
+		c=$(readlink "$p/cwd" 2>/dev/null) || continue
+		case "$c" in "$d" | "$d"/*) echo "${p#/proc/}" ;; esac
+	done
+}
