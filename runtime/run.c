@@ -1598,6 +1598,17 @@ static void unpark(runner *R, uint32_t i, tstate to)
 	transition(R, i, to, to == S_CANCELLED ? "the run was cancelled" : NULL);
 }
 
+/* Parked task I, first in line and placed, runs: only its "running" is left to commit. */
+static void go_parked(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	R->nparked--;
+	t->parked = 0;
+	occupy(R, i);
+	went(R, i, t->park_pid, t->park_go, t->park_cmd);
+	t->park_cmd = NULL;
+}
+
 /*
  * Sandboxed shells started ahead.  While tasks run, up to -j (at most 8)
  * of the ready tasks next in line have their sandbox made and their shell
@@ -2826,11 +2837,7 @@ static void drive(runner *R)
 				break; /* it waits for running tasks to give back what it needs, first in line */
 			heap_pop(R);
 			if (t->parked) { /* its shell waits already */
-				R->nparked--;
-				t->parked = 0;
-				occupy(R, top);
-				went(R, top, t->park_pid, t->park_go, t->park_cmd);
-				t->park_cmd = NULL;
+				go_parked(R, top);
 			} else if (t->spawning) { /* its shell is being started: it runs once it is */
 				R->nparked--;
 				occupy(R, top);
@@ -2839,7 +2846,6 @@ static void drive(runner *R)
 				start(R, top, 0);
 			}
 		}
-		park_ahead(R);
 		/* the running and retrying tasks: timers, adoption */
 		uint32_t k = 0;
 		double wake = 0;
@@ -2861,6 +2867,7 @@ static void drive(runner *R)
 		}
 		R->nactive = k;
 		commit(R);
+		park_ahead(R); /* after the commit: the go-aheads of the tasks started above do not wait for it */
 		if (store_broken(R))
 			cancel_all(R);
 		if (json_array_size(R->expand) && !R->cancelled)
@@ -2906,6 +2913,7 @@ static void drive(runner *R)
 			if (j == nact && R->sp_n) /* maybe a task a spawner started, not yet known here: kept */
 				R->lost[R->nlost++ % 64] = (struct lost){pid, status};
 		}
+
 		double now = pr_now();
 		for (uint32_t j = 0; j < nact; j++) {
 			uint32_t i = R->active[j];
