@@ -172,7 +172,7 @@ typedef struct runner {
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
 	char root[4096];       /* absolute STATE/.pipec */
 	/* the spawner threads (spawn_async()) */
-	pthread_t sp_th[2], sp_loop;
+	pthread_t sp_th[4], sp_loop;
 	int sp_n, sp_stop;
 	pthread_mutex_t sp_mu;
 	pthread_cond_t sp_cv;
@@ -1549,7 +1549,7 @@ static int spawn_async(runner *R, spawn_job *job)
 		sigset_t all, old;
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old); /* signals are the loop's */
-		int want = R->jobs < 2 ? 1 : 2;
+		int want = R->jobs + 2 < 4 ? R->jobs + 2 : 4; /* they mostly wait: for execs, for cgroup attaches */
 		while (R->sp_n < want && pthread_create(&R->sp_th[R->sp_n], NULL, spawner_main, R) == 0)
 			R->sp_n++;
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1610,8 +1610,8 @@ static void go_parked(runner *R, uint32_t i)
 }
 
 /*
- * Sandboxed shells started ahead.  While tasks run, up to -j (at most 8)
- * of the ready tasks next in line have their sandbox made and their shell
+ * Sandboxed shells started ahead.  While tasks run, up to 4 × -j (at most
+ * 16) of the ready tasks next in line have their sandbox made and their shell
  * started, waiting for the go-ahead as any task's shell does but not yet
  * running: when a place comes free and such a task is first in line, it
  * only needs its "running" committed.  Not for a task with GPUs, or on
@@ -1619,7 +1619,7 @@ static void go_parked(runner *R, uint32_t i)
  */
 static void park_ahead(runner *R)
 {
-	int want = R->jobs < 8 ? R->jobs : 8;
+	int want = 4 * R->jobs < 16 ? 4 * R->jobs : 16;
 	if (!R->sb.on || !R->running || R->cancelled || R->nodes.simulated)
 		return;
 	for (uint32_t h = 0; h < R->nheap && h < 32 && R->nparked < want; h++) {
