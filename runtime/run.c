@@ -1234,6 +1234,18 @@ static const char shell_loop[] = "while read -r __pipec_fd <&3 && read -r __pipe
 				 "(. /proc/%ld/fd/$__pipec_fd); echo s$? >&3 || exit 0\n"
 				 "done; exit 125\n";
 
+/*
+ * The last line of a task's script: its command, run by eval, so that what
+ * the shell says of it (a syntax error, $LINENO) counts its lines from 1,
+ * as `sh -c` would, not from the lines the runtime put before it.
+ */
+static void command_line(FILE *f, const char *cmd)
+{
+	fputs("eval ", f);
+	quote(f, cmd, strlen(cmd));
+	fputc('\n', f);
+}
+
 /* Whether another process can open a pipe of ours through /proc/PID/fd (no /proc, hidepid). */
 static int proc_fds_open(void)
 {
@@ -1346,8 +1358,7 @@ static pid_t take_shell(runner *R, uint32_t i, const char *dir, char **envp, con
 		fputc('\n', f);
 	}
 	fputs("trap 'st=$?; trap \"\" PIPE; { echo e$st >&3; } 2>/dev/null || echo $st > .exit' EXIT\n", f);
-	fputs(cmd, f);
-	fputc('\n', f);
+	command_line(f, cmd);
 	fclose(f);
 	pid_t pid = -1;
 	int sp[2] = {-1, -1};
@@ -1430,6 +1441,8 @@ static int shell_gone(runner *R, pid_t pid, int status)
 	for (int k = 0; k < R->nshells; k++)
 		if (R->shells[k].pid == pid) {
 			int64_t i = R->shells[k].task;
+			if (i >= 0) /* what its task left running goes with it */
+				kill(-pid, SIGKILL);
 			shell_drop(R, k);
 			if (i >= 0 && R->t[i].st == S_RUNNING && R->t[i].pid == pid)
 				finish(R, (uint32_t)i, status);
@@ -1576,6 +1589,10 @@ static void went(runner *R, uint32_t i, pid_t pid, int go, char *cmd)
 			finish(R, i, R->lost[k].status);
 			return;
 		}
+	if (kill(pid, 0) != 0 && errno == ESRCH) { /* ... and was reaped so long ago that its status is gone */
+		finish(R, i, SIGKILL);
+		return;
+	}
 	if (R->cancelled) /* it never gets its go-ahead */
 		kill(-pid, SIGKILL);
 }
@@ -1765,12 +1782,13 @@ static int start(runner *R, uint32_t i, int ahead)
 	 * made when it is needed.  No copy of this process is made: the child
 	 * shares its memory until it execs.
 	 */
-	size_t clen = strlen(cmd);
-	static const char prologue[] = "read -r _ <&3 || exit 125\n"
-				       "trap 'st=$?; trap \"\" PIPE; { echo $st >&3; } 2>/dev/null || echo $st > .exit' EXIT\n";
-	char *script = malloc(sizeof prologue + clen);
-	memcpy(script, prologue, sizeof prologue - 1);
-	memcpy(script + sizeof prologue - 1, cmd, clen + 1);
+	char *script;
+	size_t slen;
+	FILE *sf = open_memstream(&script, &slen);
+	fputs("read -r _ <&3 || exit 125\n"
+	      "trap 'st=$?; trap \"\" PIPE; { echo $st >&3; } 2>/dev/null || echo $st > .exit' EXIT\n", sf);
+	command_line(sf, cmd);
+	fclose(sf);
 	int go[2];
 	pid_t pid = -1;
 	char why[8400] = "cannot start a process";

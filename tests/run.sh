@@ -112,6 +112,20 @@ rm -rf "$SN/.pipec"
 "$PIPEC" run --quiet --no-sandbox -j2 --state-dir "$SN" --format json tests/run/shells.pipe > "$TMP/spares.json" 2> "$TMP/spares.err"; rc=$?
 [ $rc -eq 0 ] && py "$TMP/spares.json" "assert r['result'] == 4 and r['tasks']['succeeded'] == 4, r" \
 	&& ok "a standing shell killed while idle: the next task still runs" || fail "spares: rc $rc $(cat "$TMP/spares.json" "$TMP/spares.err")"
+# a syntax error in a command is reported at the command's own line, with the sandbox or without
+for mode in --no-sandbox --sandbox; do
+	[ $mode = --sandbox ] && mode=
+	rm -rf "$SN/.pipec"
+	"$PIPEC" run $mode --progress lines --state-dir "$SN" tests/run/syntax.pipe > /dev/null 2> "$TMP/syntax.err"; rc=$?
+	[ $rc -eq 1 ] && grep -q "^failed     broken: stage 'broken' (tests/run/syntax.pipe:[0-9]*:[0-9]*) exited with status 2; stderr: sh: 2: eval: Syntax error: \"then\" unexpected$" "$TMP/syntax.err" \
+		&& ok "a syntax error on a command's second line is said to be on line 2 (${mode:---sandbox})" || fail "syntax ${mode}: rc $rc $(cat "$TMP/syntax.err")"
+done
+# without the sandbox, a command that kills its own shell: killed by that signal, nothing of it left running
+rm -rf "$SN/.pipec"
+"$PIPEC" run --no-sandbox --progress lines --state-dir "$SN" tests/run/selfkill.pipe > /dev/null 2> "$TMP/selfkill.err"; rc=$?
+sleep 0.2
+[ $rc -eq 1 ] && grep -q "^failed     selfkill: .* was killed by signal 15" "$TMP/selfkill.err" && [ -z "$(procs_under "$SN/.pipec")" ] \
+	&& ok "a task that kills its own shell: killed by signal 15, nothing left running" || fail "selfkill: rc $rc $(cat "$TMP/selfkill.err") left: $(procs_under "$SN/.pipec")"
 # a file the runtime was given open (fd 7 here) is not the tasks', with the sandbox or without
 for mode in --no-sandbox --sandbox; do
 	[ $mode = --sandbox ] && mode=
