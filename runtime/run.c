@@ -2959,11 +2959,21 @@ static void drive(runner *R)
 	pr_store_async(&R->store, 0); /* its last commit */
 	store_broken(R);
 	view_erase(R);
+	/*
+	 * What is still pending and only meant for the loop goes: a SIGPIPE a
+	 * gone shell raised, a child's SIGCHLD, and a standing shell's last word
+	 * (its signal queued after the loop had read it): unblocked, that one's
+	 * default action would end the process.  The shells' sockets are closed:
+	 * no more come.  SIGINT and SIGTERM stay.
+	 */
 	struct timespec none = {0, 0};
-	sigset_t pipe;
-	sigemptyset(&pipe);
-	sigaddset(&pipe, SIGPIPE);
-	while (sigtimedwait(&pipe, NULL, &none) > 0) /* a SIGPIPE a gone spare raised: not for after the run */
+	sigset_t loop_only;
+	sigemptyset(&loop_only);
+	sigaddset(&loop_only, SIGPIPE);
+	sigaddset(&loop_only, SIGCHLD);
+	sigaddset(&loop_only, SIGRTMIN + 2);
+	sigaddset(&loop_only, SIGIO);
+	while (sigtimedwait(&loop_only, NULL, &none) > 0)
 		;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }

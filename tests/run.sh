@@ -112,6 +112,15 @@ rm -rf "$SN/.pipec"
 "$PIPEC" run --quiet --no-sandbox -j2 --state-dir "$SN" --format json tests/run/shells.pipe > "$TMP/spares.json" 2> "$TMP/spares.err"; rc=$?
 [ $rc -eq 0 ] && py "$TMP/spares.json" "assert r['result'] == 4 and r['tasks']['succeeded'] == 4, r" \
 	&& ok "a standing shell killed while idle: the next task still runs" || fail "spares: rc $rc $(cat "$TMP/spares.json" "$TMP/spares.err")"
+# many short runs without the sandbox: each ends as it should (a standing
+# shell's last word, come after the loop looked, once ended such a run
+# with the signal that carries it)
+bad=
+for i in $(seq 60); do
+	rm -rf "$SN/.pipec"
+	"$PIPEC" run --no-sandbox --quiet --state-dir "$SN" tests/run/three.pipe > /dev/null 2>&1 || bad="$bad $?"
+done
+[ -z "$bad" ] && ok "60 short runs without the sandbox: each succeeds" || fail "short runs ended with:$bad"
 # a syntax error in a command is reported at the command's own line, with the sandbox or without
 for mode in --no-sandbox --sandbox; do
 	[ $mode = --sandbox ] && mode=
