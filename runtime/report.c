@@ -140,7 +140,7 @@ static json_t *attempts_of(sqlite3 *db, long run, const char *task)
 {
 	json_t *a = json_array();
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(db, "SELECT attempt, started, finished, exit_code, signal, placement FROM attempts"
+	if (sqlite3_prepare_v2(db, "SELECT attempt, started, finished, exit_code, signal, placement, pid FROM attempts"
 				   " WHERE run = ? AND task = ? ORDER BY attempt", -1, &q, NULL) != SQLITE_OK)
 		return a; /* a store from before attempts were kept */
 	sqlite3_bind_int64(q, 1, run);
@@ -158,6 +158,9 @@ static json_t *attempts_of(sqlite3 *db, long run, const char *task)
 		json_t *place = sqlite3_column_text(q, 5) ? json_loads((const char *)sqlite3_column_text(q, 5), 0, NULL) : NULL;
 		put_place(o, place);
 		json_decref(place);
+		/* its process (group): without the sandbox a standing shell's, with it the task's own shell */
+		json_object_set_new(o, "pid", sqlite3_column_type(q, 6) == SQLITE_NULL ? json_null()
+									  : json_integer(sqlite3_column_int64(q, 6)));
 		json_array_append_new(a, o);
 	}
 	sqlite3_finalize(q);
@@ -219,6 +222,8 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 			json_t *h;
 			json_array_foreach(hist, k2, h) json_array_append(codes, json_object_get(h, "exit_code"));
 			json_object_set_new(t, "exit_codes", codes);
+			json_t *last = json_array_get(hist, json_array_size(hist) - 1), *pid = json_object_get(last, "pid");
+			json_object_set_new(t, "pid", pid ? json_incref(pid) : json_null()); /* its last attempt's */
 			json_object_set_new(t, "attempt_history", hist);
 			json_decref(place);
 			json_object_set_new(t, "detail", sqlite3_column_type(q, 7) == SQLITE_NULL ? json_null()

@@ -121,6 +121,19 @@ for i in $(seq 60); do
 	"$PIPEC" run --no-sandbox --quiet --state-dir "$SN" tests/run/three.pipe > /dev/null 2>&1 || bad="$bad $?"
 done
 [ -z "$bad" ] && ok "60 short runs without the sandbox: each succeeds" || fail "short runs ended with:$bad"
+# pipec show gives a running task's pid, whose process group holds what its command runs, in both modes
+for mode in --no-sandbox --sandbox; do
+	[ $mode = --sandbox ] && mode=
+	rm -rf "$SN/.pipec"
+	"$PIPEC" run --quiet $mode --state-dir "$SN" tests/run/long.pipe > /dev/null 2>&1 &
+	bg=$!
+	sleep 0.7
+	pid=$("$PIPEC" show --state-dir "$SN" --format json | python3 -c "import json,sys; print([t['pid'] for t in json.load(sys.stdin)['tasks'] if t['state'] == 'running'][0])" 2>/dev/null)
+	[ -n "$pid" ] && [ -n "$(pgrep -g "$pid" -x sleep)" ] && ok "pipec show: the running task's pid, its process group running its command (${mode:---sandbox})" \
+		|| fail "show pid ${mode}: '$pid' $("$PIPEC" show --state-dir "$SN" --format json)"
+	"$PIPEC" cancel --state-dir "$SN" > /dev/null 2>&1
+	wait $bg
+done
 # a syntax error in a command is reported at the command's own line, with the sandbox or without
 for mode in --no-sandbox --sandbox; do
 	[ $mode = --sandbox ] && mode=
