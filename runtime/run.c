@@ -2065,6 +2065,9 @@ static void crashed(runner *R, uint32_t i)
 	rtask *t = &R->t[i];
 	note_checkpoint(R, i);
 	vacate(R, i);
+	char cg[128];
+	cgroup_name(R, i, cg, sizeof cg);
+	pr_sandbox_reap(&R->sb, cg, NULL, 0); /* its attempt's cgroups, left by the runtime that died */
 	t->pid = 0;
 	t->adopted = 0;
 	t->attempts++;

@@ -168,6 +168,10 @@ wait $! 2>/dev/null
 "$PIPEC" resume --quiet --format json --state-dir "$R" > "$TMP/resume.json" 2> "$TMP/resume.err"; rc=$?
 [ $rc -eq 0 ] && grep -q '"result":\[1,2,3\]' "$TMP/resume.json" && ok "a sandboxed run killed mid-way resumes and completes" \
 	|| fail "resume: rc $rc $(cat "$TMP/resume.json" "$TMP/resume.err")"
+# ... leaving no cgroup of what the runtime that died had started or started ahead
+rtag=$(python3 -c "import hashlib,os,sys; print(hashlib.blake2b(os.path.realpath(sys.argv[1]).encode(), digest_size=8).hexdigest())" "$R/.pipec")
+rleft=$(find /sys/fs/cgroup -maxdepth 4 -name "pipec-$rtag-*" 2>/dev/null | head -3)
+[ -z "$rleft" ] && ok "after the resume no cgroup of the run is left" || fail "cgroups left after the resume: $rleft"
 
 # a sandboxed run cancelled while tasks run and others wait, started ahead,
 # for a place: every task ends succeeded or cancelled, no task process and
@@ -211,6 +215,10 @@ sleep 0.3
 import json; r = json.load(open('$TMP/ck.json'))['result'].split()
 assert r[0] == 'from' and 0 < int(r[1]) < 10 and r[3] == '10', r
 " && ok "a checkpointing stage killed mid-way in the sandbox resumes from its newest checkpoint" || fail "sandbox checkpoint: rc $rc $(cat "$TMP/ck.json" "$TMP/ck.err")"
+# ... and the cgroup of the attempt that died with its runtime is gone with the rest
+ktag=$(python3 -c "import hashlib,os,sys; print(hashlib.blake2b(os.path.realpath(sys.argv[1]).encode(), digest_size=8).hexdigest())" "$K/.pipec")
+kleft=$(find /sys/fs/cgroup -maxdepth 4 -name "pipec-$ktag-*" 2>/dev/null | head -3)
+[ -z "$kleft" ] && ok "no cgroup is left of the attempt that died with its runtime" || fail "cgroups left after resume: $kleft"
 
 # where the host cannot give a protection, the run says which, once: an
 # unprivileged user may not create cgroups here
