@@ -166,7 +166,7 @@ typedef struct runner {
 		struct plain *p;
 	} shells[64];
 	int nshells;
-	int pool;              /* tasks without the sandbox start in spare shells */
+	int pool;              /* tasks without the sandbox run in standing shells */
 	json_t *sources;       /* path -> content hash ("": none) of each file outside the store a key hashed */
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
@@ -1027,6 +1027,14 @@ static void cgroup_name(const runner *R, uint32_t i, char *out, size_t n)
 	snprintf(out, n, "%s-%ld-%u-%d", R->tag, R->run, i, R->t[i].attempt);
 }
 
+/* Removes the cgroups of task I's attempt (its process is gone); 1 if its memory limit killed it, NOTE as pr_sandbox_reap(). */
+static int reap_cgroups(runner *R, uint32_t i, char *note, size_t n)
+{
+	char cg[128];
+	cgroup_name(R, i, cg, sizeof cg);
+	return pr_sandbox_reap(&R->sb, cg, note, n);
+}
+
 /* PATH stays visible in J's sandbox (a directory when DIR), writable when WRITABLE. */
 static void keep(pr_jail *j, const char *path, int dir, int writable)
 {
@@ -1123,7 +1131,6 @@ typedef struct plain {
 	char out[8300], err[8300];
 	const char *dir;
 	int go;
-	int script;         /* a spare shell's script pipe, made its fd 4; else -1 */
 	unsigned long none; /* the empty signal mask, as the kernel takes it */
 } plain;
 
@@ -1168,11 +1175,10 @@ __attribute__((no_sanitize("address", "undefined"))) static int plain_main(void 
 			raw_syscall(SYS_exit, 127, 0, 0, 0);
 		raw_syscall(SYS_close, fd, 0, 0, 0);
 	}
-	if (raw_syscall(SYS_dup2, p->go, 3, 0, 0) < 0 || (p->script >= 0 && raw_syscall(SYS_dup2, p->script, 4, 0, 0) < 0) ||
-	    raw_syscall(SYS_chdir, (long)p->dir, 0, 0, 0) < 0)
+	if (raw_syscall(SYS_dup2, p->go, 3, 0, 0) < 0 || raw_syscall(SYS_chdir, (long)p->dir, 0, 0, 0) < 0)
 		raw_syscall(SYS_exit, 127, 0, 0, 0);
 	/* nothing else the runtime has open, or was given, goes with it (a kernel before 5.11: it may) */
-	raw_syscall(SYS_close_range, p->script >= 0 ? 5 : 4, ~0L, PR_CLOSE_RANGE_CLOEXEC, 0);
+	raw_syscall(SYS_close_range, 4, ~0L, PR_CLOSE_RANGE_CLOEXEC, 0);
 	raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, (long)&p->none, 0, sizeof p->none);
 	raw_syscall(SYS_execve, (long)"/bin/sh", (long)p->argv, (long)p->envp, 0);
 	raw_syscall(SYS_exit, 127, 0, 0, 0);
@@ -1181,10 +1187,10 @@ __attribute__((no_sanitize("address", "undefined"))) static int plain_main(void 
 
 /*
  * A plain start of "sh -c" with its streams OUT and ERR, in DIR, GO made
- * its fd 3 and SCRIPT (or -1) its fd 4; the caller sets its script
- * (argv[2]) and environment, both freed with it.  NULL when out of memory.
+ * its fd 3; the caller sets its script (argv[2]) and environment, both
+ * freed with it.  NULL when out of memory.
  */
-static plain *plain_new(const char *out, const char *err, const char *dir, int go, int script)
+static plain *plain_new(const char *out, const char *err, const char *dir, int go)
 {
 	plain *p = calloc(1, sizeof *p);
 	if (!p || !(p->stack = malloc(PLAIN_STACK))) {
@@ -1196,7 +1202,6 @@ static plain *plain_new(const char *out, const char *err, const char *dir, int g
 	snprintf(p->err, sizeof p->err, "%s", err);
 	p->dir = dir;
 	p->go = go;
-	p->script = script;
 	return p;
 }
 
@@ -1286,7 +1291,7 @@ static int spawn_shell(runner *R)
 	fcntl(sp[1], F_SETOWN, getpid());
 	fcntl(sp[1], F_SETSIG, SIGRTMIN + 2);
 	fcntl(sp[1], F_SETFL, O_NONBLOCK | O_ASYNC);
-	plain *p = plain_new("/dev/null", "/dev/null", R->root, sp[0], -1);
+	plain *p = plain_new("/dev/null", "/dev/null", R->root, sp[0]);
 	char loop[sizeof shell_loop + 32];
 	snprintf(loop, sizeof loop, shell_loop, (long)getpid());
 	if (p && (p->argv[2] = strdup(loop)) && (p->envp = calloc(2, sizeof *p->envp)) && (p->envp[0] = strdup(task_path))) {
@@ -1311,7 +1316,7 @@ static int spawn_shell(runner *R)
 static void shells_stop(runner *R)
 {
 	for (int k = 0; k < R->nshells; k++) {
-		if (R->shells[k].task >= 0) /* not while a task of a run that goes on runs in it */
+		if (R->shells[k].task >= 0) /* still running a task (none should be, the run is over): it goes too */
 			kill(-R->shells[k].pid, SIGKILL);
 		shell_free(&R->shells[k], 1);
 	}
@@ -1597,8 +1602,8 @@ static void went(runner *R, uint32_t i, pid_t pid, int go, char *cmd)
 		kill(-pid, SIGKILL);
 }
 
-/* Task I's parked shell is let go of: it ends without running anything, and the task becomes TO. */
-static void unpark(runner *R, uint32_t i, tstate to)
+/* The run is cancelled: task I's parked shell is let go of, and ends without running anything. */
+static void unpark(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
 	R->nparked--;
@@ -1609,10 +1614,8 @@ static void unpark(runner *R, uint32_t i, tstate to)
 	t->park_cmd = NULL;
 	pr_sandbox_let_go(&R->sb, t->mnt_fd);
 	t->mnt_fd = -1;
-	char cg[128];
-	cgroup_name(R, i, cg, sizeof cg);
-	pr_sandbox_reap(&R->sb, cg, NULL, 0);
-	transition(R, i, to, to == S_CANCELLED ? "the run was cancelled" : NULL);
+	reap_cgroups(R, i, NULL, 0);
+	transition(R, i, S_CANCELLED, "the run was cancelled");
 }
 
 /* Parked task I, first in line and placed, runs: only its "running" is left to commit. */
@@ -1677,7 +1680,7 @@ static void spawns_done(runner *R)
 			t->mnt_fd = job->mnt_fd;
 			job->cmd = NULL;
 			if (R->cancelled)
-				unpark(R, i, S_CANCELLED);
+				unpark(R, i);
 		} else if (job->pid > 0) {
 			t->mnt_fd = job->mnt_fd;
 			went(R, i, job->pid, job->go[1], job->cmd);
@@ -1828,7 +1831,7 @@ static int start(runner *R, uint32_t i, int ahead)
 		close(go[0]);
 		close(go[1]);
 #ifdef PLAIN_CLONE
-	} else if ((t->plain = plain_new(out, err, t->dir, go[0], -1))) {
+	} else if ((t->plain = plain_new(out, err, t->dir, go[0]))) {
 		t->plain->argv[2] = script, t->plain->envp = envp;
 		script = NULL; /* the struct has them until the task is reaped */
 		envp = NULL;
@@ -1970,9 +1973,8 @@ static void finish(runner *R, uint32_t i, int status)
 	begin(R);
 	pr_store_finished(&R->store, R->run, t->id, t->attempt, pr_now(), WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 			  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	char why[1600], w[600], cg[128], pids_note[128] = "";
-	cgroup_name(R, i, cg, sizeof cg);
-	int oom = pr_sandbox_reap(&R->sb, cg, pids_note, sizeof pids_note); /* its cgroups go, cancelled or not */
+	char why[1600], w[600], pids_note[128] = "";
+	int oom = reap_cgroups(R, i, pids_note, sizeof pids_note); /* its cgroups go, cancelled or not */
 	if (R->cancelled) {
 		transition(R, i, S_CANCELLED, NULL);
 		return;
@@ -2065,9 +2067,7 @@ static void crashed(runner *R, uint32_t i)
 	rtask *t = &R->t[i];
 	note_checkpoint(R, i);
 	vacate(R, i);
-	char cg[128];
-	cgroup_name(R, i, cg, sizeof cg);
-	pr_sandbox_reap(&R->sb, cg, NULL, 0); /* its attempt's cgroups, left by the runtime that died */
+	reap_cgroups(R, i, NULL, 0); /* its attempt's, left by the runtime that died */
 	t->pid = 0;
 	t->adopted = 0;
 	t->attempts++;
@@ -2786,7 +2786,7 @@ static void cancel_all(runner *R)
 			kill(-R->t[i].pid, SIGKILL);
 	for (uint32_t i = 0; i < R->n; i++)
 		if (R->t[i].parked)
-			unpark(R, i, S_CANCELLED);
+			unpark(R, i);
 		else if ((R->t[i].st == S_PENDING || R->t[i].st == S_READY || R->t[i].st == S_RETRYING) && !R->t[i].spawning)
 			transition(R, i, S_CANCELLED, "the run was cancelled"); /* one being started is killed once it is */
 }
@@ -2814,7 +2814,7 @@ static void drive(runner *R)
 	sigaddset(&set, SIGRTMIN + 2); /* a standing shell said something */
 	sigaddset(&set, SIGIO);        /* ... when too many such signals were queued */
 	sigset_t old, with_pipe = set;
-	sigaddset(&with_pipe, SIGPIPE); /* a spare shell gone: EPIPE, not SIGPIPE */
+	sigaddset(&with_pipe, SIGPIPE); /* a standing shell gone: EPIPE, not SIGPIPE */
 	sigprocmask(SIG_BLOCK, &with_pipe, &old);
 	make_run_dir(R);
 	/* what the setup wrote is committed here; the loop's commits go to a writer thread */

@@ -41,3 +41,9 @@ procs_under() {
 		case "$c" in "$d" | "$d"/*) echo "${p#/proc/}" ;; esac
 	done
 }
+# cgroups_left STATE: the cgroups the runtime of STATE/.pipec made and left
+# (pipec-TAG-RUN-TASK-ATTEMPT, TAG a BLAKE2b-64 of the absolute .pipec), at most 3.
+cgroups_left() {
+	tag=$(python3 -c "import hashlib,os,sys; print(hashlib.blake2b(os.path.realpath(sys.argv[1]).encode(), digest_size=8).hexdigest())" "$1/.pipec")
+	find /sys/fs/cgroup -maxdepth 4 -name "pipec-$tag-*" 2>/dev/null | head -3
+}

@@ -169,8 +169,7 @@ wait $! 2>/dev/null
 [ $rc -eq 0 ] && grep -q '"result":\[1,2,3\]' "$TMP/resume.json" && ok "a sandboxed run killed mid-way resumes and completes" \
 	|| fail "resume: rc $rc $(cat "$TMP/resume.json" "$TMP/resume.err")"
 # ... leaving no cgroup of what the runtime that died had started or started ahead
-rtag=$(python3 -c "import hashlib,os,sys; print(hashlib.blake2b(os.path.realpath(sys.argv[1]).encode(), digest_size=8).hexdigest())" "$R/.pipec")
-rleft=$(find /sys/fs/cgroup -maxdepth 4 -name "pipec-$rtag-*" 2>/dev/null | head -3)
+rleft=$(cgroups_left "$R")
 [ -z "$rleft" ] && ok "after the resume no cgroup of the run is left" || fail "cgroups left after the resume: $rleft"
 
 # a sandboxed run cancelled while tasks run and others wait, started ahead,
@@ -193,8 +192,7 @@ sleep 1.2
 kill -INT $cpid
 wait $cpid; rc=$?
 sleep 0.3
-tag=$(python3 -c "import hashlib,os,sys; print(hashlib.blake2b(os.path.realpath(sys.argv[1]).encode(), digest_size=8).hexdigest())" "$C/.pipec")
-left=$(find /sys/fs/cgroup -maxdepth 4 -name "pipec-$tag-*" 2>/dev/null | head -3)
+left=$(cgroups_left "$C")
 [ $rc -eq 1 ] && grep -q '"status": *"cancelled"' "$C/out.json" && [ -z "$left" ] \
 	&& ! pgrep -f 'sleep 0.3; echo pipec-cancel-probe' > /dev/null \
 	&& python3 -c "
@@ -216,8 +214,7 @@ import json; r = json.load(open('$TMP/ck.json'))['result'].split()
 assert r[0] == 'from' and 0 < int(r[1]) < 10 and r[3] == '10', r
 " && ok "a checkpointing stage killed mid-way in the sandbox resumes from its newest checkpoint" || fail "sandbox checkpoint: rc $rc $(cat "$TMP/ck.json" "$TMP/ck.err")"
 # ... and the cgroup of the attempt that died with its runtime is gone with the rest
-ktag=$(python3 -c "import hashlib,os,sys; print(hashlib.blake2b(os.path.realpath(sys.argv[1]).encode(), digest_size=8).hexdigest())" "$K/.pipec")
-kleft=$(find /sys/fs/cgroup -maxdepth 4 -name "pipec-$ktag-*" 2>/dev/null | head -3)
+kleft=$(cgroups_left "$K")
 [ -z "$kleft" ] && ok "no cgroup is left of the attempt that died with its runtime" || fail "cgroups left after resume: $kleft"
 
 # where the host cannot give a protection, the run says which, once: an
