@@ -33,6 +33,8 @@ typedef struct pr_store {
 	int in_tx;             /* a transaction is open (statements run at once) */
 	struct pr_writer *w;   /* the writer thread, while a run's loop has one */
 	char failed[512];      /* why the first commit that failed did, or "" */
+	void (*durable)(void *ctx, const int *tokens, size_t n, int ok); /* pr_store_on_durable() */
+	void *durable_ctx;
 } pr_store;
 
 double pr_now(void);
@@ -42,8 +44,10 @@ void pr_store_finalize(pr_store *st);
 int pr_exec(pr_store *st, const char *sql);
 /*
  * Transactions.  pr_store_begin() opens one where none is; pr_store_commit()
- * makes what was written since durable and then writes a go-ahead to each of
- * GO_FDS and closes it (without the go-ahead where the commit failed).
+ * makes what was written since durable and then hands TOKENS (whatever the
+ * caller needs back: the engine's are its executor's, see exec.h) to the
+ * function pr_store_on_durable() set, with OK 1 once the commit's frames are
+ * in the WAL (before its fsync: see store.c), or OK 0 where it failed.
  * With pr_store_async(st, 1) a writer thread does the committing: writes
  * are kept in memory, pr_store_commit() hands them over and returns, and
  * the thread commits all it was handed since its last commit in one
@@ -53,7 +57,8 @@ int pr_exec(pr_store *st, const char *sql);
  * for the last commit: -1 when one failed.
  */
 void pr_store_begin(pr_store *st);
-void pr_store_commit(pr_store *st, const int *go_fds, size_t n);
+void pr_store_commit(pr_store *st, const int *tokens, size_t n);
+void pr_store_on_durable(pr_store *st, void (*fn)(void *ctx, const int *tokens, size_t n, int ok), void *ctx);
 int pr_store_async(pr_store *st, int on);
 const char *pr_store_failed(pr_store *st);
 /* How many statements the current batch holds (0 without a writer thread). */
@@ -106,6 +111,28 @@ int pr_store_checkpoint(pr_store *st, long run, const char *task, int attempt, c
 char *pr_store_cache_get(pr_store *st, const char *key);
 int pr_store_cache_put(pr_store *st, const char *key, long run, const char *task, const char *parts,
 		       const char *outputs);
+
+/*
+ * What the engine reads back (store.c).  pr_store_run_plan(): RUN's id, plan
+ * and simulated nodes (RUN 0: the latest run still "running"); 0, or -1 when
+ * there is none (*PLAN and *NODES new strings).  pr_store_replay_of(): the
+ * replay record of the run RUN repeated, or NULL (new string).  The
+ * pr_store_each_*() call FN for each event of RUN in order, each attempt
+ * (in attempt order), each artifact, each task of BASE a repeat of it
+ * takes from the cache; 0, or -1 when the store could not be read.
+ * pr_store_reopen_run(): RUN is running again (a resume).
+ */
+int pr_store_run_plan(pr_store *st, long run, long *id, char **plan, size_t *len, char **nodes);
+char *pr_store_replay_of(pr_store *st, long run);
+int pr_store_each_event(pr_store *st, long run, void (*fn)(void *ctx, const char *task, int attempt, const char *to,
+								   const char *detail), void *ctx);
+int pr_store_each_attempt(pr_store *st, long run, void (*fn)(void *ctx, const char *task, int attempt, long pid,
+								     const char *dir, const char *placement), void *ctx);
+int pr_store_each_artifact(pr_store *st, long run, void (*fn)(void *ctx, const char *task, const char *output,
+								      const char *path, const char *hash, const char *value), void *ctx);
+int pr_store_each_replayed(pr_store *st, long base, void (*fn)(void *ctx, const char *task, const char *state), void *ctx);
+int pr_store_reopen_run(pr_store *st, long run);
+const char *pr_store_errmsg(pr_store *st);
 
 /* ---- resources.c: nodes, GPUs, placing a task -------------------------------- */
 

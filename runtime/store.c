@@ -105,7 +105,7 @@ typedef struct op {
 	} v[PR_OP_MAX];
 } op;
 
-/* What one commit writes, and the go-ahead pipes to write once it is durable. */
+/* What one commit writes, and the tokens to hand back once it is durable (pr_store_on_durable()). */
 typedef struct batch {
 	op *ops;
 	size_t n, cap;
@@ -203,14 +203,11 @@ static int put(pr_store *st, const char *sql, const char *fmt, ...)
 	return 0;
 }
 
-static void go(const int *fds, size_t n, int ok)
+/* Hands the tokens of a commit back to whoever gave them (pr_store_on_durable()). */
+static void go(pr_store *st, const int *tokens, size_t n, int ok)
 {
-	for (size_t k = 0; k < n; k++) {
-		/* a task gone already is reaped as usual: EPIPE, never SIGPIPE */
-		if (ok && send(fds[k], "g\n", 2, MSG_NOSIGNAL) != 2) {
-		}
-		close(fds[k]);
-	}
+	if (n && st->durable)
+		st->durable(st->durable_ctx, tokens, n, ok);
 }
 
 /* ---- tasks let go once their commit is in the WAL --------------------------
@@ -225,7 +222,7 @@ static void go(const int *fds, size_t n, int ok)
  * runs again, as one running when the power went would.  Meanwhile the
  * fsync, which is most of a commit, overlaps the task's start.  The writer
  * connection opens the store through this VFS, the system's own with the WAL
- * file's xSync wrapped: it lets the go-aheads of the commit in hand
+ * file's xSync wrapped: it hands back the tokens of the commit in hand
  * (wal_go, set by the writer thread around its COMMIT) go first.
  */
 typedef struct wal_file {
@@ -238,6 +235,7 @@ typedef struct wal_file {
 static sqlite3_vfs *sys_vfs;
 static sqlite3_vfs wal_vfs;
 static __thread batch *wal_go;
+static __thread pr_store *wal_st;
 
 #define REAL(f) (((wal_file *)(f))->real)
 static int wal_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
@@ -255,7 +253,7 @@ static int wal_sync(sqlite3_file *f, int flags)
 	wal_file *w = (wal_file *)f;
 	if (b && w->frames) { /* the commit's frames are all written: its tasks may go */
 		wal_go = NULL;
-		go(b->go, b->ngo, 1);
+		go(wal_st, b->go, b->ngo, 1);
 		b->ngo = 0;
 	}
 	w->frames = 0;
@@ -351,7 +349,7 @@ static const char *writer_vfs(void)
 	return sys_vfs ? wal_vfs.zName : NULL;
 }
 
-/* The writer thread: each sealed batch (all sealed since the last) in one transaction, then its go-aheads. */
+/* The writer thread: each sealed batch (all sealed since the last) in one transaction, then its tokens back. */
 static void *writer(void *arg)
 {
 	pr_store *st = arg;
@@ -375,6 +373,7 @@ static void *writer(void *arg)
 				ok = q && run_op(q, &b.ops[k]) == SQLITE_DONE;
 			}
 			wal_go = &b; /* let go when the WAL has the frames (wal_sync) */
+			wal_st = st;
 			if (ok)
 				ok = pr_exec(st, "COMMIT") == 0;
 			wal_go = NULL;
@@ -383,7 +382,7 @@ static void *writer(void *arg)
 				pr_exec(st, "ROLLBACK");
 			}
 		}
-		go(b.go, b.ngo, ok); /* no go-ahead for a task whose start is not in the store */
+		go(st, b.go, b.ngo, ok); /* not OK: no task runs whose start is not in the store */
 		batch_free(&b);
 		pthread_mutex_lock(&w->mu);
 		if (why[0] && !st->failed[0])
@@ -393,13 +392,19 @@ static void *writer(void *arg)
 	return NULL;
 }
 
+void pr_store_on_durable(pr_store *st, void (*fn)(void *ctx, const int *tokens, size_t n, int ok), void *ctx)
+{
+	st->durable = fn;
+	st->durable_ctx = ctx;
+}
+
 void pr_store_begin(pr_store *st)
 {
 	if (!st->w && !st->in_tx && pr_exec(st, "BEGIN IMMEDIATE") == 0)
 		st->in_tx = 1;
 }
 
-void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
+void pr_store_commit(pr_store *st, const int *tokens, size_t n)
 {
 	if (!st->w) {
 		int ok = !st->in_tx || pr_exec(st, "COMMIT") == 0;
@@ -408,7 +413,7 @@ void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
 		if (!ok)
 			pr_exec(st, "ROLLBACK");
 		st->in_tx = 0;
-		go(go_fds, n, ok);
+		go(st, tokens, n, ok);
 		return;
 	}
 	struct pr_writer *w = st->w;
@@ -430,7 +435,7 @@ void pr_store_commit(pr_store *st, const int *go_fds, size_t n)
 	}
 	if (n) {
 		grow((void **)&s->go, &s->capgo, s->ngo + n, sizeof *s->go);
-		memcpy(s->go + s->ngo, go_fds, n * sizeof *go_fds);
+		memcpy(s->go + s->ngo, tokens, n * sizeof *tokens);
 		s->ngo += n;
 	}
 	pthread_cond_signal(&w->work);
@@ -891,4 +896,114 @@ char *pr_store_get(pr_store *st, long run, const char *task, const char *column)
 int pr_store_checkpoint(pr_store *st, long run, const char *task, int attempt, const char *path, double at)
 {
 	return put(st, "INSERT INTO checkpoints VALUES(?, ?, ?, ?, ?)", "ltitd", run, task, attempt, path, at);
+}
+
+/* ---- what the engine reads back: a run to resume, its events, attempts and artifacts ---- */
+
+int pr_store_run_plan(pr_store *st, long run, long *id, char **plan, size_t *len, char **nodes)
+{
+	const char *sql = run ? "SELECT r.id, coalesce(r.plan, p.plan), r.nodes FROM runs r"
+				" LEFT JOIN plans p ON p.key = r.plan_key WHERE r.id = ?"
+			      : "SELECT r.id, coalesce(r.plan, p.plan), r.nodes FROM runs r"
+				" LEFT JOIN plans p ON p.key = r.plan_key WHERE r.status = 'running' ORDER BY r.id DESC LIMIT 1";
+	sqlite3_stmt *q;
+	*plan = *nodes = NULL;
+	*id = 0;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	if (run)
+		sqlite3_bind_int64(q, 1, run);
+	int rc = -1;
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 1)) {
+		*id = sqlite3_column_int64(q, 0);
+		*len = (size_t)sqlite3_column_bytes(q, 1);
+		*plan = malloc(*len + 1);
+		if (!*plan)
+			abort();
+		memcpy(*plan, sqlite3_column_text(q, 1), *len + 1);
+		if (sqlite3_column_text(q, 2))
+			*nodes = strdup((const char *)sqlite3_column_text(q, 2));
+		rc = 0;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+char *pr_store_replay_of(pr_store *st, long run)
+{
+	sqlite3_stmt *q;
+	char *r = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT b.replay FROM runs r JOIN runs b ON b.id = r.replay_of WHERE r.id = ?", -1, &q,
+			       NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(q, 1, run);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		r = strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	return r;
+}
+
+int pr_store_each_event(pr_store *st, long run, void (*fn)(void *ctx, const char *task, int attempt, const char *to,
+								   const char *detail), void *ctx)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT task, attempt, to_state, detail FROM events WHERE run = ? ORDER BY seq", -1, &q,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, run);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int(q, 1), (const char *)sqlite3_column_text(q, 2),
+		   (const char *)sqlite3_column_text(q, 3));
+	return sqlite3_finalize(q) == SQLITE_OK ? 0 : -1;
+}
+
+int pr_store_each_attempt(pr_store *st, long run, void (*fn)(void *ctx, const char *task, int attempt, long pid,
+								     const char *dir, const char *placement), void *ctx)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT task, attempt, pid, dir, placement FROM attempts WHERE run = ? ORDER BY attempt",
+			       -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, run);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int(q, 1), (long)sqlite3_column_int64(q, 2),
+		   (const char *)sqlite3_column_text(q, 3), (const char *)sqlite3_column_text(q, 4));
+	return sqlite3_finalize(q) == SQLITE_OK ? 0 : -1;
+}
+
+int pr_store_each_artifact(pr_store *st, long run, void (*fn)(void *ctx, const char *task, const char *output,
+								      const char *path, const char *hash, const char *value), void *ctx)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT task, output, path, hash, value FROM artifacts WHERE run = ?", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, run);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1),
+		   (const char *)sqlite3_column_text(q, 2), (const char *)sqlite3_column_text(q, 3),
+		   (const char *)sqlite3_column_text(q, 4));
+	return sqlite3_finalize(q) == SQLITE_OK ? 0 : -1;
+}
+
+int pr_store_each_replayed(pr_store *st, long base, void (*fn)(void *ctx, const char *task, const char *state), void *ctx)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(st->db, "SELECT id, state FROM tasks WHERE run = ? AND (state = 'skipped'"
+				       " OR coalesce(cache_key, '') <> '') ORDER BY rowid", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, base);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		fn(ctx, (const char *)sqlite3_column_text(q, 0), (const char *)sqlite3_column_text(q, 1));
+	return sqlite3_finalize(q) == SQLITE_OK ? 0 : -1;
+}
+
+int pr_store_reopen_run(pr_store *st, long run)
+{
+	return put(st, "UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", "l", run);
+}
+
+const char *pr_store_errmsg(pr_store *st)
+{
+	return sqlite3_errmsg(st->db);
 }

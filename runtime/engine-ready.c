@@ -1,0 +1,131 @@
+/*
+ * engine-ready.c - readiness: a pending task whose waits have all ended is
+ * looked at once (pe_consider(), from the ended queue or at the start).
+ *
+ * A task inside a run-time `for` waits for its list and then runs as its
+ * instances; a `try`'s fallback is skipped when what it backs up
+ * succeeded; `after` and `when` may skip it; its inputs are resolved (a
+ * reference to a task that did not succeed skips it); the stage's run-time
+ * `where` checks may fail it; else its cache key is made and it is ready.
+ */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int pe_inputs(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	json_decref(t->inputs);
+	t->inputs = json_object();
+	const char *name;
+	json_t *in;
+	json_object_foreach(json_object_get(t->j, "inputs"), name, in) {
+		int missing = 0;
+		json_t *v = pe_eval(R, json_object_get(in, "value"), 0, &missing);
+		if (missing) {
+			json_decref(v);
+			return -1;
+		}
+		json_object_set_new(t->inputs, name, v ? v : json_null());
+	}
+	return 0;
+}
+
+/* Everything task I waited for has ended: decide what becomes of it. */
+void pe_consider(runner *R, uint32_t i)
+{
+	rtask *t = &R->t[i];
+	if (t->st != S_PENDING || R->cancelled)
+		return;
+	size_t k;
+	json_t *x;
+	if (t->group) { /* a task inside a run-time for: it runs as its instances */
+		json_t *sc = json_object_get(t->j, "scatter");
+		const char *sid = json_string_value(json_array_get(sc, 0));
+		json_t *group = json_object_get(t->j, "group");
+		if (!group) {
+			int missing = 0;
+			json_t *list = pe_scatter_list(R, sid, &missing);
+			if (!list) {
+				pe_transition(R, i, S_SKIPPED, "the list its for goes over did not come");
+				return;
+			}
+			json_decref(list);
+			if (!R->expand)
+				R->expand = json_array();
+			json_array_foreach(R->expand, k, x) if (!strcmp(json_string_value(x), sid)) return;
+			json_array_append_new(R->expand, json_string(sid));
+		} else {
+			size_t bad = 0;
+			json_array_foreach(group, k, x) {
+				json_t *ix = json_object_get(R->index, json_string_value(x));
+				bad += !ix || !pe_ok_state(R->t[json_integer_value(ix)].st);
+			}
+			char msg[128];
+			snprintf(msg, sizeof msg, "%zu of its %zu instances did not succeed", bad, json_array_size(group));
+			pe_transition(R, i, bad ? S_SKIPPED : S_SUCCEEDED, bad ? msg : NULL);
+		}
+		return;
+	}
+	json_t *fb = json_object_get(t->j, "fallback_of");
+	if (json_array_size(fb)) {
+		int all_ok = 1;
+		json_array_foreach(fb, k, x) {
+			json_t *ix = json_object_get(R->index, json_string_value(x));
+			all_ok &= ix && pe_ok_state(R->t[json_integer_value(ix)].st);
+		}
+		if (all_ok) {
+			pe_transition(R, i, S_SKIPPED, "not needed: what it is the fallback of succeeded");
+			return;
+		}
+	}
+	json_array_foreach(json_object_get(t->j, "after"), k, x) {
+		json_t *ix = json_object_get(R->index, json_string_value(x));
+		if (!ix || !pe_ok_state(R->t[json_integer_value(ix)].st)) {
+			pe_transition(R, i, S_SKIPPED, "a task it runs after did not succeed");
+			return;
+		}
+	}
+	json_array_foreach(json_object_get(t->j, "when"), k, x) {
+		int missing = 0;
+		json_t *c = pe_eval(R, json_object_get(x, "expr"), 0, &missing);
+		int holds = c && json_equal(c, json_object_get(x, "is"));
+		json_decref(c);
+		if (missing || !holds) {
+			pe_transition(R, i, S_SKIPPED, missing ? "its condition's inputs did not succeed" : "branch not taken");
+			return;
+		}
+	}
+	if (pe_inputs(R, i) < 0) {
+		pe_transition(R, i, S_SKIPPED, "an input did not succeed");
+		return;
+	}
+	json_array_foreach(json_object_get(t->j, "checks"), k, x) {
+		int missing = 0;
+		json_t *c = pe_eval(R, json_object_get(x, "expr"), 0, &missing);
+		int holds = c && json_is_true(c);
+		json_decref(c);
+		if (!holds) {
+			char why[600];
+			snprintf(why, sizeof why, "stage '%s' requires %s, which does not hold", t->stage,
+				 json_string_value(json_object_get(x, "constraint")));
+			pe_transition(R, i, S_FAILED, why);
+			return;
+		}
+	}
+	pe_cache_key(R, i);
+	pe_transition(R, i, S_READY, NULL);
+	pe_dirty(R, i, 1); /* its inputs and key go into its row with the commit */
+}
+
+

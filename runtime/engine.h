@@ -1,0 +1,209 @@
+/*
+ * engine.h - what the engine's files share: the task, the runner, and the
+ * functions each file gives the others.
+ *
+ *   engine-state.c   the states, the one table of legal transitions, the
+ *                    one function that applies them, the queue of ended tasks
+ *   engine-plan.c    reading the plan into tasks and their waits
+ *   engine-values.c  run-time expressions: values of outputs, operators, built-ins
+ *   engine-ready.c   readiness: a task whose waits have ended is skipped,
+ *                    failed by a check, or ready (its inputs resolved)
+ *   engine-cache.c   cache keys, cache hits, runs that repeat an earlier run
+ *   engine-sched.c   the ready heap, the critical path, places on nodes
+ *   engine-start.c   an attempt: its directory, command, environment, handed
+ *                    to the executor
+ *   engine-finish.c  the finishing protocol: how an attempt ended, outputs
+ *                    checked and hashed, succeeded / retried / failed
+ *   engine-expand.c  run-time `for`: instances made as their lists arrive
+ *   engine-view.c    the progress lines and the live view
+ *   engine-loop.c    the loop: drain the executor's events and the ended
+ *                    queue, start what can start, commit, wait
+ *   engine-run.c     pr_run() and pr_resume(): setup, resume, the outcome
+ *
+ * Executors are reached only through exec.h.
+ */
+#ifndef PIPEC_ENGINE_H
+#define PIPEC_ENGINE_H
+
+#include "exec.h"
+#include "runtime.h"
+
+#include <jansson.h>
+#include <stdio.h>
+
+typedef enum {
+	S_PENDING, S_READY, S_RUNNING, S_SUCCEEDED, S_FAILED, S_ERROR, S_CACHED, S_RETRYING, S_SKIPPED,
+	S_CANCELLED, S_PAUSED, S__COUNT
+} tstate;
+
+typedef struct rtask {
+	json_t *j;             /* the plan's task (borrowed from the plan) */
+	const char *id, *stage;
+	uint32_t *waits;       /* everything it waits for (deps, after, fallback_of, group) */
+	uint32_t nwaits, capwaits;
+	uint32_t marked_by;    /* 1 + the last task add_wait() made wait for it */
+	uint32_t *users;       /* the tasks that wait for it */
+	uint32_t nusers, capusers;
+	uint32_t pending;      /* of WAITS, how many have not ended */
+	tstate st;
+	int attempt, attempts; /* attempts: 1 + retries */
+	int oom_pauses;        /* times it was paused out of memory with a checkpoint */
+	int not_started;       /* attempts that never ran, tried again without spending a retry */
+	int64_t backoff_ns, timeout_ns;
+	long handle;           /* the executor's handle of the running attempt (a pid), 0: none */
+	int timed_out;
+	int killed;            /* the executor was asked to end its attempt */
+	int token_sent;        /* its "running" was handed to the store with its executor's token */
+	int spawning;          /* the executor is starting it (still ready, or running once started) */
+	int go_on_spawn;       /* ... and it has its place: it runs once the executor has started it */
+	int parked;            /* started ahead: it waits for its place */
+	int no_park;           /* starting it ahead failed once: it starts the ordinary way */
+	char *cmd;             /* its command, rendered, until its "running" is recorded */
+	int64_t priority;      /* from the plan */
+	uint32_t remaining;    /* tasks on the longest path from it to the end of the DAG */
+	pr_request req;        /* what it asks for (resources; 0 when not said) */
+	pr_place place;        /* where it runs, while it runs */
+	int holds;             /* it holds its place (occupy()) */
+	int in_active;         /* listed in runner.active */
+	int in_ended;          /* on the ended queue */
+	uint8_t dirty, ready_row; /* its row is to be written at the commit; with its inputs and key */
+	int group;             /* a template inside a run-time for: it runs as its instances */
+	int cache_checked;     /* ready: the cache was looked at already */
+	double started, deadline, not_before;
+	double checkpoint_before; /* the time of its newest checkpoint when the attempt started (-1: none) */
+	char *dir;             /* the current attempt's directory (no_dir before it has one) */
+	json_t *inputs;        /* name -> resolved value */
+	json_t *outputs;       /* name -> {path, hash, value} */
+	char key[80];          /* cache key, or "" */
+	char *parts;           /* the key's parts (JSON) */
+} rtask;
+
+typedef struct runner {
+	pr_store store;
+	long run;
+	json_t *plan;
+	json_t *index;         /* task id -> index */
+	rtask *t;
+	uint32_t n, cap;
+	json_t *expand;        /* run-time fors whose lists are known: expanded at the top of the loop */
+	uint32_t *dirty, ndirty, capdirty; /* tasks whose rows the next commit writes */
+	uint32_t *ended, nended, capended; /* tasks that ended: their users are looked at by the loop */
+	pr_exec_event *events; /* what the executor reported, for the loop to act on */
+	size_t nevents, capevents;
+	int jobs, running;
+	pr_nodes nodes;        /* this machine, or the resources file's nodes */
+	pr_executor *ex;       /* who runs the attempts */
+	int own_ex;            /* ... made here (the local one), closed here */
+	int no_sandbox;        /* --no-sandbox */
+	FILE *log;
+	int live;              /* the live view (pr_options.live) */
+	int drawn;             /* lines of the view now on the terminal */
+	double drawn_at;       /* when it was drawn */
+	double began;          /* when the run (or resume) began */
+	int store_failed;      /* the writer thread could not commit: the run stopped */
+	int exiting;           /* the process ends after the run: free_runner() frees nothing */
+	int cancelled;
+	int resumed;           /* pr_resume(): the run began before */
+	int sandboxed;         /* attempts run in the sandbox (the executor says where started-ahead pays) */
+	json_t *sources;       /* path -> content hash ("": none) of each file outside the store a key hashed */
+	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
+	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
+	int nparked;           /* tasks started ahead, being started or waiting */
+	char root[4096];       /* absolute STATE/.pipec */
+	char tag[20];          /* a short hash of ROOT (the executor names what it makes after it) */
+} runner;
+
+extern char pe_no_dir[];
+
+/* engine-state.c */
+extern const char *const pe_state_names[S__COUNT];
+int pe_terminal(tstate s);
+int pe_ok_state(tstate s);
+int pe_state_of(const char *name); /* -1 when NAME is not a state */
+/* Moves task I to TO (a legal change, else abort) with the event's DETAIL; a task that ends joins the ended queue. */
+void pe_transition(runner *R, uint32_t i, tstate to, const char *detail);
+/* The ended queue: each task that ended has its users looked at, in order, without recursion. */
+void pe_drain_ended(runner *R);
+
+/* engine-loop.c */
+/* The clock: the executor's (real time, or virtual). */
+double pe_now(runner *R);
+void pe_begin(runner *R);
+void pe_dirty(runner *R, uint32_t i, int ready);
+void pe_commit(runner *R);
+void pe_activate(runner *R, uint32_t i);
+void pe_drive(runner *R);
+void pe_cancel_all(runner *R);
+/* The executor's report callback: queues EV (pr_executor.report). */
+void pe_report(void *engine, const pr_exec_event *ev);
+
+/* engine-plan.c */
+int pe_load(runner *R, const char *text, size_t len, char **err);
+int pe_init_task(runner *R, uint32_t i, char **err);
+int pe_link_task(runner *R, uint32_t i, char **err);
+/* Makes task I wait for task D; 1, or 0 when it did already. */
+int pe_add_wait(runner *R, uint32_t i, uint32_t d);
+void pe_set_dir(rtask *t, const char *dir);
+
+/* engine-values.c */
+json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing);
+void pe_text_of(json_t *v, char **out, size_t *len);
+void pe_quote(FILE *f, const char *s, size_t n);
+
+/* engine-ready.c */
+void pe_consider(runner *R, uint32_t i);
+/* Resolves task I's inputs into t->inputs; 0, or -1 when one did not succeed. */
+int pe_inputs(runner *R, uint32_t i);
+
+/* engine-cache.c */
+void pe_cache_key(runner *R, uint32_t i);
+int pe_try_cache(runner *R, uint32_t i);
+int pe_try_replay(runner *R, const char *key, pr_summary *sum);
+void pe_keep_replay(runner *R, const pr_summary *sum);
+void pe_replay_summary(json_t *info, pr_summary *sum);
+
+/* engine-sched.c */
+int pe_placed(const runner *R, uint32_t i);
+void pe_heap_push(runner *R, uint32_t i);
+uint32_t pe_heap_pop(runner *R);
+void pe_occupy(runner *R, uint32_t i);
+void pe_vacate(runner *R, uint32_t i);
+int pe_never_fits(runner *R, uint32_t i, char *why, size_t n);
+void pe_place_text(runner *R, uint32_t i, char *out, size_t n);
+void pe_critical_paths(runner *R);
+
+/* engine-start.c */
+/* Starts task I (AHEAD: ahead of its turn); 0, or -1 when it ended at once (an error). */
+int pe_start(runner *R, uint32_t i, int ahead);
+int pe_mkdirs(const char *path);
+void pe_checkpoint_dir(const runner *R, uint32_t i, char *out, size_t n);
+const char *pe_where(const rtask *t, char *buf, size_t n);
+
+/* engine-finish.c */
+/* Acts on EV, an ENDED event of task I's current attempt. */
+void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev);
+int pe_hash_path(const char *path, char out[65]);
+void pe_hex_of(const unsigned char *h, char *out);
+double pe_note_checkpoint(runner *R, uint32_t i);
+double pe_newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn);
+
+/* engine-expand.c */
+void pe_expand(runner *R, const char *sid);
+json_t *pe_scatter_list(runner *R, const char *sid, int *missing);
+json_t *pe_for_element(runner *R, json_t *e, const char *sid, size_t k, json_t *elem);
+char *pe_inner_for(runner *R, const char *x, const char *sid, size_t k, json_t *elem);
+
+/* engine-view.c */
+void pe_view_erase(runner *R);
+void pe_view_draw(runner *R);
+
+/* engine-run.c: runs PLAN with executor X (NULL: the local one); as pr_run(). */
+int pe_run_with(const char *plan, size_t len, const pr_options *opt, pr_executor *x, pr_summary *sum, char **err);
+int pe_resume_with(long run, const pr_options *opt, pr_executor *x, pr_summary *sum, char **err);
+
+/* exec-local.c: the local executor for a run's state directory ROOT (absolute), its TAG, run RUN. */
+/* EXITING: the process ends after the run (the namespaces are not waited for). */
+pr_executor *pr_local_new(int sandbox, int jobs, const char *root, const char *tag, long run, int exiting, char *missing,
+			  size_t mn);
+
+#endif
