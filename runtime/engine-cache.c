@@ -55,12 +55,17 @@ static json_t *by_content(runner *R, json_t *v, int consts_only)
 void pe_cache_key(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
-	if (!json_is_true(json_object_get(t->j, "cache")))
+	int cache = json_is_true(json_object_get(t->j, "cache")), checkpoint = json_is_true(json_object_get(t->j, "checkpoint"));
+	if (!cache && !checkpoint)
 		return;
 	json_t *parts = json_object();
-	json_object_set_new(parts, "format", json_integer(1));
+	/*
+	 * Format 2: the stage's module (its file's name) is not a part: what
+	 * the stage does is its command, image, env and outputs, so renaming or
+	 * moving the .pipe file keeps its results.
+	 */
+	json_object_set_new(parts, "format", json_integer(2));
 	json_object_set(parts, "stage", json_object_get(t->j, "stage"));
-	json_object_set(parts, "module", json_object_get(t->j, "module"));
 	/* an element of a run-time for's list is a constant of its instance's command */
 	json_object_set_new(parts, "command", by_content(R, json_object_get(t->j, "command"), 1));
 	json_object_set(parts, "image", json_object_get(t->j, "image"));
@@ -86,7 +91,15 @@ void pe_cache_key(runner *R, uint32_t i)
 	char *text = json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS);
 	unsigned char h[32];
 	crypto_generichash(h, 32, (const unsigned char *)text, strlen(text), NULL, 0);
-	pe_hex_of(h, t->key);
+	/* its checkpoints belong to what made it: kept across its attempts and resumes, never offered to
+	 * a task with other inputs or another command (stage) */
+	pe_hex_of(h, t->cpkey);
+	if (!cache) {
+		free(text);
+		json_decref(parts);
+		return;
+	}
+	memcpy(t->key, t->cpkey, sizeof t->key);
 	free(t->parts);
 	t->parts = text;
 	json_decref(parts);

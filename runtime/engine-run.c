@@ -380,6 +380,7 @@ int pe_resume_with(long run, const pr_options *opt, pr_executor *x, pr_summary *
 		if (t->st != S_RUNNING)
 			continue;
 		pe_occupy(R, i);
+		pe_cache_key(R, i); /* where its checkpoints are, for its end */
 		t->token_sent = 1; /* its go-ahead went, or it never runs */
 		if (R->log && t->handle > 0)
 			fprintf(R->log, "%-10s %s: adopting (pid %ld)\n", "running", t->id, t->handle);

@@ -51,12 +51,21 @@ static void safe_name(const char *id, char *out, size_t n)
 	out[k] = 0;
 }
 
-/* STATE/.pipec/checkpoints/TASK: where task I's checkpoints are kept, across attempts and resumes. */
+/*
+ * STATE/.pipec/checkpoints/KEY: where task I's checkpoints are kept, by the
+ * key of its inputs and command (engine-cache.c), across attempts, resumes
+ * and runs of the same key, and never seen by a task with another.
+ */
 void pe_checkpoint_dir(const runner *R, uint32_t i, char *out, size_t n)
 {
+	const rtask *t = &R->t[i];
+	if (t->cpkey[0]) {
+		snprintf(out, n, "%s/checkpoints/%s", R->root, t->cpkey);
+		return;
+	}
 	char safe[1024];
-	safe_name(R->t[i].id, safe, sizeof safe);
-	snprintf(out, n, "%s/checkpoints/%s", R->root, safe);
+	safe_name(t->id, safe, sizeof safe);
+	snprintf(out, n, "%s/checkpoints/run-%ld-%s", R->root, R->run, safe);
 }
 
 /* The command of task I, with its outputs' paths and inputs' values. */

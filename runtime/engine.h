@@ -75,6 +75,7 @@ typedef struct rtask {
 	json_t *inputs;        /* name -> resolved value */
 	json_t *outputs;       /* name -> {path, hash, value} */
 	char key[80];          /* cache key, or "" */
+	char cpkey[80];        /* the key its checkpoints are kept by (its cache key's, also when it is not cached), or "" */
 	char *parts;           /* the key's parts (JSON) */
 } rtask;
 
