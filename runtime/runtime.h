@@ -222,4 +222,49 @@ void pr_sandbox_end(pr_sandbox *sb);
 /* After the attempt ended: 1 if its memory limit killed it; NOTE says if the pids limit refused forks; its cgroups go. */
 int pr_sandbox_reap(const pr_sandbox *sb, const char *cgroup, char *note, size_t n);
 
+/* ---- store-query.c: the store's read side, what the reports ask ----------------
+ *
+ * A read-only connection to STATE/.pipec/state.db, without the lock.  Each
+ * function returns a new jansson reference (NULL where it says so) with the
+ * keys listed; a SQL NULL is JSON null where a key says "or null", else the
+ * column's zero ("", 0).  A question the store cannot answer (a table or
+ * column an old store lacks) has the empty answer. */
+typedef struct pr_query pr_query;
+typedef struct json_t json_t; /* jansson's */
+
+/* Opens the store in STATE_DIR for reading, or NULL with *ERR (a new message). */
+pr_query *pr_query_open(const char *state_dir, char **err);
+void pr_query_close(pr_query *qy);
+/* Every run, by id: [{run, status, started, finished (or null), plan_hash, tasks, ok, failed}]. */
+json_t *pr_query_runs(pr_query *qy);
+/* The newest run's id, or 0. */
+long pr_query_latest_run(pr_query *qy);
+/* RUN's {status, started (or null), finished (or null)}, or NULL when there is no such run. */
+json_t *pr_query_run(pr_query *qy, long run);
+/* RUN's tasks in the plan's order: [{id, stage, state, attempts, exit_code (or null), started, finished,
+ * detail (the last event's that says why, or null), placement (JSON text, or null)}]. */
+json_t *pr_query_tasks(pr_query *qy, long run);
+/* TASK's attempts in RUN: [{attempt, started, finished, exit_code, signal, placement, pid (each or null
+ * but attempt and started)}]. */
+json_t *pr_query_attempts(pr_query *qy, long run, const char *task);
+/* TASK in RUN (0: the latest run that has it): {run, state, parts (its cache key's parts, JSON text),
+ * key}, or NULL.  _before: the latest run before RUN where TASK had key parts, or NULL. */
+json_t *pr_query_key_parts(pr_query *qy, const char *task, long run);
+json_t *pr_query_key_parts_before(pr_query *qy, const char *task, long run);
+/* The artifact at PATH (an absolute path), preferring the run that made it over one that took it from
+ * the cache: {run, task, output}, or NULL. */
+json_t *pr_query_lineage_of(pr_query *qy, const char *path);
+/* The latest run that has TASK, or 0. */
+long pr_query_task_run(pr_query *qy, const char *task);
+/* RUN's plan (of the run it repeated, if it did; with what its run-time fors added), or NULL. */
+json_t *pr_query_plan(pr_query *qy, long run);
+/* TASK in RUN: {stage, state, command, inputs (JSON text)}, or NULL. */
+json_t *pr_query_task(pr_query *qy, long run, const char *task);
+/* For a TASK of RUN whose result came from the cache: the task that made it, {run, command}, or NULL. */
+json_t *pr_query_made_by(pr_query *qy, long run, const char *task);
+/* For pipec cancel, on the store it holds (pr_store_open()): the newest run still 'running', or 0; and
+ * RUN's tasks that have not ended, [{id, state, attempts, pid (0: none)}]. */
+long pr_query_live_run(pr_store *st);
+json_t *pr_query_live_tasks(pr_store *st, long run);
+
 #endif
