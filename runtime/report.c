@@ -60,6 +60,12 @@ int pr_report_runs(const char *state_dir, int json, FILE *out, char **err)
 		return 2;
 	json_t *runs = pr_query_runs(qy), *arr = json_array(), *r;
 	size_t i;
+	if (pr_query_failed(qy, err)) {
+		json_decref(runs);
+		json_decref(arr);
+		pr_query_close(qy);
+		return 2;
+	}
 	if (!json)
 		fprintf(out, "%-5s %-10s %-19s %-19s %7s %7s %7s  %s\n", "RUN", "STATUS", "STARTED", "FINISHED", "TASKS",
 			"OK", "FAILED", "PLAN");
@@ -137,6 +143,11 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 	if (!run)
 		run = pr_query_latest_run(qy);
 	json_t *r = pr_query_run(qy, run);
+	if (pr_query_failed(qy, err)) {
+		json_decref(r);
+		pr_query_close(qy);
+		return 2;
+	}
 	if (!r) {
 		char msg[64];
 		snprintf(msg, sizeof msg, "the store has no run %ld", run);
@@ -149,6 +160,12 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 	json_object_set(o, "status", json_object_get(r, "status"));
 	json_decref(r);
 	json_t *rows = pr_query_tasks(qy, run), *q;
+	if (pr_query_failed(qy, err)) {
+		json_decref(rows);
+		json_decref(o);
+		pr_query_close(qy);
+		return 2;
+	}
 	json_t *tasks = json_array();
 	if (!json)
 		fprintf(out, "run %ld: %s\n%-24s %-16s %-10s %8s %5s %9s  %s\n", run,
@@ -204,14 +221,17 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 	}
 	json_decref(rows);
 	json_object_set_new(o, "tasks", tasks);
-	if (json) {
+	int rc = 0;
+	if (pr_query_failed(qy, err)) /* an attempt's row (the text was printed before: it has none) */
+		rc = 2;
+	else if (json) {
 		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fprintf(out, "%s\n", s);
 		free(s);
 	}
 	json_decref(o);
 	pr_query_close(qy);
-	return 0;
+	return rc;
 }
 
 int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, char **err)
@@ -220,6 +240,11 @@ int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, 
 	if (open_ro(state_dir, &qy, err))
 		return 2;
 	json_t *now = pr_query_key_parts(qy, task, run);
+	if (pr_query_failed(qy, err)) {
+		json_decref(now);
+		pr_query_close(qy);
+		return 2;
+	}
 	if (!now) {
 		char msg[512];
 		snprintf(msg, sizeof msg, "no task '%s' in the store%s", task, run ? " for that run" : "");
@@ -241,6 +266,11 @@ int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, 
 	}
 	/* the same task in the run before that had it */
 	json_t *earlier = pr_query_key_parts_before(qy, task, run);
+	if (pr_query_failed(qy, err)) {
+		json_decref(earlier);
+		rc = 2;
+		goto done;
+	}
 	if (!earlier) {
 		fprintf(out, "%s (run %ld) ran: no earlier run had a task '%s'\n", task, run, task);
 		goto done;
@@ -353,6 +383,10 @@ static void walk(pr_query *qy, long run, json_t *tasks, const char *id, int up, 
 
 int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *out, char **err)
 {
+	if (!*what) {
+		*err = strdup("lineage needs an output's path or a task's id, not ''");
+		return 2;
+	}
 	pr_query *qy;
 	if (open_ro(state_dir, &qy, err))
 		return 2;
@@ -369,6 +403,12 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 	}
 	if (!task && (run = pr_query_task_run(qy, what)) != 0)
 		task = strdup(what); /* a task id, in the latest run that has it */
+	if (pr_query_failed(qy, err)) {
+		free(task);
+		free(output);
+		pr_query_close(qy);
+		return 2;
+	}
 	if (!task) {
 		char msg[4400];
 		snprintf(msg, sizeof msg, "'%s' is neither an output nor a task the store knows", what);
@@ -383,6 +423,16 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 	json_t *seen_down = json_object();
 	walk(qy, run, tasks, task, 0, seen_down, down);
 	json_decref(seen_down);
+	if (pr_query_failed(qy, err)) {
+		json_decref(up);
+		json_decref(down);
+		json_decref(seen);
+		json_decref(plan);
+		free(task);
+		free(output);
+		pr_query_close(qy);
+		return 2;
+	}
 	json_t *o = json_object();
 	json_object_set_new(o, "run", json_integer(run));
 	json_object_set_new(o, "task", json_string(task));

@@ -232,8 +232,16 @@ int pr_sandbox_reap(const pr_sandbox *sb, const char *cgroup, char *note, size_t
 typedef struct pr_query pr_query;
 typedef struct json_t json_t; /* jansson's */
 
-/* Opens the store in STATE_DIR for reading, or NULL with *ERR (a new message). */
+/* Opens the store in STATE_DIR for reading and checks it (pr_query_check()), or NULL with *ERR (a new
+ * message): no store there, one that cannot be opened, or one that is damaged, each said as `pipec run`
+ * says it. */
 pr_query *pr_query_open(const char *state_dir, char **err);
+/* 0 when the open store DB (at PATH) passes quick_check and has its tables (a file truncated to 0 bytes
+ * is an empty database, not a store); else -1 with *ERR, "the store PATH is damaged (...)". */
+int pr_query_check(sqlite3 *db, const char *path, char **err);
+/* 1 with *ERR (a new message) when a question asked since pr_query_open() failed (a damaged page found
+ * late, an I/O error): the answers may be partial and must not be shown; else 0. */
+int pr_query_failed(pr_query *qy, char **err);
 void pr_query_close(pr_query *qy);
 /* Every run, by id: [{run, status, started, finished (or null), plan_hash, tasks, ok, failed}]. */
 json_t *pr_query_runs(pr_query *qy);

@@ -22,13 +22,17 @@
  */
 #include "runtime.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct pr_query {
-	sqlite3 *db; /* read-only, with the TEMP VIEW tasks */
+	sqlite3 *db;   /* read-only, with the TEMP VIEW tasks */
+	char *path;    /* STATE/.pipec/state.db */
+	char *failed;  /* why the first statement that failed did (a new message), or NULL */
 };
 
 /* A text column, "" for NULL. */
@@ -52,15 +56,82 @@ static json_t *text_or_null(sqlite3_stmt *q, int i)
 	return sqlite3_column_type(q, i) == SQLITE_NULL ? json_null() : json_string(col(q, i));
 }
 
+/* A new message: "the store PATH " followed by FMT with A. */
+static char *says(const char *path, const char *fmt, const char *a)
+{
+	const char *head = "the store ";
+	size_t n = strlen(head) + strlen(path) + strlen(fmt) + strlen(a) + 1;
+	char *m = malloc(n);
+	if (!m)
+		abort();
+	int k = snprintf(m, n, "%s%s", head, path);
+	snprintf(m + k, n - (size_t)k, fmt, a);
+	return m;
+}
+
+/* The store is damaged: what `pipec run` says of it (store.c, pr_store_open()), with WHY in the brackets. */
+static char *damaged(const char *path, const char *why)
+{
+	return says(path, " is damaged (%s); it is left as it is: move it away to start afresh", why);
+}
+
+/* Notes why a statement failed with RC, the first time. */
+static void failed(pr_query *qy, int rc)
+{
+	if (qy->failed)
+		return;
+	int code = rc & 0xff;
+	qy->failed = code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? damaged(qy->path, sqlite3_errstr(rc))
+								  : says(qy->path, " cannot be read: %s", sqlite3_errstr(rc));
+}
+
 /* SQL prepared on QY's connection, or NULL (a store from before the table or column it reads). */
 static sqlite3_stmt *prep(pr_query *qy, const char *sql)
 {
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(qy->db, sql, -1, &q, NULL) != SQLITE_OK) {
+	int rc = sqlite3_prepare_v2(qy->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		if (rc != SQLITE_ERROR) /* SQLITE_ERROR: no such table or column, in an older store */
+			failed(qy, rc);
 		sqlite3_finalize(q);
 		return NULL;
 	}
 	return q;
+}
+
+/* Steps Q (NULL: a statement that could not be prepared): 1 on a row, 0 when done or it failed (noted). */
+static int row(pr_query *qy, sqlite3_stmt *q)
+{
+	if (!q)
+		return 0;
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		failed(qy, rc);
+	return 0;
+}
+
+int pr_query_check(sqlite3 *db, const char *path, char **err)
+{
+	sqlite3_stmt *q = NULL;
+	int ok = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW &&
+		 sqlite3_column_text(q, 0) && strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0;
+	sqlite3_finalize(q);
+	if (!ok) {
+		*err = damaged(path, "quick_check failed");
+		return -1;
+	}
+	/* a file of 0 bytes is a valid empty database: it is not a store */
+	q = NULL;
+	ok = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'tasks')",
+				-1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) == 2;
+	sqlite3_finalize(q);
+	if (!ok) {
+		*err = damaged(path, "it is empty: it has no table of runs or of tasks");
+		return -1;
+	}
+	return 0;
 }
 
 pr_query *pr_query_open(const char *state_dir, char **err)
@@ -71,17 +142,34 @@ pr_query *pr_query_open(const char *state_dir, char **err)
 		abort();
 	snprintf(path, n, "%s/.pipec/state.db", state_dir);
 	sqlite3 *db = NULL;
-	if (access(path, R_OK) != 0 || sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (access(path, F_OK) != 0 && errno == ENOENT) {
 		const char *fmt = "no store at %s (nothing has run there)";
 		size_t m = strlen(fmt) + strlen(path);
 		*err = malloc(m);
-		if (*err)
-			snprintf(*err, m, fmt, path);
+		if (!*err)
+			abort();
+		snprintf(*err, m, fmt, path);
+		free(path);
+		return NULL;
+	}
+	/* what `pipec run` says of a store it cannot open (store.c, pr_store_open()) */
+	struct stat sb;
+	const char *why = access(path, R_OK) != 0 ? strerror(errno)
+			: stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ? sqlite3_errstr(SQLITE_CANTOPEN) /* as run's, opening it to write */
+			: sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ? (db ? sqlite3_errmsg(db) : "out of memory")
+			: NULL;
+	if (why || pr_query_check(db, path, err) < 0) {
+		if (why) {
+			size_t m = strlen("cannot open the store : ") + strlen(path) + strlen(why) + 1;
+			*err = malloc(m);
+			if (!*err)
+				abort();
+			snprintf(*err, m, "cannot open the store %s: %s", path, why);
+		}
 		sqlite3_close(db);
 		free(path);
 		return NULL;
 	}
-	free(path);
 	sqlite3_busy_timeout(db, 5000);
 	sqlite3_stmt *q;
 	int replays = sqlite3_prepare_v2(db, "SELECT replay_of FROM runs", -1, &q, NULL) == SQLITE_OK;
@@ -93,11 +181,20 @@ pr_query *pr_query_open(const char *state_dir, char **err)
 		       " 0, t.cache_key, NULL, NULL, t.parts, t.inputs, t.command, NULL, NULL, NULL, NULL"
 		       " FROM main.runs r JOIN main.tasks t ON t.run = r.replay_of"
 		     : "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, * FROM main.tasks", NULL, NULL, NULL);
-	pr_query *qy = malloc(sizeof *qy);
+	pr_query *qy = calloc(1, sizeof *qy);
 	if (!qy)
 		abort();
 	qy->db = db;
+	qy->path = path;
 	return qy;
+}
+
+int pr_query_failed(pr_query *qy, char **err)
+{
+	if (!qy->failed)
+		return 0;
+	*err = strdup(qy->failed);
+	return 1;
 }
 
 void pr_query_close(pr_query *qy)
@@ -105,6 +202,8 @@ void pr_query_close(pr_query *qy)
 	if (!qy)
 		return;
 	sqlite3_close(qy->db);
+	free(qy->path);
+	free(qy->failed);
 	free(qy);
 }
 
@@ -116,7 +215,7 @@ json_t *pr_query_runs(pr_query *qy)
 				   " (SELECT count(*) FROM tasks t WHERE t.run = r.id AND t.state IN ('succeeded', 'cached')),"
 				   " (SELECT count(*) FROM tasks t WHERE t.run = r.id AND t.state IN ('failed', 'error'))"
 				   " FROM runs r ORDER BY r.id");
-	while (q && sqlite3_step(q) == SQLITE_ROW) {
+	while (row(qy, q)) {
 		json_t *o = json_object();
 		json_object_set_new(o, "run", json_integer(sqlite3_column_int64(q, 0)));
 		json_object_set_new(o, "status", json_string(col(q, 1)));
@@ -136,7 +235,7 @@ long pr_query_latest_run(pr_query *qy)
 {
 	long run = 0;
 	sqlite3_stmt *q = prep(qy, "SELECT max(id) FROM runs");
-	if (q && sqlite3_step(q) == SQLITE_ROW)
+	if (row(qy, q))
 		run = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
 	return run;
@@ -148,7 +247,7 @@ json_t *pr_query_run(pr_query *qy, long run)
 	json_t *o = NULL;
 	if (q) {
 		sqlite3_bind_int64(q, 1, run);
-		if (sqlite3_step(q) == SQLITE_ROW) {
+		if (row(qy, q)) {
 			o = json_object();
 			json_object_set_new(o, "status", json_string(col(q, 0)));
 			json_object_set_new(o, "started", real_or_null(q, 1));
@@ -168,7 +267,7 @@ json_t *pr_query_tasks(pr_query *qy, long run)
 				   " FROM tasks t WHERE t.run = ? ORDER BY t.ord");
 	if (q)
 		sqlite3_bind_int64(q, 1, run);
-	while (q && sqlite3_step(q) == SQLITE_ROW) {
+	while (row(qy, q)) {
 		json_t *o = json_object();
 		json_object_set_new(o, "id", json_string(col(q, 0)));
 		json_object_set_new(o, "stage", json_string(col(q, 1)));
@@ -194,7 +293,7 @@ json_t *pr_query_attempts(pr_query *qy, long run, const char *task)
 		return arr; /* a store from before attempts were kept */
 	sqlite3_bind_int64(q, 1, run);
 	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	while (row(qy, q)) {
 		json_t *o = json_object();
 		json_object_set_new(o, "attempt", json_integer(sqlite3_column_int(q, 0)));
 		json_object_set_new(o, "started", json_real(sqlite3_column_double(q, 1)));
@@ -235,7 +334,7 @@ json_t *pr_query_key_parts(pr_query *qy, const char *task, long run)
 		sqlite3_bind_text(q, 1, task, -1, SQLITE_STATIC);
 		if (run)
 			sqlite3_bind_int64(q, 2, run);
-		if (sqlite3_step(q) == SQLITE_ROW)
+		if (row(qy, q))
 			o = parts_row(q);
 	}
 	sqlite3_finalize(q);
@@ -250,7 +349,7 @@ json_t *pr_query_key_parts_before(pr_query *qy, const char *task, long run)
 	if (q) {
 		sqlite3_bind_text(q, 1, task, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(q, 2, run);
-		if (sqlite3_step(q) == SQLITE_ROW)
+		if (row(qy, q))
 			o = parts_row(q);
 	}
 	sqlite3_finalize(q);
@@ -261,12 +360,13 @@ json_t *pr_query_lineage_of(pr_query *qy, const char *path)
 {
 	/* the run that made the file, rather than a later one that took it from the cache */
 	sqlite3_stmt *q = prep(qy, "SELECT a.run, a.task, a.output FROM artifacts a JOIN tasks t ON t.run = a.run AND t.id = a.task"
-				   " WHERE a.path = ?1 OR a.path LIKE ?1 || '/%' ORDER BY (t.state = 'succeeded') DESC, a.run DESC"
+				   " WHERE a.path = ?1 OR (length(?1) > 0 AND substr(a.path, 1, length(?1) + 1) = ?1 || '/')"
+				   " ORDER BY (t.state = 'succeeded') DESC, a.run DESC"
 				   " LIMIT 1");
 	json_t *o = NULL;
 	if (q) {
 		sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
+		if (row(qy, q)) {
 			o = json_object();
 			json_object_set_new(o, "run", json_integer(sqlite3_column_int64(q, 0)));
 			json_object_set_new(o, "task", json_string(col(q, 1)));
@@ -283,7 +383,7 @@ long pr_query_task_run(pr_query *qy, const char *task)
 	sqlite3_stmt *q = prep(qy, "SELECT run FROM tasks WHERE id = ? ORDER BY run DESC LIMIT 1");
 	if (q) {
 		sqlite3_bind_text(q, 1, task, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW)
+		if (row(qy, q))
 			run = sqlite3_column_int64(q, 0);
 	}
 	sqlite3_finalize(q);
@@ -297,7 +397,7 @@ json_t *pr_query_plan(pr_query *qy, long run)
 	sqlite3_stmt *q = prep(qy, "SELECT replay_of FROM runs WHERE id = ? AND replay_of IS NOT NULL");
 	if (q) { /* no replay_of in a store from before runs could repeat */
 		sqlite3_bind_int64(q, 1, run);
-		if (sqlite3_step(q) == SQLITE_ROW)
+		if (row(qy, q))
 			planned = sqlite3_column_int64(q, 0);
 	}
 	sqlite3_finalize(q);
@@ -306,7 +406,7 @@ json_t *pr_query_plan(pr_query *qy, long run)
 	json_t *plan = NULL;
 	if (q) {
 		sqlite3_bind_int64(q, 1, planned);
-		if (sqlite3_step(q) == SQLITE_ROW)
+		if (row(qy, q))
 			plan = json_loads(col(q, 0), 0, NULL);
 	}
 	sqlite3_finalize(q);
@@ -320,7 +420,7 @@ json_t *pr_query_task(pr_query *qy, long run, const char *task)
 	if (q) {
 		sqlite3_bind_int64(q, 1, run);
 		sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
+		if (row(qy, q)) {
 			o = json_object();
 			json_object_set_new(o, "stage", json_string(col(q, 0)));
 			json_object_set_new(o, "state", json_string(col(q, 1)));
@@ -340,7 +440,7 @@ json_t *pr_query_made_by(pr_query *qy, long run, const char *task)
 	if (q) {
 		sqlite3_bind_int64(q, 1, run);
 		sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
+		if (row(qy, q)) {
 			o = json_object();
 			json_object_set_new(o, "run", json_integer(sqlite3_column_int64(q, 0)));
 			json_object_set_new(o, "command", json_string(col(q, 1)));
