@@ -234,7 +234,122 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 	return rc;
 }
 
+/* How much of a changed value `why` shows (bytes a side); longer values show a window around where they differ. */
+enum { WHY_SHOWN = 200, WHY_BEFORE = 60 };
+
+/* The start of the UTF-8 character that byte I of S is in. */
+static size_t char_start(const char *s, size_t i)
+{
+	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;
+	return i;
+}
+
+/* Writes S from byte FROM, at most WHY_SHOWN bytes (whole characters), with "..." where it is cut. */
+static void window(FILE *out, const char *s, size_t from)
+{
+	size_t n = strlen(s), end = n - from > WHY_SHOWN ? char_start(s, from + WHY_SHOWN) : n;
+	fprintf(out, "%s%.*s%s", from ? "..." : "", (int)(end - from), s + from, end < n ? "..." : "");
+}
+
+/* Writes "A -> B" (JSON texts of a changed value): whole when both are short, else both from a little
+ * before their first difference, so that what differs shows on each side. */
+static void changed(FILE *out, const char *a, const char *b)
+{
+	size_t from = 0;
+	if (strlen(a) > WHY_SHOWN || strlen(b) > WHY_SHOWN) {
+		size_t d = 0;
+		while (a[d] && a[d] == b[d])
+			d++;
+		from = char_start(a, d > WHY_BEFORE ? d - WHY_BEFORE : 0);
+	}
+	window(out, a, from);
+	fputs(" -> ", out);
+	window(out, b, from);
+}
+
+/* Appends {part, [input,] before, after} to CHANGES (before/after borrowed; NULL: none). */
+static void add_change(json_t *changes, const char *part, const char *input, json_t *before, json_t *after)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "part", json_string(part));
+	if (input)
+		json_object_set_new(c, "input", json_string(input));
+	json_object_set(c, "before", before ? before : json_null());
+	json_object_set(c, "after", after ? after : json_null());
+	json_array_append_new(changes, c);
+}
+
+/* The parts of key B that differ from key A, as add_change() entries: an input each, else the part. */
+static json_t *key_changes(json_t *a, json_t *b)
+{
+	json_t *changes = json_array(), *v, *x;
+	const char *k, *in;
+	json_object_foreach(b, k, v) {
+		json_t *w = json_object_get(a, k);
+		if (w && json_equal(v, w))
+			continue;
+		if (!strcmp(k, "inputs") && w) {
+			json_object_foreach(v, in, x) {
+				json_t *y = json_object_get(w, in);
+				if (!y || !json_equal(x, y))
+					add_change(changes, "input", in, y, x);
+			}
+			json_object_foreach(w, in, x) if (!json_object_get(v, in)) add_change(changes, "input", in, x, NULL);
+			continue;
+		}
+		add_change(changes, k, NULL, w, v);
+	}
+	return changes;
+}
+
+/* WHY (pr_report_why_format()'s object) as the sentences `pipec why` writes. */
+static void why_text(FILE *out, const json_t *why)
+{
+	const char *task = str(why, "task"), *reason = str(why, "reason");
+	long run = (long)json_integer_value(json_object_get(why, "run"));
+	if (!strcmp(reason, "cached")) {
+		fprintf(out, "%s (run %ld) did not run: its result was in the cache under key %.16s\n", task, run,
+			str(why, "key"));
+		return;
+	}
+	if (!strcmp(reason, "no_key")) {
+		fprintf(out, "%s (run %ld) is %s: it never got as far as its cache key (its inputs or conditions decided)\n",
+			task, run, str(why, "state"));
+		return;
+	}
+	if (!strcmp(reason, "first")) {
+		fprintf(out, "%s (run %ld) ran: no earlier run had a task '%s'\n", task, run, task);
+		return;
+	}
+	fprintf(out, "%s (run %ld) ran rather than being cached; compared with run %lld:\n", task, run,
+		(long long)json_integer_value(json_object_get(why, "compared_with")));
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(why, "changed"), i, c) {
+		json_t *before = json_object_get(c, "before"), *after = json_object_get(c, "after");
+		char *s1 = json_is_null(before) ? strdup("(none)") : json_dumps(before, JSON_ENCODE_ANY | JSON_COMPACT);
+		char *s2 = json_is_null(after) ? strdup("(none)") : json_dumps(after, JSON_ENCODE_ANY | JSON_COMPACT);
+		if (json_object_get(c, "input"))
+			fprintf(out, "  input '%s' changed: ", str(c, "input"));
+		else
+			fprintf(out, "  its %s changed: ", str(c, "part"));
+		changed(out, s1, s2);
+		fputc('\n', out);
+		free(s1);
+		free(s2);
+	}
+	if (!strcmp(reason, "unusable"))
+		fprintf(out, "  nothing that makes its key changed: the earlier result was not usable (it did not succeed, "
+			     "or its files were gone)\n");
+}
+
 int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, char **err)
+{
+	return pr_report_why_format(state_dir, task, run, 0, out, err);
+}
+
+int pr_report_why_format(const char *state_dir, const char *task, long run, int json, FILE *out, char **err)
 {
 	pr_query *qy;
 	if (open_ro(state_dir, &qy, err))
@@ -254,115 +369,131 @@ int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, 
 	}
 	run = (long)json_integer_value(json_object_get(now, "run"));
 	const char *state = str(now, "state"), *parts = str(now, "parts"), *key = str(now, "key");
-	int rc = 0;
-	if (!strcmp(state, "cached")) {
-		fprintf(out, "%s (run %ld) did not run: its result was in the cache under key %.16s\n", task, run, key);
-		goto done;
-	}
-	if (!*parts) {
-		fprintf(out, "%s (run %ld) is %s: it never got as far as its cache key (its inputs or conditions decided)\n",
-			task, run, state);
-		goto done;
-	}
-	/* the same task in the run before that had it */
-	json_t *earlier = pr_query_key_parts_before(qy, task, run);
-	if (pr_query_failed(qy, err)) {
-		json_decref(earlier);
-		rc = 2;
-		goto done;
-	}
-	if (!earlier) {
-		fprintf(out, "%s (run %ld) ran: no earlier run had a task '%s'\n", task, run, task);
-		goto done;
-	}
-	long before = (long)json_integer_value(json_object_get(earlier, "run"));
-	json_t *a = json_loads(str(earlier, "parts"), 0, NULL), *b = json_loads(parts, 0, NULL);
-	json_decref(earlier);
-	int differ = 0;
-	fprintf(out, "%s (run %ld) ran rather than being cached; compared with run %ld:\n", task, run, before);
-	const char *k;
-	json_t *v;
-	json_object_foreach(b, k, v) {
-		json_t *w = json_object_get(a, k);
-		if (w && json_equal(v, w))
-			continue;
-		if (!strcmp(k, "inputs") && w) {
-			const char *in;
-			json_t *x;
-			json_object_foreach(v, in, x) {
-				json_t *y = json_object_get(w, in);
-				if (y && json_equal(x, y))
-					continue;
-				char *s1 = y ? json_dumps(y, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("(none)");
-				char *s2 = json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT);
-				fprintf(out, "  input '%s' changed: %.60s -> %.60s\n", in, s1, s2);
-				free(s1);
-				free(s2);
-				differ = 1;
-			}
-			continue;
+	/* {task, run, state, cached, ran, key, reason, compared_with, changed}: reason is cached (not run),
+	 * no_key (it never had one), first (no earlier run had it), changed (CHANGED says what), unusable
+	 * (the same key, but the earlier result could not be used) */
+	json_t *why = json_object(), *earlier = NULL;
+	json_object_set_new(why, "task", json_string(task));
+	json_object_set_new(why, "run", json_integer(run));
+	json_object_set_new(why, "state", json_string(state));
+	json_object_set_new(why, "cached", json_boolean(!strcmp(state, "cached")));
+	json_object_set_new(why, "ran", json_boolean(strcmp(state, "cached") && *parts));
+	json_object_set_new(why, "key", *key ? json_string(key) : json_null());
+	const char *reason = !strcmp(state, "cached") ? "cached" : !*parts ? "no_key" : NULL;
+	if (!reason) { /* the same task in the run before that had it */
+		earlier = pr_query_key_parts_before(qy, task, run);
+		if (pr_query_failed(qy, err)) {
+			json_decref(earlier);
+			json_decref(why);
+			json_decref(now);
+			pr_query_close(qy);
+			return 2;
 		}
-		fprintf(out, "  its %s changed\n", k);
-		differ = 1;
+		if (!earlier)
+			reason = "first";
 	}
-	if (!differ)
-		fprintf(out, "  nothing that makes its key changed: the earlier result was not usable (it did not succeed, "
-			     "or its files were gone)\n");
-	json_decref(a);
-	json_decref(b);
-done:
+	json_t *changes = json_array();
+	if (earlier) {
+		json_t *a = json_loads(str(earlier, "parts"), 0, NULL), *b = json_loads(parts, 0, NULL);
+		json_decref(changes);
+		changes = key_changes(a, b);
+		reason = json_array_size(changes) ? "changed" : "unusable";
+		json_decref(a);
+		json_decref(b);
+	}
+	json_object_set_new(why, "reason", json_string(reason));
+	json_object_set(why, "compared_with", earlier ? json_object_get(earlier, "run") : json_null());
+	json_object_set_new(why, "changed", changes);
+	if (json) {
+		char *s = json_dumps(why, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fprintf(out, "%s\n", s);
+		free(s);
+	} else {
+		why_text(out, why);
+	}
+	json_decref(earlier);
+	json_decref(why);
 	json_decref(now);
 	pr_query_close(qy);
-	return rc;
+	return 0;
 }
 
-/* Adds task ID of RUN and what it came from (UP) or what it fed (!UP) to ARR. */
+/* The task ID of the plan's TASKS, or NULL. */
+static json_t *plan_task(json_t *tasks, const char *id)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) if (!strcmp(str(t, "id"), id)) return t;
+	return NULL;
+}
+
+/* Whether plan task T is a run-time for's template that was expanded: its instances ("group") stand
+ * for it in a lineage (the template has no command of its own). */
+static int expanded(const json_t *t)
+{
+	return json_is_array(json_object_get(t, "group"));
+}
+
+/* Sets O's task, stage, state and, for an instance of a run-time for, instance_of: TID of RUN. */
+static json_t *lineage_row(pr_query *qy, long run, json_t *tasks, const char *tid, json_t **row)
+{
+	*row = pr_query_task(qy, run, tid);
+	json_t *o = json_object(), *of = json_object_get(plan_task(tasks, tid), "instance_of");
+	json_object_set_new(o, "task", json_string(tid));
+	if (*row) {
+		json_object_set(o, "stage", json_object_get(*row, "stage"));
+		json_object_set(o, "state", json_object_get(*row, "state"));
+	}
+	if (json_is_string(of))
+		json_object_set(o, "instance_of", of);
+	return o;
+}
+
+static void walk(pr_query *qy, long run, json_t *tasks, const char *id, int up, json_t *seen, json_t *arr);
+
+/* Walks up from DEP, or from each of its instances (at any depth of fors) when it is an expanded template. */
+static void walk_dep(pr_query *qy, long run, json_t *tasks, const char *dep, json_t *seen, json_t *arr)
+{
+	json_t *dt = plan_task(tasks, dep), *m;
+	size_t k;
+	if (!dep)
+		return;
+	if (!expanded(dt) || json_object_get(seen, dep)) {
+		walk(qy, run, tasks, dep, 1, seen, arr);
+		return;
+	}
+	json_object_set_new(seen, dep, json_true());
+	json_array_foreach(json_object_get(dt, "group"), k, m) walk_dep(qy, run, tasks, json_string_value(m), seen, arr);
+}
+
+/* Whether DEP is task ID or a template ID is an instance of (at any depth). */
+static int is_or_instance(json_t *tasks, const char *id, const char *dep)
+{
+	for (int depth = 0; id && dep && depth < 64; depth++) {
+		if (!strcmp(id, dep))
+			return 1;
+		id = json_string_value(json_object_get(plan_task(tasks, id), "instance_of"));
+	}
+	return 0;
+}
+
+/*
+ * Adds task ID of RUN and what it came from (UP) or what it fed (!UP) to ARR.  A dependency on a
+ * run-time for that was expanded is one on each of its instances, and an instance feeds what depends
+ * on its template: the lineage names the instances and their commands, never the empty template.
+ */
 static void walk(pr_query *qy, long run, json_t *tasks, const char *id, int up, json_t *seen, json_t *arr)
 {
 	if (json_object_get(seen, id))
 		return;
 	json_object_set_new(seen, id, json_true());
-	size_t i;
-	json_t *t;
-	json_array_foreach(tasks, i, t) {
-		const char *tid = json_string_value(json_object_get(t, "id"));
-		int related = 0;
-		if (up && !strcmp(tid, id)) {
-			size_t k;
-			json_t *d;
-			json_array_foreach(json_object_get(t, "deps"), k, d) {
-				walk(qy, run, tasks, json_string_value(d), up, seen, arr);
-			}
-			continue;
-		}
-		if (!up) {
-			size_t k;
-			json_t *d;
-			json_array_foreach(json_object_get(t, "deps"), k, d) related |= !strcmp(json_string_value(d), id);
-			if (related) {
-				json_t *row = pr_query_task(qy, run, tid);
-				json_t *o = json_object();
-				json_object_set_new(o, "task", json_string(tid));
-				if (row) {
-					json_object_set(o, "stage", json_object_get(row, "stage"));
-					json_object_set(o, "state", json_object_get(row, "state"));
-				}
-				json_decref(row);
-				if (!json_object_get(seen, tid))
-					json_array_append_new(arr, o);
-				else
-					json_decref(o);
-				walk(qy, run, tasks, tid, up, seen, arr);
-			}
-		}
-	}
+	size_t i, k;
+	json_t *t, *d, *row;
 	if (up) {
-		json_t *row = pr_query_task(qy, run, id);
-		json_t *o = json_object();
-		json_object_set_new(o, "task", json_string(id));
+		json_array_foreach(json_object_get(plan_task(tasks, id), "deps"), i, d)
+			walk_dep(qy, run, tasks, json_string_value(d), seen, arr);
+		json_t *o = lineage_row(qy, run, tasks, id, &row);
 		if (row) {
-			json_object_set(o, "stage", json_object_get(row, "stage"));
-			json_object_set(o, "state", json_object_get(row, "state"));
 			json_object_set(o, "command", json_object_get(row, "command"));
 			json_t *ins = json_loads(str(row, "inputs"), 0, NULL);
 			json_object_set_new(o, "inputs", ins ? ins : json_object());
@@ -378,6 +509,21 @@ static void walk(pr_query *qy, long run, json_t *tasks, const char *id, int up, 
 		}
 		json_decref(row);
 		json_array_append_new(arr, o);
+		return;
+	}
+	json_array_foreach(tasks, i, t) {
+		const char *tid = str(t, "id");
+		int related = 0;
+		json_array_foreach(json_object_get(t, "deps"), k, d) related |= is_or_instance(tasks, id, json_string_value(d));
+		if (!related || expanded(t))
+			continue;
+		json_t *o = lineage_row(qy, run, tasks, tid, &row);
+		json_decref(row);
+		if (!json_object_get(seen, tid))
+			json_array_append_new(arr, o);
+		else
+			json_decref(o);
+		walk(qy, run, tasks, tid, up, seen, arr);
 	}
 }
 
@@ -394,11 +540,13 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 	const char *path = realpath(what, real) ? real : what;
 	long run = 0;
 	char *task = NULL, *output = NULL;
+	int inside = 0; /* PATH is a file in the output (a Dir, or a List[File]'s) */
 	json_t *made = pr_query_lineage_of(qy, path);
 	if (made) {
 		run = (long)json_integer_value(json_object_get(made, "run"));
 		task = strdup(str(made, "task"));
 		output = strdup(str(made, "output"));
+		inside = json_is_true(json_object_get(made, "inside"));
 		json_decref(made);
 	}
 	if (!task && (run = pr_query_task_run(qy, what)) != 0)
@@ -438,6 +586,8 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 	json_object_set_new(o, "task", json_string(task));
 	if (output)
 		json_object_set_new(o, "output", json_string(output));
+	if (inside)
+		json_object_set_new(o, "file", json_string(path));
 	json_object_set(o, "params", json_object_get(plan, "params") ? json_object_get(plan, "params") : json_object());
 	json_object_set_new(o, "upstream", up);
 	json_object_set_new(o, "downstream", down);
@@ -446,7 +596,9 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 		fprintf(out, "%s\n", s);
 		free(s);
 	} else {
-		if (output)
+		if (inside)
+			fprintf(out, "file %s, in output %s of task %s, run %ld\nmade by:\n", path, output, task, run);
+		else if (output)
 			fprintf(out, "output %s of task %s, run %ld\nmade by:\n", output, task, run);
 		else
 			fprintf(out, "task %s, run %ld\nmade by:\n", task, run);

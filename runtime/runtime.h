@@ -259,8 +259,9 @@ json_t *pr_query_attempts(pr_query *qy, long run, const char *task);
  * key}, or NULL.  _before: the latest run before RUN where TASK had key parts, or NULL. */
 json_t *pr_query_key_parts(pr_query *qy, const char *task, long run);
 json_t *pr_query_key_parts_before(pr_query *qy, const char *task, long run);
-/* The artifact at PATH (an absolute path), preferring the run that made it over one that took it from
- * the cache: {run, task, output}, or NULL. */
+/* The artifact at PATH (an absolute path), else one in the directory PATH, else the Dir or List[File]
+ * artifact PATH is in (by its directory or the List's files), preferring the run that made it over one
+ * that took it from the cache: {run, task, output, inside (PATH is in the artifact)}, or NULL. */
 json_t *pr_query_lineage_of(pr_query *qy, const char *path);
 /* The latest run that has TASK, or 0. */
 long pr_query_task_run(pr_query *qy, const char *task);

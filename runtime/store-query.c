@@ -358,11 +358,20 @@ json_t *pr_query_key_parts_before(pr_query *qy, const char *task, long run)
 
 json_t *pr_query_lineage_of(pr_query *qy, const char *path)
 {
-	/* the run that made the file, rather than a later one that took it from the cache */
-	sqlite3_stmt *q = prep(qy, "SELECT a.run, a.task, a.output FROM artifacts a JOIN tasks t ON t.run = a.run AND t.id = a.task"
+	/*
+	 * The output at PATH; else one in the directory PATH; else the Dir or List[File] output PATH is in
+	 * (under its directory, or one of the List's files).  Of those, the run that made the file rather
+	 * than a later one that took it from the cache.  Paths are compared as strings: no LIKE patterns.
+	 */
+	sqlite3_stmt *q = prep(qy, "SELECT a.run, a.task, a.output, CASE WHEN a.path = ?1 THEN 0"
+				   " WHEN length(?1) > 0 AND substr(a.path, 1, length(?1) + 1) = ?1 || '/' THEN 1 ELSE 2 END AS how"
+				   " FROM artifacts a"
+				   " JOIN tasks t ON t.run = a.run AND t.id = a.task"
 				   " WHERE a.path = ?1 OR (length(?1) > 0 AND substr(a.path, 1, length(?1) + 1) = ?1 || '/')"
-				   " ORDER BY (t.state = 'succeeded') DESC, a.run DESC"
-				   " LIMIT 1");
+				   " OR (length(a.path) > 0 AND substr(?1, 1, length(a.path) + 1) = a.path || '/')"
+				   " OR (a.value LIKE '[%' AND json_valid(a.value) AND EXISTS (SELECT 1 FROM json_each(a.value) f"
+				   "     WHERE f.value = ?1))"
+				   " ORDER BY how, (t.state = 'succeeded') DESC, a.run DESC LIMIT 1");
 	json_t *o = NULL;
 	if (q) {
 		sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
@@ -371,6 +380,7 @@ json_t *pr_query_lineage_of(pr_query *qy, const char *path)
 			json_object_set_new(o, "run", json_integer(sqlite3_column_int64(q, 0)));
 			json_object_set_new(o, "task", json_string(col(q, 1)));
 			json_object_set_new(o, "output", json_string(col(q, 2)));
+			json_object_set_new(o, "inside", json_boolean(sqlite3_column_int(q, 3) == 2));
 		}
 	}
 	sqlite3_finalize(q);

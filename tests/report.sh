@@ -63,4 +63,60 @@ W=$(cd "$B/.pipec/work/1" && pwd -P)
 	&& ok "lineage of the directory an output is in: that output" || fail "lineage dir: $("$PIPEC" lineage "$W/c@1" --state-dir "$B" 2>&1 | head -2)"
 "$PIPEC" lineage "$W/c@" --state-dir "$B" > /dev/null 2>&1 && fail "lineage of a path's prefix that is no directory answered" \
 	|| ok "lineage of a mere prefix of an output's path: nothing"
+# why: two long values that differ late show where they differ, on each side
+R="$TMP/why"; mkdir -p "$R"
+cat > "$R/w.pipe" <<'PIPE'
+stage keep(s: String) -> String { run: "echo ${s} > ${out}" }
+pipeline main(s: String = "x") -> String { return keep(s) }
+PIPE
+long=$(python3 -c "print('a' * 300)")
+"$PIPEC" run --quiet --state-dir "$R" "$R/w.pipe" -p s="${long}one" > /dev/null 2>&1
+"$PIPEC" run --quiet --state-dir "$R" "$R/w.pipe" -p s="${long}two" > /dev/null 2>&1
+id=$("$PIPEC" show --state-dir "$R" --format json | python3 -c "import json,sys; print(json.load(sys.stdin)['tasks'][0]['id'])")
+"$PIPEC" why "$id" --state-dir "$R" > "$TMP/why.txt" 2>&1
+python3 - "$TMP/why.txt" <<'PY' && ok "why: long values that differ late show the difference on each side" || fail "why cut: $(cat "$TMP/why.txt")"
+import sys
+line = [l for l in open(sys.argv[1]) if "input 's' changed: " in l][0]
+a, b = line.split("input 's' changed: ", 1)[1].rstrip("\n").split(" -> ")
+assert a != b and "one" in a and "two" in b, (a, b)
+assert a.startswith('...aaa') and b.startswith('...aaa') and len(a) < 220, (a, b)
+PY
+
+# lineage of a run-time for: its instances, with their commands, not the template
+F="$TMP/for"; mkdir -p "$F"
+"$PIPEC" run --quiet --state-dir "$F" tests/run/scatter.pipe -p n=3 > /dev/null 2>&1
+"$PIPEC" lineage total --state-dir "$F" --format json > "$TMP/lt.json"
+python3 - "$TMP/lt.json" <<'PY' && ok "lineage total: the for's instances p[0..2], score[0..2] with their commands" || fail "lineage for: $(cat "$TMP/lt.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+up = {u["task"]: u for u in r["upstream"]}
+assert not [t for t in up if "*" in t], list(up)
+for k in range(3):
+    assert up["p[%d]" % k]["command"].startswith("sleep 0.") and up["p[%d]" % k]["instance_of"] == "p[*]", up
+    assert up["score[%d]" % k]["command"].startswith("echo $((") and up["score[%d]" % k]["instance_of"] == "score[*]", up
+PY
+"$PIPEC" lineage total --state-dir "$F" > "$TMP/lt.txt"
+grep -q "^  score\[2\] (stage score, succeeded)$" "$TMP/lt.txt" && ! grep -q '\[\*\]' "$TMP/lt.txt" && ! grep -q '^    command: $' "$TMP/lt.txt" \
+	&& ok "lineage total, as text: instances, no template, no empty command" || fail "lineage for text: $(cat "$TMP/lt.txt")"
+"$PIPEC" lineage 'p[1]' --state-dir "$F" --format json | python3 -c "
+import json, sys; r = json.load(sys.stdin); assert [d['task'] for d in r['downstream']] == ['score[1]', 'total'], r['downstream']" \
+	&& ok "lineage p[1]: it fed score[1] and, through it, total" || fail "lineage p[1]: $("$PIPEC" lineage 'p[1]' --state-dir "$F" 2>&1)"
+
+# lineage of a file inside a List[File] output, and inside a Dir output
+shard=$(cd "$F/.pipec/work/1/parts@1/shards" && pwd -P)/s2
+"$PIPEC" lineage "$shard" --state-dir "$F" --format json | python3 -c "
+import json, sys; r = json.load(sys.stdin); assert r['task'] == 'parts' and r['output'] == 'shards' and r['file'] == sys.argv[1], r" "$shard" \
+	&& ok "lineage of a file of a List[File] output: the task that made the list" || fail "lineage list file: $("$PIPEC" lineage "$shard" --state-dir "$F" 2>&1)"
+cat > "$TMP/dir.pipe" <<'PIPE'
+stage tree() -> (d: Dir) { run: "mkdir -p ${d}/sub; echo 1 > ${d}/a; echo 2 > ${d}/sub/b" }
+stage use(d: Dir) -> String { run: "cat ${d}/sub/b > ${out}" }
+pipeline main() -> String { return use(tree().d) }
+PIPE
+G="$TMP/dir"; mkdir -p "$G"
+"$PIPEC" run --quiet --state-dir "$G" "$TMP/dir.pipe" > /dev/null 2>&1
+inner=$(find "$G/.pipec/work" -path '*/d/sub/b' | head -1)
+"$PIPEC" lineage "$inner" --state-dir "$G" > "$TMP/ld.txt" 2>&1
+head -1 "$TMP/ld.txt" | grep -q "^file .*/d/sub/b, in output d of task [^ ]*, run 1$" && grep -q "^  .* (stage tree, succeeded)$" "$TMP/ld.txt" \
+	&& grep -A1 "^fed:" "$TMP/ld.txt" | grep -q "(stage use, succeeded)" \
+	&& ok "lineage of a file deep in a Dir output: the task that made the Dir, and what it fed" || fail "lineage dir file ($inner): $(cat "$TMP/ld.txt")"
 finish
