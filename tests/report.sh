@@ -81,6 +81,19 @@ a, b = line.split("input 's' changed: ", 1)[1].rstrip("\n").split(" -> ")
 assert a != b and "one" in a and "two" in b, (a, b)
 assert a.startswith('...aaa') and b.startswith('...aaa') and len(a) < 220, (a, b)
 PY
+"$PIPEC" why "$id" --state-dir "$R" --format json > "$TMP/why.json" 2> "$TMP/why.err"
+python3 - "$TMP/why.json" "$id" "$long" <<'PY' && ok "why --format json: one object, the task, run, ran, each changed part before/after" || fail "why json: $(cat "$TMP/why.json" "$TMP/why.err")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["task"] == sys.argv[2] and r["run"] == 2 and r["ran"] is True and r["cached"] is False, r
+assert r["compared_with"] == 1 and r["reason"] == "changed", r
+c = [x for x in r["changed"] if x["part"] == "input"]
+assert c == [{"part": "input", "input": "s", "before": sys.argv[3] + "one", "after": sys.argv[3] + "two"}], r["changed"]
+PY
+"$PIPEC" run --quiet --state-dir "$R" "$R/w.pipe" -p s="${long}two" > /dev/null 2>&1
+"$PIPEC" why "$id" --state-dir "$R" --format json | python3 -c "
+import json, sys; r = json.load(sys.stdin); assert r['cached'] is True and r['ran'] is False and r['reason'] == 'cached' and r['changed'] == [], r" \
+	&& ok "why --format json on a cached task" || fail "why json cached: $("$PIPEC" why "$id" --state-dir "$R" --format json 2>&1)"
 
 # lineage of a run-time for: its instances, with their commands, not the template
 F="$TMP/for"; mkdir -p "$F"
