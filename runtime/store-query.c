@@ -5,8 +5,17 @@
  * A pr_query is a read-only connection to STATE/.pipec/state.db, opened
  * without the lock so that the reports work while a run writes: SQLite's
  * WAL gives the reader a consistent snapshot per statement.  Every SQL
- * statement the reports use lives here; report.c only formats what these
- * functions return.
+ * statement the reports use lives here (and the two pipec cancel reads,
+ * on the store it holds); report.c only formats what these functions
+ * return.
+ *
+ * A damaged store is never read as an empty or a partial one.  Opening
+ * checks it (pr_query_check(): quick_check, and the tables a store has, so
+ * that a file truncated to 0 bytes, a valid empty database, is refused);
+ * what cannot be opened or is damaged is said in the words `pipec run`
+ * uses (store.c, pr_store_open()).  Afterwards the first statement that
+ * fails for any reason but a table or column an older store lacks is
+ * kept, and pr_query_failed() tells the report not to show its answer.
  *
  * Answers are jansson values (new references, the caller decrefs) whose
  * keys each function's comment in runtime.h lists; a SQL NULL is JSON null
