@@ -987,7 +987,7 @@ static int cmd_resume(int argc, char **argv)
 static const char report_usage[] =
 	"usage: pipec runs [--state-dir DIR] [--format json]\n"
 	"       pipec show [RUN] [--state-dir DIR] [--format json]\n"
-	"       pipec why TASK [--run RUN] [--state-dir DIR]\n"
+	"       pipec why TASK [--run RUN] [--state-dir DIR] [--format json]\n"
 	"       pipec lineage PATH|TASK [--state-dir DIR] [--format json]\n"
 	"       pipec cancel [RUN] [--state-dir DIR]\n"
 	"\n"
@@ -1060,7 +1060,7 @@ static int cmd_report(const char *cmd, int argc, char **argv)
 	else if (!strcmp(cmd, "show"))
 		rc = pr_report_show(state, run, json, stdout, &err);
 	else if (!strcmp(cmd, "why"))
-		rc = pr_report_why(state, arg, run, stdout, &err);
+		rc = pr_report_why_format(state, arg, run, json, stdout, &err);
 	else if (!strcmp(cmd, "lineage"))
 		rc = pr_report_lineage(state, arg, json, stdout, &err);
 	else

@@ -59,6 +59,13 @@ int pr_resume(long run, const pr_options *opt, pr_summary *summary, char **err);
 int pr_report_runs(const char *state_dir, int json, FILE *out, char **err);
 int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **err);
 int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, char **err);
+/*
+ * pr_report_why() as text (JSON 0) or as one JSON object (JSON 1): {task, run, state, cached, ran,
+ * key (or null), reason: "cached" | "no_key" | "first" | "changed" | "unusable", compared_with (the
+ * earlier run, or null), changed: [{part ("command", "env", ..., or "input" with "input": its name),
+ * before, after (null: none)}]}.
+ */
+int pr_report_why_format(const char *state_dir, const char *task, long run, int json, FILE *out, char **err);
 int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *out, char **err);
 /* Cancels RUN (0: the one going on): asks its runtime to stop, or records it. */
 int pr_cancel(const char *state_dir, long run, char **err);

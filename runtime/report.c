@@ -1,10 +1,14 @@
 /*
- * report.c - reading the store: runs, show, why, lineage; and cancel.
+ * report.c - what the store says, formatted: runs, show, why, lineage; and
+ * cancel.
  *
  * These read DIR/.pipec/state.db read-only (no lock), so they work while a
- * run is going on.  `cancel` asks the runtime that owns the directory to
- * stop (SIGTERM, which it turns into a cancellation), or, when that runtime
- * is gone, records the run as cancelled and kills what it left running.
+ * run is going on.  They ask the store through store-query.c (pr_query_*),
+ * which holds every SQL statement they need: this file only shapes the
+ * answers into tables, sentences and JSON.  `cancel` asks the runtime that
+ * owns the directory to stop (SIGTERM, which it turns into a cancellation),
+ * or, when that runtime is gone, records the run as cancelled and kills
+ * what it left running.
  */
 #include "runtime.h"
 
@@ -17,43 +21,24 @@
 #include <time.h>
 #include <unistd.h>
 
-static int open_ro(const char *state_dir, sqlite3 **db, char **err)
+/* The store in STATE_DIR for reading: 0, or 2 with *ERR. */
+static int open_ro(const char *state_dir, pr_query **qy, char **err)
 {
-	char path[4200];
-	snprintf(path, sizeof path, "%s/.pipec/state.db", state_dir);
-	if (access(path, R_OK) != 0 ||
-	    sqlite3_open_v2(path, db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		char msg[4400];
-		snprintf(msg, sizeof msg, "no store at %s (nothing has run there)", path);
-		*err = strdup(msg);
-		sqlite3_close(*db);
-		*db = NULL;
-		return -1;
-	}
-	sqlite3_busy_timeout(*db, 5000);
-	/*
-	 * The tasks of every run, as the reports read them: a run that repeated
-	 * another (runs.replay_of) has its tasks, each taken from the cache.
-	 * A store from before runs could repeat has only its own.  ORD keeps
-	 * the plan's order.
-	 */
-	sqlite3_stmt *q;
-	int replays = sqlite3_prepare_v2(*db, "SELECT replay_of FROM runs", -1, &q, NULL) == SQLITE_OK;
-	sqlite3_finalize(q);
-	sqlite3_exec(*db, replays
-		     ? "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, * FROM main.tasks UNION ALL"
-		       " SELECT t.rowid, r.id, t.id, t.stage,"
-		       " CASE WHEN t.state = 'succeeded' AND coalesce(t.cache_key, '') <> '' THEN 'cached' ELSE t.state END,"
-		       " 0, t.cache_key, NULL, NULL, t.parts, t.inputs, t.command, NULL, NULL, NULL, NULL"
-		       " FROM main.runs r JOIN main.tasks t ON t.run = r.replay_of"
-		     : "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, * FROM main.tasks", NULL, NULL, NULL);
-	return 0;
+	*qy = pr_query_open(state_dir, err);
+	return *qy ? 0 : 2;
 }
 
-static const char *col(sqlite3_stmt *q, int i)
+/* KEY of O as a string ("" when it is none). */
+static const char *str(const json_t *o, const char *key)
 {
-	const char *s = (const char *)sqlite3_column_text(q, i);
+	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : "";
+}
+
+/* KEY of O as a number (0 when it is none). */
+static double num(const json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
 }
 
 static void when(double t, char *buf, size_t n)
@@ -68,60 +53,47 @@ static void when(double t, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-static long latest_run(sqlite3 *db)
-{
-	sqlite3_stmt *q;
-	long run = 0;
-	if (sqlite3_prepare_v2(db, "SELECT max(id) FROM runs", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
-		run = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	return run;
-}
-
 int pr_report_runs(const char *state_dir, int json, FILE *out, char **err)
 {
-	sqlite3 *db;
-	if (open_ro(state_dir, &db, err) < 0)
+	pr_query *qy;
+	if (open_ro(state_dir, &qy, err))
 		return 2;
-	sqlite3_stmt *q;
-	sqlite3_prepare_v2(db,
-			   "SELECT r.id, r.status, r.started, r.finished, r.plan_hash,"
-			   " (SELECT count(*) FROM tasks t WHERE t.run = r.id),"
-			   " (SELECT count(*) FROM tasks t WHERE t.run = r.id AND t.state IN ('succeeded', 'cached')),"
-			   " (SELECT count(*) FROM tasks t WHERE t.run = r.id AND t.state IN ('failed', 'error'))"
-			   " FROM runs r ORDER BY r.id", -1, &q, NULL);
-	json_t *arr = json_array();
+	json_t *runs = pr_query_runs(qy), *arr = json_array(), *r;
+	size_t i;
+	if (pr_query_failed(qy, err)) {
+		json_decref(runs);
+		json_decref(arr);
+		pr_query_close(qy);
+		return 2;
+	}
 	if (!json)
 		fprintf(out, "%-5s %-10s %-19s %-19s %7s %7s %7s  %s\n", "RUN", "STATUS", "STARTED", "FINISHED", "TASKS",
 			"OK", "FAILED", "PLAN");
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	json_array_foreach(runs, i, r) {
 		if (json) {
 			json_t *o = json_object();
-			json_object_set_new(o, "run", json_integer(sqlite3_column_int64(q, 0)));
-			json_object_set_new(o, "status", json_string(col(q, 1)));
-			json_object_set_new(o, "started", json_real(sqlite3_column_double(q, 2)));
-			json_object_set_new(o, "finished", sqlite3_column_type(q, 3) == SQLITE_NULL ? json_null()
-											       : json_real(sqlite3_column_double(q, 3)));
-			json_object_set_new(o, "plan_hash", json_string(col(q, 4)));
-			json_object_set_new(o, "tasks", json_integer(sqlite3_column_int(q, 5)));
+			static const char *const keys[] = {"run", "status", "started", "finished", "plan_hash", "tasks"};
+			for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+				json_object_set(o, keys[k], json_object_get(r, keys[k]));
 			json_array_append_new(arr, o);
 			continue;
 		}
 		char a[32], b[32];
-		when(sqlite3_column_double(q, 2), a, sizeof a);
-		when(sqlite3_column_double(q, 3), b, sizeof b);
-		fprintf(out, "%-5lld %-10s %-19s %-19s %7d %7d %7d  %.24s\n", (long long)sqlite3_column_int64(q, 0),
-			col(q, 1), a, b, sqlite3_column_int(q, 5), sqlite3_column_int(q, 6), sqlite3_column_int(q, 7),
-			col(q, 4));
+		when(num(r, "started"), a, sizeof a);
+		when(num(r, "finished"), b, sizeof b);
+		fprintf(out, "%-5lld %-10s %-19s %-19s %7d %7d %7d  %.24s\n",
+			(long long)json_integer_value(json_object_get(r, "run")), str(r, "status"), a, b,
+			(int)json_integer_value(json_object_get(r, "tasks")), (int)json_integer_value(json_object_get(r, "ok")),
+			(int)json_integer_value(json_object_get(r, "failed")), str(r, "plan_hash"));
 	}
-	sqlite3_finalize(q);
+	json_decref(runs);
 	if (json) {
 		char *s = json_dumps(arr, JSON_COMPACT);
 		fprintf(out, "%s\n", s);
 		free(s);
 	}
 	json_decref(arr);
-	sqlite3_close(db);
+	pr_query_close(qy);
 	return 0;
 }
 
@@ -135,88 +107,88 @@ static void put_place(json_t *o, json_t *place)
 	json_object_set_new(o, "devices", devices);
 }
 
-/* Each attempt of TASK in RUN: number, times, exit code or signal, node and devices. */
-static json_t *attempts_of(sqlite3 *db, long run, const char *task)
+/* A placement's JSON text in O's KEY, parsed (new reference), or NULL. */
+static json_t *placement(const json_t *o, const char *key)
 {
-	json_t *a = json_array();
-	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(db, "SELECT attempt, started, finished, exit_code, signal, placement, pid FROM attempts"
-				   " WHERE run = ? AND task = ? ORDER BY attempt", -1, &q, NULL) != SQLITE_OK)
-		return a; /* a store from before attempts were kept */
-	sqlite3_bind_int64(q, 1, run);
-	sqlite3_bind_text(q, 2, task, -1, SQLITE_STATIC);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? json_loads(s, 0, NULL) : NULL;
+}
+
+/* Each attempt of TASK in RUN: number, times, exit code or signal, node and devices. */
+static json_t *attempts_of(pr_query *qy, long run, const char *task)
+{
+	json_t *rows = pr_query_attempts(qy, run, task), *a = json_array(), *r;
+	size_t i;
+	json_array_foreach(rows, i, r) {
 		json_t *o = json_object();
-		json_object_set_new(o, "attempt", json_integer(sqlite3_column_int(q, 0)));
-		json_object_set_new(o, "started", json_real(sqlite3_column_double(q, 1)));
-		for (int c = 2; c <= 4; c++) {
-			static const char *const keys[] = {"finished", "exit_code", "signal"};
-			json_t *v = sqlite3_column_type(q, c) == SQLITE_NULL ? json_null()
-					: c == 2 ? json_real(sqlite3_column_double(q, c)) : json_integer(sqlite3_column_int(q, c));
-			json_object_set_new(o, keys[c - 2], v);
-		}
-		json_t *place = sqlite3_column_text(q, 5) ? json_loads((const char *)sqlite3_column_text(q, 5), 0, NULL) : NULL;
+		static const char *const keys[] = {"attempt", "started", "finished", "exit_code", "signal"};
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+			json_object_set(o, keys[k], json_object_get(r, keys[k]));
+		json_t *place = placement(r, "placement");
 		put_place(o, place);
 		json_decref(place);
 		/* its process (group): without the sandbox a standing shell's, with it the task's own shell */
-		json_object_set_new(o, "pid", sqlite3_column_type(q, 6) == SQLITE_NULL ? json_null()
-									  : json_integer(sqlite3_column_int64(q, 6)));
+		json_object_set(o, "pid", json_object_get(r, "pid"));
 		json_array_append_new(a, o);
 	}
-	sqlite3_finalize(q);
+	json_decref(rows);
 	return a;
 }
 
 int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **err)
 {
-	sqlite3 *db;
-	if (open_ro(state_dir, &db, err) < 0)
+	pr_query *qy;
+	if (open_ro(state_dir, &qy, err))
 		return 2;
 	if (!run)
-		run = latest_run(db);
-	sqlite3_stmt *q;
-	sqlite3_prepare_v2(db, "SELECT status, started, finished FROM runs WHERE id = ?", -1, &q, NULL);
-	sqlite3_bind_int64(q, 1, run);
-	if (sqlite3_step(q) != SQLITE_ROW) {
+		run = pr_query_latest_run(qy);
+	json_t *r = pr_query_run(qy, run);
+	if (pr_query_failed(qy, err)) {
+		json_decref(r);
+		pr_query_close(qy);
+		return 2;
+	}
+	if (!r) {
 		char msg[64];
 		snprintf(msg, sizeof msg, "the store has no run %ld", run);
 		*err = strdup(msg);
-		sqlite3_finalize(q);
-		sqlite3_close(db);
+		pr_query_close(qy);
 		return 2;
 	}
 	json_t *o = json_object();
 	json_object_set_new(o, "run", json_integer(run));
-	json_object_set_new(o, "status", json_string(col(q, 0)));
-	sqlite3_finalize(q);
-	sqlite3_prepare_v2(db,
-			   "SELECT t.id, t.stage, t.state, t.attempts, t.exit_code, t.started, t.finished,"
-			   " (SELECT detail FROM events e WHERE e.run = t.run AND e.task = t.id AND e.detail IS NOT NULL"
-			   "  AND e.to_state <> 'running' ORDER BY seq DESC LIMIT 1), t.placement"
-			   " FROM tasks t WHERE t.run = ? ORDER BY t.ord",
-			   -1, &q, NULL);
-	sqlite3_bind_int64(q, 1, run);
+	json_object_set(o, "status", json_object_get(r, "status"));
+	json_decref(r);
+	json_t *rows = pr_query_tasks(qy, run), *q;
+	if (pr_query_failed(qy, err)) {
+		json_decref(rows);
+		json_decref(o);
+		pr_query_close(qy);
+		return 2;
+	}
 	json_t *tasks = json_array();
 	if (!json)
 		fprintf(out, "run %ld: %s\n%-24s %-16s %-10s %8s %5s %9s  %s\n", run,
 			json_string_value(json_object_get(o, "status")), "TASK", "STAGE", "STATE", "ATTEMPTS", "EXIT",
 			"SECONDS", "DETAIL");
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		double started = sqlite3_column_double(q, 5), finished = sqlite3_column_double(q, 6);
+	size_t i;
+	json_array_foreach(rows, i, q) {
+		double started = num(q, "started"), finished = num(q, "finished");
 		/* where it ran (the last attempt's placement): its node and devices */
-		json_t *place = sqlite3_column_text(q, 8) ? json_loads(col(q, 8), 0, NULL) : NULL;
-		int has_exit = sqlite3_column_type(q, 4) != SQLITE_NULL;
+		json_t *place = placement(q, "placement");
+		json_t *exit_code = json_object_get(q, "exit_code"), *detail = json_object_get(q, "detail");
+		int has_exit = !json_is_null(exit_code);
 		if (json) {
 			json_t *t = json_object();
-			json_object_set_new(t, "id", json_string(col(q, 0)));
-			json_object_set_new(t, "stage", json_string(col(q, 1)));
-			json_object_set_new(t, "state", json_string(col(q, 2)));
-			json_object_set_new(t, "attempts", json_integer(sqlite3_column_int(q, 3)));
-			json_object_set_new(t, "exit_code", has_exit ? json_integer(sqlite3_column_int(q, 4)) : json_null());
+			json_object_set(t, "id", json_object_get(q, "id"));
+			json_object_set(t, "stage", json_object_get(q, "stage"));
+			json_object_set(t, "state", json_object_get(q, "state"));
+			json_object_set(t, "attempts", json_object_get(q, "attempts"));
+			json_object_set(t, "exit_code", exit_code);
 			json_object_set_new(t, "started", started > 0 ? json_real(started) : json_null());
 			json_object_set_new(t, "finished", finished > 0 ? json_real(finished) : json_null());
 			put_place(t, place);
-			json_t *hist = attempts_of(db, run, col(q, 0));
+			json_t *hist = attempts_of(qy, run, str(q, "id"));
 			json_t *codes = json_array();
 			size_t k2;
 			json_t *h;
@@ -226,13 +198,12 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 			json_object_set_new(t, "pid", pid ? json_incref(pid) : json_null()); /* its last attempt's */
 			json_object_set_new(t, "attempt_history", hist);
 			json_decref(place);
-			json_object_set_new(t, "detail", sqlite3_column_type(q, 7) == SQLITE_NULL ? json_null()
-												     : json_string(col(q, 7)));
+			json_object_set(t, "detail", detail);
 			json_array_append_new(tasks, t);
 			continue;
 		}
 		char secs[32] = "-", code[16] = "-", on[512] = "";
-		if (place && sqlite3_column_type(q, 7) == SQLITE_NULL) { /* "on box-1, GPU 0,1" */
+		if (place && json_is_null(detail)) { /* "on box-1, GPU 0,1" */
 			size_t k;
 			json_t *g;
 			int len = snprintf(on, sizeof on, "on %s", json_string_value(json_object_get(place, "node")));
@@ -244,251 +215,379 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 		if (started > 0 && finished >= started)
 			snprintf(secs, sizeof secs, "%.2f", finished - started);
 		if (has_exit)
-			snprintf(code, sizeof code, "%d", sqlite3_column_int(q, 4));
-		fprintf(out, "%-24s %-16s %-10s %8d %5s %9s  %.80s\n", col(q, 0), col(q, 1), col(q, 2),
-			sqlite3_column_int(q, 3), code, secs, on[0] ? on : col(q, 7));
+			snprintf(code, sizeof code, "%d", (int)json_integer_value(exit_code));
+		fprintf(out, "%-24s %-16s %-10s %8d %5s %9s  %.80s\n", str(q, "id"), str(q, "stage"), str(q, "state"),
+			(int)json_integer_value(json_object_get(q, "attempts")), code, secs, on[0] ? on : str(q, "detail"));
 	}
-	sqlite3_finalize(q);
+	json_decref(rows);
 	json_object_set_new(o, "tasks", tasks);
-	if (json) {
+	int rc = 0;
+	if (pr_query_failed(qy, err)) /* an attempt's row (the text was printed before: it has none) */
+		rc = 2;
+	else if (json) {
 		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fprintf(out, "%s\n", s);
 		free(s);
 	}
 	json_decref(o);
-	sqlite3_close(db);
-	return 0;
+	pr_query_close(qy);
+	return rc;
 }
 
-/* A task's run, state, cache key parts (kept once per key; in the row in older stores) and key. */
-#define TASK_PARTS "SELECT t.run, t.state, coalesce(t.parts, k.parts), t.cache_key FROM tasks t" \
-		   " LEFT JOIN keys k ON k.key = t.cache_key"
+/* How much of a changed value `why` shows (bytes a side); longer values show a window around where they differ. */
+enum { WHY_SHOWN = 200, WHY_BEFORE = 60 };
 
-int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, char **err)
+/* The start of the UTF-8 character that byte I of S is in. */
+static size_t char_start(const char *s, size_t i)
 {
-	sqlite3 *db;
-	if (open_ro(state_dir, &db, err) < 0)
-		return 2;
-	sqlite3_stmt *q;
-	sqlite3_prepare_v2(db,
-			   run ? TASK_PARTS " WHERE t.id = ?1 AND t.run = ?2"
-			       : TASK_PARTS " WHERE t.id = ?1 ORDER BY t.run DESC LIMIT 1",
-			   -1, &q, NULL);
-	sqlite3_bind_text(q, 1, task, -1, SQLITE_STATIC);
-	if (run)
-		sqlite3_bind_int64(q, 2, run);
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		char msg[512];
-		snprintf(msg, sizeof msg, "no task '%s' in the store%s", task, run ? " for that run" : "");
-		*err = strdup(msg);
-		sqlite3_finalize(q);
-		sqlite3_close(db);
-		return 2;
+	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;
+	return i;
+}
+
+/* Writes S from byte FROM, at most WHY_SHOWN bytes (whole characters), with "..." where it is cut. */
+static void window(FILE *out, const char *s, size_t from)
+{
+	size_t n = strlen(s), end = n - from > WHY_SHOWN ? char_start(s, from + WHY_SHOWN) : n;
+	fprintf(out, "%s%.*s%s", from ? "..." : "", (int)(end - from), s + from, end < n ? "..." : "");
+}
+
+/* Writes "A -> B" (JSON texts of a changed value): whole when both are short, else both from a little
+ * before their first difference, so that what differs shows on each side. */
+static void changed(FILE *out, const char *a, const char *b)
+{
+	size_t from = 0;
+	if (strlen(a) > WHY_SHOWN || strlen(b) > WHY_SHOWN) {
+		size_t d = 0;
+		while (a[d] && a[d] == b[d])
+			d++;
+		from = char_start(a, d > WHY_BEFORE ? d - WHY_BEFORE : 0);
 	}
-	run = sqlite3_column_int64(q, 0);
-	char *state = strdup(col(q, 1)), *parts = strdup(col(q, 2)), *key = strdup(col(q, 3));
-	sqlite3_finalize(q);
-	int rc = 0;
-	if (!strcmp(state, "cached")) {
-		fprintf(out, "%s (run %ld) did not run: its result was in the cache under key %.16s\n", task, run, key);
-		goto done;
-	}
-	if (!*parts) {
-		fprintf(out, "%s (run %ld) is %s: it never got as far as its cache key (its inputs or conditions decided)\n",
-			task, run, state);
-		goto done;
-	}
-	/* the same task in the run before that had it */
-	sqlite3_prepare_v2(db, TASK_PARTS " WHERE t.id = ? AND t.run < ? AND coalesce(t.parts, k.parts) IS NOT NULL"
-			       " ORDER BY t.run DESC LIMIT 1", -1, &q, NULL);
-	sqlite3_bind_text(q, 1, task, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, run);
-	if (sqlite3_step(q) != SQLITE_ROW) {
-		fprintf(out, "%s (run %ld) ran: no earlier run had a task '%s'\n", task, run, task);
-		sqlite3_finalize(q);
-		goto done;
-	}
-	long before = sqlite3_column_int64(q, 0);
-	json_t *a = json_loads(col(q, 2), 0, NULL), *b = json_loads(parts, 0, NULL);
-	sqlite3_finalize(q);
-	int differ = 0;
-	fprintf(out, "%s (run %ld) ran rather than being cached; compared with run %ld:\n", task, run, before);
-	const char *k;
-	json_t *v;
+	window(out, a, from);
+	fputs(" -> ", out);
+	window(out, b, from);
+}
+
+/* Appends {part, [input,] before, after} to CHANGES (before/after borrowed; NULL: none). */
+static void add_change(json_t *changes, const char *part, const char *input, json_t *before, json_t *after)
+{
+	json_t *c = json_object();
+	json_object_set_new(c, "part", json_string(part));
+	if (input)
+		json_object_set_new(c, "input", json_string(input));
+	json_object_set(c, "before", before ? before : json_null());
+	json_object_set(c, "after", after ? after : json_null());
+	json_array_append_new(changes, c);
+}
+
+/* The parts of key B that differ from key A, as add_change() entries: an input each, else the part. */
+static json_t *key_changes(json_t *a, json_t *b)
+{
+	json_t *changes = json_array(), *v, *x;
+	const char *k, *in;
 	json_object_foreach(b, k, v) {
 		json_t *w = json_object_get(a, k);
 		if (w && json_equal(v, w))
 			continue;
 		if (!strcmp(k, "inputs") && w) {
-			const char *in;
-			json_t *x;
 			json_object_foreach(v, in, x) {
 				json_t *y = json_object_get(w, in);
-				if (y && json_equal(x, y))
-					continue;
-				char *s1 = y ? json_dumps(y, JSON_ENCODE_ANY | JSON_COMPACT) : strdup("(none)");
-				char *s2 = json_dumps(x, JSON_ENCODE_ANY | JSON_COMPACT);
-				fprintf(out, "  input '%s' changed: %.60s -> %.60s\n", in, s1, s2);
-				free(s1);
-				free(s2);
-				differ = 1;
+				if (!y || !json_equal(x, y))
+					add_change(changes, "input", in, y, x);
 			}
+			json_object_foreach(w, in, x) if (!json_object_get(v, in)) add_change(changes, "input", in, x, NULL);
 			continue;
 		}
-		fprintf(out, "  its %s changed\n", k);
-		differ = 1;
+		add_change(changes, k, NULL, w, v);
 	}
-	if (!differ)
-		fprintf(out, "  nothing that makes its key changed: the earlier result was not usable (it did not succeed, "
-			     "or its files were gone)\n");
-	json_decref(a);
-	json_decref(b);
-done:
-	free(state);
-	free(parts);
-	free(key);
-	sqlite3_close(db);
-	return rc;
+	return changes;
 }
 
-/* Adds task ID of RUN and what it came from (UP) or what it fed (!UP) to ARR. */
-static void walk(sqlite3 *db, long run, json_t *tasks, const char *id, int up, json_t *seen, json_t *arr)
+/* WHY (pr_report_why_format()'s object) as the sentences `pipec why` writes. */
+static void why_text(FILE *out, const json_t *why)
+{
+	const char *task = str(why, "task"), *reason = str(why, "reason");
+	long run = (long)json_integer_value(json_object_get(why, "run"));
+	if (!strcmp(reason, "cached")) {
+		fprintf(out, "%s (run %ld) did not run: its result was in the cache under key %.16s\n", task, run,
+			str(why, "key"));
+		return;
+	}
+	if (!strcmp(reason, "no_key")) {
+		fprintf(out, "%s (run %ld) is %s: it never got as far as its cache key (its inputs or conditions decided)\n",
+			task, run, str(why, "state"));
+		return;
+	}
+	if (!strcmp(reason, "first")) {
+		fprintf(out, "%s (run %ld) ran: no earlier run had a task '%s'\n", task, run, task);
+		return;
+	}
+	fprintf(out, "%s (run %ld) ran rather than being cached; compared with run %lld:\n", task, run,
+		(long long)json_integer_value(json_object_get(why, "compared_with")));
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(why, "changed"), i, c) {
+		json_t *before = json_object_get(c, "before"), *after = json_object_get(c, "after");
+		char *s1 = json_is_null(before) ? strdup("(none)") : json_dumps(before, JSON_ENCODE_ANY | JSON_COMPACT);
+		char *s2 = json_is_null(after) ? strdup("(none)") : json_dumps(after, JSON_ENCODE_ANY | JSON_COMPACT);
+		if (json_object_get(c, "input"))
+			fprintf(out, "  input '%s' changed: ", str(c, "input"));
+		else
+			fprintf(out, "  its %s changed: ", str(c, "part"));
+		changed(out, s1, s2);
+		fputc('\n', out);
+		free(s1);
+		free(s2);
+	}
+	if (!strcmp(reason, "unusable"))
+		fprintf(out, "  nothing that makes its key changed: the earlier result was not usable (it did not succeed, "
+			     "or its files were gone)\n");
+}
+
+int pr_report_why(const char *state_dir, const char *task, long run, FILE *out, char **err)
+{
+	return pr_report_why_format(state_dir, task, run, 0, out, err);
+}
+
+int pr_report_why_format(const char *state_dir, const char *task, long run, int json, FILE *out, char **err)
+{
+	pr_query *qy;
+	if (open_ro(state_dir, &qy, err))
+		return 2;
+	json_t *now = pr_query_key_parts(qy, task, run);
+	if (pr_query_failed(qy, err)) {
+		json_decref(now);
+		pr_query_close(qy);
+		return 2;
+	}
+	if (!now) {
+		char msg[512];
+		snprintf(msg, sizeof msg, "no task '%s' in the store%s", task, run ? " for that run" : "");
+		*err = strdup(msg);
+		pr_query_close(qy);
+		return 2;
+	}
+	run = (long)json_integer_value(json_object_get(now, "run"));
+	const char *state = str(now, "state"), *parts = str(now, "parts"), *key = str(now, "key");
+	/* {task, run, state, cached, ran, key, reason, compared_with, changed}: reason is cached (not run),
+	 * no_key (it never had one), first (no earlier run had it), changed (CHANGED says what), unusable
+	 * (the same key, but the earlier result could not be used) */
+	json_t *why = json_object(), *earlier = NULL;
+	json_object_set_new(why, "task", json_string(task));
+	json_object_set_new(why, "run", json_integer(run));
+	json_object_set_new(why, "state", json_string(state));
+	json_object_set_new(why, "cached", json_boolean(!strcmp(state, "cached")));
+	json_object_set_new(why, "ran", json_boolean(strcmp(state, "cached") && *parts));
+	json_object_set_new(why, "key", *key ? json_string(key) : json_null());
+	const char *reason = !strcmp(state, "cached") ? "cached" : !*parts ? "no_key" : NULL;
+	if (!reason) { /* the same task in the run before that had it */
+		earlier = pr_query_key_parts_before(qy, task, run);
+		if (pr_query_failed(qy, err)) {
+			json_decref(earlier);
+			json_decref(why);
+			json_decref(now);
+			pr_query_close(qy);
+			return 2;
+		}
+		if (!earlier)
+			reason = "first";
+	}
+	json_t *changes = json_array();
+	if (earlier) {
+		json_t *a = json_loads(str(earlier, "parts"), 0, NULL), *b = json_loads(parts, 0, NULL);
+		json_decref(changes);
+		changes = key_changes(a, b);
+		reason = json_array_size(changes) ? "changed" : "unusable";
+		json_decref(a);
+		json_decref(b);
+	}
+	json_object_set_new(why, "reason", json_string(reason));
+	json_object_set(why, "compared_with", earlier ? json_object_get(earlier, "run") : json_null());
+	json_object_set_new(why, "changed", changes);
+	if (json) {
+		char *s = json_dumps(why, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fprintf(out, "%s\n", s);
+		free(s);
+	} else {
+		why_text(out, why);
+	}
+	json_decref(earlier);
+	json_decref(why);
+	json_decref(now);
+	pr_query_close(qy);
+	return 0;
+}
+
+/* The task ID of the plan's TASKS, or NULL. */
+static json_t *plan_task(json_t *tasks, const char *id)
+{
+	size_t i;
+	json_t *t;
+	json_array_foreach(tasks, i, t) if (!strcmp(str(t, "id"), id)) return t;
+	return NULL;
+}
+
+/* Whether plan task T is a run-time for's template that was expanded: its instances ("group") stand
+ * for it in a lineage (the template has no command of its own). */
+static int expanded(const json_t *t)
+{
+	return json_is_array(json_object_get(t, "group"));
+}
+
+/* Sets O's task, stage, state and, for an instance of a run-time for, instance_of: TID of RUN. */
+static json_t *lineage_row(pr_query *qy, long run, json_t *tasks, const char *tid, json_t **row)
+{
+	*row = pr_query_task(qy, run, tid);
+	json_t *o = json_object(), *of = json_object_get(plan_task(tasks, tid), "instance_of");
+	json_object_set_new(o, "task", json_string(tid));
+	if (*row) {
+		json_object_set(o, "stage", json_object_get(*row, "stage"));
+		json_object_set(o, "state", json_object_get(*row, "state"));
+	}
+	if (json_is_string(of))
+		json_object_set(o, "instance_of", of);
+	return o;
+}
+
+static void walk(pr_query *qy, long run, json_t *tasks, const char *id, int up, json_t *seen, json_t *arr);
+
+/* Walks up from DEP, or from each of its instances (at any depth of fors) when it is an expanded template. */
+static void walk_dep(pr_query *qy, long run, json_t *tasks, const char *dep, json_t *seen, json_t *arr)
+{
+	json_t *dt = plan_task(tasks, dep), *m;
+	size_t k;
+	if (!dep)
+		return;
+	if (!expanded(dt) || json_object_get(seen, dep)) {
+		walk(qy, run, tasks, dep, 1, seen, arr);
+		return;
+	}
+	json_object_set_new(seen, dep, json_true());
+	json_array_foreach(json_object_get(dt, "group"), k, m) walk_dep(qy, run, tasks, json_string_value(m), seen, arr);
+}
+
+/* Whether DEP is task ID or a template ID is an instance of (at any depth). */
+static int is_or_instance(json_t *tasks, const char *id, const char *dep)
+{
+	for (int depth = 0; id && dep && depth < 64; depth++) {
+		if (!strcmp(id, dep))
+			return 1;
+		id = json_string_value(json_object_get(plan_task(tasks, id), "instance_of"));
+	}
+	return 0;
+}
+
+/*
+ * Adds task ID of RUN and what it came from (UP) or what it fed (!UP) to ARR.  A dependency on a
+ * run-time for that was expanded is one on each of its instances, and an instance feeds what depends
+ * on its template: the lineage names the instances and their commands, never the empty template.
+ */
+static void walk(pr_query *qy, long run, json_t *tasks, const char *id, int up, json_t *seen, json_t *arr)
 {
 	if (json_object_get(seen, id))
 		return;
 	json_object_set_new(seen, id, json_true());
-	size_t i;
-	json_t *t;
-	json_array_foreach(tasks, i, t) {
-		const char *tid = json_string_value(json_object_get(t, "id"));
-		int related = 0;
-		if (up && !strcmp(tid, id)) {
-			size_t k;
-			json_t *d;
-			json_array_foreach(json_object_get(t, "deps"), k, d) {
-				walk(db, run, tasks, json_string_value(d), up, seen, arr);
-			}
-			continue;
-		}
-		if (!up) {
-			size_t k;
-			json_t *d;
-			json_array_foreach(json_object_get(t, "deps"), k, d) related |= !strcmp(json_string_value(d), id);
-			if (related) {
-				sqlite3_stmt *q;
-				sqlite3_prepare_v2(db, "SELECT stage, state FROM tasks WHERE run = ? AND id = ?", -1, &q, NULL);
-				sqlite3_bind_int64(q, 1, run);
-				sqlite3_bind_text(q, 2, tid, -1, SQLITE_STATIC);
-				json_t *o = json_object();
-				json_object_set_new(o, "task", json_string(tid));
-				if (sqlite3_step(q) == SQLITE_ROW) {
-					json_object_set_new(o, "stage", json_string(col(q, 0)));
-					json_object_set_new(o, "state", json_string(col(q, 1)));
-				}
-				sqlite3_finalize(q);
-				if (!json_object_get(seen, tid))
-					json_array_append_new(arr, o);
-				else
-					json_decref(o);
-				walk(db, run, tasks, tid, up, seen, arr);
-			}
-		}
-	}
+	size_t i, k;
+	json_t *t, *d, *row;
 	if (up) {
-		sqlite3_stmt *q;
-		sqlite3_prepare_v2(db, "SELECT stage, state, command, inputs FROM tasks WHERE run = ? AND id = ?", -1, &q,
-				   NULL);
-		sqlite3_bind_int64(q, 1, run);
-		sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
-		json_t *o = json_object();
-		json_object_set_new(o, "task", json_string(id));
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			json_object_set_new(o, "stage", json_string(col(q, 0)));
-			json_object_set_new(o, "state", json_string(col(q, 1)));
-			json_object_set_new(o, "command", json_string(col(q, 2)));
-			json_t *ins = json_loads(col(q, 3), 0, NULL);
+		json_array_foreach(json_object_get(plan_task(tasks, id), "deps"), i, d)
+			walk_dep(qy, run, tasks, json_string_value(d), seen, arr);
+		json_t *o = lineage_row(qy, run, tasks, id, &row);
+		if (row) {
+			json_object_set(o, "command", json_object_get(row, "command"));
+			json_t *ins = json_loads(str(row, "inputs"), 0, NULL);
 			json_object_set_new(o, "inputs", ins ? ins : json_object());
-			if (!strcmp(col(q, 1), "cached")) {
+			if (!strcmp(str(row, "state"), "cached")) {
 				/* cached: the command is that of the run that made the result */
-				sqlite3_stmt *c;
-				sqlite3_prepare_v2(db, "SELECT t.run, t.command FROM cache k JOIN tasks t ON t.run = k.run AND t.id = k.task"
-						       " WHERE k.key = (SELECT cache_key FROM tasks WHERE run = ? AND id = ?)", -1, &c, NULL);
-				sqlite3_bind_int64(c, 1, run);
-				sqlite3_bind_text(c, 2, id, -1, SQLITE_STATIC);
-				if (sqlite3_step(c) == SQLITE_ROW) {
-					json_object_set_new(o, "made_in_run", json_integer(sqlite3_column_int64(c, 0)));
-					json_object_set_new(o, "command", json_string(col(c, 1)));
+				json_t *made = pr_query_made_by(qy, run, id);
+				if (made) {
+					json_object_set(o, "made_in_run", json_object_get(made, "run"));
+					json_object_set(o, "command", json_object_get(made, "command"));
 				}
-				sqlite3_finalize(c);
+				json_decref(made);
 			}
 		}
-		sqlite3_finalize(q);
+		json_decref(row);
 		json_array_append_new(arr, o);
+		return;
+	}
+	json_array_foreach(tasks, i, t) {
+		const char *tid = str(t, "id");
+		int related = 0;
+		json_array_foreach(json_object_get(t, "deps"), k, d) related |= is_or_instance(tasks, id, json_string_value(d));
+		if (!related || expanded(t))
+			continue;
+		json_t *o = lineage_row(qy, run, tasks, tid, &row);
+		json_decref(row);
+		if (!json_object_get(seen, tid))
+			json_array_append_new(arr, o);
+		else
+			json_decref(o);
+		walk(qy, run, tasks, tid, up, seen, arr);
 	}
 }
 
 int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *out, char **err)
 {
-	sqlite3 *db;
-	if (open_ro(state_dir, &db, err) < 0)
+	if (!*what) {
+		*err = strdup("lineage needs an output's path or a task's id, not ''");
+		return 2;
+	}
+	pr_query *qy;
+	if (open_ro(state_dir, &qy, err))
 		return 2;
 	char real[PATH_MAX];
 	const char *path = realpath(what, real) ? real : what;
-	sqlite3_stmt *q;
-	/* the run that made the file, rather than a later one that took it from the cache */
-	sqlite3_prepare_v2(db, "SELECT a.run, a.task, a.output FROM artifacts a JOIN tasks t ON t.run = a.run AND t.id = a.task"
-			       " WHERE a.path = ?1 OR a.path LIKE ?1 || '/%' ORDER BY (t.state = 'succeeded') DESC, a.run DESC"
-			       " LIMIT 1", -1, &q, NULL);
-	sqlite3_bind_text(q, 1, path, -1, SQLITE_STATIC);
 	long run = 0;
 	char *task = NULL, *output = NULL;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		run = sqlite3_column_int64(q, 0);
-		task = strdup(col(q, 1));
-		output = strdup(col(q, 2));
+	int inside = 0; /* PATH is a file in the output (a Dir, or a List[File]'s) */
+	json_t *made = pr_query_lineage_of(qy, path);
+	if (made) {
+		run = (long)json_integer_value(json_object_get(made, "run"));
+		task = strdup(str(made, "task"));
+		output = strdup(str(made, "output"));
+		inside = json_is_true(json_object_get(made, "inside"));
+		json_decref(made);
 	}
-	sqlite3_finalize(q);
-	if (!task) {
-		/* a task id, in the latest run that has it */
-		sqlite3_prepare_v2(db, "SELECT run FROM tasks WHERE id = ? ORDER BY run DESC LIMIT 1", -1, &q, NULL);
-		sqlite3_bind_text(q, 1, what, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			run = sqlite3_column_int64(q, 0);
-			task = strdup(what);
-		}
-		sqlite3_finalize(q);
+	if (!task && (run = pr_query_task_run(qy, what)) != 0)
+		task = strdup(what); /* a task id, in the latest run that has it */
+	if (pr_query_failed(qy, err)) {
+		free(task);
+		free(output);
+		pr_query_close(qy);
+		return 2;
 	}
 	if (!task) {
 		char msg[4400];
 		snprintf(msg, sizeof msg, "'%s' is neither an output nor a task the store knows", what);
 		*err = strdup(msg);
-		sqlite3_close(db);
+		pr_query_close(qy);
 		return 2;
 	}
-	/* a run that repeated another has its plan (with what its run-time fors added) */
-	long planned = run;
-	if (sqlite3_prepare_v2(db, "SELECT replay_of FROM runs WHERE id = ? AND replay_of IS NOT NULL", -1, &q, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_int64(q, 1, run);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			planned = sqlite3_column_int64(q, 0);
-	}
-	sqlite3_finalize(q);
-	sqlite3_prepare_v2(db, PR_RUN_PLAN_SQL " WHERE r.id = ?", -1, &q, NULL);
-	sqlite3_bind_int64(q, 1, planned);
-	json_t *plan = sqlite3_step(q) == SQLITE_ROW ? json_loads(col(q, 1), 0, NULL) : NULL;
-	sqlite3_finalize(q);
+	json_t *plan = pr_query_plan(qy, run);
 	json_t *tasks = json_object_get(plan, "tasks");
 	json_t *up = json_array(), *down = json_array(), *seen = json_object();
-	walk(db, run, tasks, task, 1, seen, up);
+	walk(qy, run, tasks, task, 1, seen, up);
 	json_t *seen_down = json_object();
-	walk(db, run, tasks, task, 0, seen_down, down);
+	walk(qy, run, tasks, task, 0, seen_down, down);
 	json_decref(seen_down);
+	if (pr_query_failed(qy, err)) {
+		json_decref(up);
+		json_decref(down);
+		json_decref(seen);
+		json_decref(plan);
+		free(task);
+		free(output);
+		pr_query_close(qy);
+		return 2;
+	}
 	json_t *o = json_object();
 	json_object_set_new(o, "run", json_integer(run));
 	json_object_set_new(o, "task", json_string(task));
 	if (output)
 		json_object_set_new(o, "output", json_string(output));
+	if (inside)
+		json_object_set_new(o, "file", json_string(path));
 	json_object_set(o, "params", json_object_get(plan, "params") ? json_object_get(plan, "params") : json_object());
 	json_object_set_new(o, "upstream", up);
 	json_object_set_new(o, "downstream", down);
@@ -497,7 +596,9 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 		fprintf(out, "%s\n", s);
 		free(s);
 	} else {
-		if (output)
+		if (inside)
+			fprintf(out, "file %s, in output %s of task %s, run %ld\nmade by:\n", path, output, task, run);
+		else if (output)
 			fprintf(out, "output %s of task %s, run %ld\nmade by:\n", output, task, run);
 		else
 			fprintf(out, "task %s, run %ld\nmade by:\n", task, run);
@@ -523,7 +624,7 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 	json_decref(plan);
 	free(task);
 	free(output);
-	sqlite3_close(db);
+	pr_query_close(qy);
 	return 0;
 }
 
@@ -544,31 +645,25 @@ int pr_cancel(const char *state_dir, long run, char **err)
 	pr_store st;
 	if (pr_store_open(&st, state_dir, err) < 0)
 		return 2;
-	sqlite3_stmt *q;
-	if (!run) {
-		sqlite3_prepare_v2(st.db, "SELECT max(id) FROM runs WHERE status = 'running'", -1, &q, NULL);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			run = sqlite3_column_int64(q, 0);
-		sqlite3_finalize(q);
-	}
+	if (!run)
+		run = pr_query_live_run(&st);
 	if (!run) {
 		*err = strdup("no run is going on");
 		pr_store_close(&st);
 		return 2;
 	}
 	pr_exec(&st, "BEGIN IMMEDIATE");
-	sqlite3_prepare_v2(st.db, "SELECT id, state, attempts, pid FROM tasks WHERE run = ? AND state IN"
-				  " ('pending', 'ready', 'running', 'retrying')", -1, &q, NULL);
-	sqlite3_bind_int64(q, 1, run);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		char *id = strdup(col(q, 0)), *from = strdup(col(q, 1));
-		if (!strcmp(from, "running") && sqlite3_column_int64(q, 3) > 0)
-			kill(-(pid_t)sqlite3_column_int64(q, 3), SIGKILL);
-		pr_store_event(&st, run, id, sqlite3_column_int(q, 2), from, "cancelled", "cancelled by pipec cancel");
-		free(id);
-		free(from);
+	json_t *live = pr_query_live_tasks(&st, run), *t;
+	size_t i;
+	json_array_foreach(live, i, t) {
+		const char *id = str(t, "id"), *from = str(t, "state");
+		json_int_t pid = json_integer_value(json_object_get(t, "pid"));
+		if (!strcmp(from, "running") && pid > 0)
+			kill(-(pid_t)pid, SIGKILL);
+		pr_store_event(&st, run, id, (int)json_integer_value(json_object_get(t, "attempts")), from, "cancelled",
+			       "cancelled by pipec cancel");
 	}
-	sqlite3_finalize(q);
+	json_decref(live);
 	pr_store_finish_run(&st, run, "cancelled");
 	pr_exec(&st, "COMMIT");
 	pr_store_finalize(&st);

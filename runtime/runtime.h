@@ -1,13 +1,16 @@
 /*
  * runtime.h - what the runtime's modules share (not the driver).
  *
- *   store.c     the SQLite store and the state directory's lock
- *   run.c       plan loading, the task state machine, the scheduler, local
- *               execution, outputs, values, the cache, run-time fors
- *   resources.c the nodes (this machine, or a resources file's), GPU
- *               discovery (NVML, the CUDA driver), placing a task
- *   sandbox.c   the local sandbox: namespaces, mounts, cgroups
- *   report.c    runs, show, why, lineage, cancel
+ *   store.c        the SQLite store (every SQL statement the engine runs)
+ *                  and the state directory's lock
+ *   store-query.c  what the reports read from the store
+ *   engine.h       the engine: state machine, scheduler, cache, finishing,
+ *                  resume (engine-*.c; its own header lists them)
+ *   exec.h         the executor interface; exec-local*.c the local executor
+ *   resources.c    the nodes (this machine, or a resources file's), GPU
+ *                  discovery (NVML, the CUDA driver), placing a task
+ *   sandbox.c      the local sandbox: namespaces, mounts, cgroups
+ *   report.c       runs, show, why, lineage, cancel
  */
 #ifndef PIPEC_RUNTIME_INTERNAL_H
 #define PIPEC_RUNTIME_INTERNAL_H
@@ -88,8 +91,6 @@ int pr_store_running(pr_store *st, long run, const char *task, int attempt, long
 int pr_store_finished(pr_store *st, long run, const char *task, int attempt, double finished, int exit_code, int signal);
 /* Replaces the plan kept with RUN (a run-time for added tasks to it). */
 int pr_store_plan(pr_store *st, long run, const char *plan);
-/* The SQL of a run's plan, for "WHERE r.id = ?": the one a run-time for changed, else the kept one. */
-#define PR_RUN_PLAN_SQL "SELECT r.id, coalesce(r.plan, p.plan), r.nodes FROM runs r LEFT JOIN plans p ON p.key = r.plan_key"
 /* Keeps the simulated nodes (JSON) a run is placed on. */
 int pr_store_run_nodes(pr_store *st, long run, const char *nodes);
 int pr_store_finish_run(pr_store *st, long run, const char *status);
@@ -248,5 +249,59 @@ void pr_sandbox_thread_end(void);
 void pr_sandbox_end(pr_sandbox *sb);
 /* After the attempt ended: 1 if its memory limit killed it; NOTE says if the pids limit refused forks; its cgroups go. */
 int pr_sandbox_reap(const pr_sandbox *sb, const char *cgroup, char *note, size_t n);
+
+/* ---- store-query.c: the store's read side, what the reports ask ----------------
+ *
+ * A read-only connection to STATE/.pipec/state.db, without the lock.  Each
+ * function returns a new jansson reference (NULL where it says so) with the
+ * keys listed; a SQL NULL is JSON null where a key says "or null", else the
+ * column's zero ("", 0).  A question the store cannot answer (a table or
+ * column an old store lacks) has the empty answer. */
+typedef struct pr_query pr_query;
+typedef struct json_t json_t; /* jansson's */
+
+/* Opens the store in STATE_DIR for reading and checks it (pr_query_check()), or NULL with *ERR (a new
+ * message): no store there, one that cannot be opened, or one that is damaged, each said as `pipec run`
+ * says it. */
+pr_query *pr_query_open(const char *state_dir, char **err);
+/* 0 when the open store DB (at PATH) passes quick_check and has its tables (a file truncated to 0 bytes
+ * is an empty database, not a store); else -1 with *ERR, "the store PATH is damaged (...)". */
+int pr_query_check(sqlite3 *db, const char *path, char **err);
+/* 1 with *ERR (a new message) when a question asked since pr_query_open() failed (a damaged page found
+ * late, an I/O error): the answers may be partial and must not be shown; else 0. */
+int pr_query_failed(pr_query *qy, char **err);
+void pr_query_close(pr_query *qy);
+/* Every run, by id: [{run, status, started, finished (or null), plan_hash, tasks, ok, failed}]. */
+json_t *pr_query_runs(pr_query *qy);
+/* The newest run's id, or 0. */
+long pr_query_latest_run(pr_query *qy);
+/* RUN's {status, started (or null), finished (or null)}, or NULL when there is no such run. */
+json_t *pr_query_run(pr_query *qy, long run);
+/* RUN's tasks in the plan's order: [{id, stage, state, attempts, exit_code (or null), started, finished,
+ * detail (the last event's that says why, or null), placement (JSON text, or null)}]. */
+json_t *pr_query_tasks(pr_query *qy, long run);
+/* TASK's attempts in RUN: [{attempt, started, finished, exit_code, signal, placement, pid (each or null
+ * but attempt and started)}]. */
+json_t *pr_query_attempts(pr_query *qy, long run, const char *task);
+/* TASK in RUN (0: the latest run that has it): {run, state, parts (its cache key's parts, JSON text),
+ * key}, or NULL.  _before: the latest run before RUN where TASK had key parts, or NULL. */
+json_t *pr_query_key_parts(pr_query *qy, const char *task, long run);
+json_t *pr_query_key_parts_before(pr_query *qy, const char *task, long run);
+/* The artifact at PATH (an absolute path), else one in the directory PATH, else the Dir or List[File]
+ * artifact PATH is in (by its directory or the List's files), preferring the run that made it over one
+ * that took it from the cache: {run, task, output, inside (PATH is in the artifact)}, or NULL. */
+json_t *pr_query_lineage_of(pr_query *qy, const char *path);
+/* The latest run that has TASK, or 0. */
+long pr_query_task_run(pr_query *qy, const char *task);
+/* RUN's plan (of the run it repeated, if it did; with what its run-time fors added), or NULL. */
+json_t *pr_query_plan(pr_query *qy, long run);
+/* TASK in RUN: {stage, state, command, inputs (JSON text)}, or NULL. */
+json_t *pr_query_task(pr_query *qy, long run, const char *task);
+/* For a TASK of RUN whose result came from the cache: the task that made it, {run, command}, or NULL. */
+json_t *pr_query_made_by(pr_query *qy, long run, const char *task);
+/* For pipec cancel, on the store it holds (pr_store_open()): the newest run still 'running', or 0; and
+ * RUN's tasks that have not ended, [{id, state, attempts, pid (0: none)}]. */
+long pr_query_live_run(pr_store *st);
+json_t *pr_query_live_tasks(pr_store *st, long run);
 
 #endif

@@ -208,6 +208,7 @@ assert sorted(set(first + second)) == list(range(1, 9)), steps
 python3 -c "
 import sqlite3; db = sqlite3.connect('$C/.pipec/state.db')
 rows = db.execute(\"SELECT attempt, path FROM checkpoints WHERE task = 'train' ORDER BY at\").fetchall()
-assert rows and rows[-1][1].endswith('/checkpoints/train/step'), rows
-" && ok "the newest checkpoint is recorded in the store" || fail "checkpoints table"
+key = db.execute(\"SELECT cache_key FROM tasks WHERE id = 'train'\").fetchone()[0]
+assert key and rows and rows[-1][1].endswith('/checkpoints/%s/step' % key), (key, rows)
+" && ok "the newest checkpoint is recorded in the store, kept under the task's key" || fail "checkpoints table"
 finish
