@@ -5,12 +5,15 @@
  * Every command parses its options with getopt_long (opterr off, so the
  * messages are ours) and hands the options several commands take to the
  * helpers here, which check the value and, when it is wrong, say so the
- * same way for every command: through cli_usage_error().  The standard
+ * same way for every command: through cli_usage_error(), one line that
+ * names the command and the problem and one that points to its --help
+ * (never the whole help text, which would bury the line that matters).  The standard
  * library path is assembled once per compilation context from --stdlib,
  * PIPEC_PATH and the places an installed or built pipec keeps its library.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +25,50 @@
 
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg)
 {
-	const cli_command *c = cmd ? main_command(cmd) : NULL;
-	fprintf(stderr, "pipec: ");
+	fprintf(stderr, "pipec%s%s: ", cmd ? " " : "", cmd ? cmd : "");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n\n");
-	if (c && c->usage)
-		fputs(c->usage, stderr);
-	else
-		main_print_usage(stderr);
+	fprintf(stderr, "\nTry 'pipec%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
 	return EXIT_USAGE;
+}
+
+/* The long option of OPTS that ARG ("--name" or "--name=value", maybe abbreviated) names with value VAL, or NULL. */
+static const struct option *long_option(const struct option *opts, const char *arg, int val)
+{
+	if (strncmp(arg, "--", 2) != 0)
+		return NULL;
+	arg += 2;
+	size_t n = strcspn(arg, "=");
+	for (; opts->name; opts++)
+		if (opts->val == val && strncmp(opts->name, arg, n) == 0)
+			return opts;
+	return NULL;
+}
+
+int cli_bad_option(const char *cmd, char **argv, const struct option *opts, int c)
+{
+	/* getopt leaves the element it was reading at argv[optind - 1], except
+	 * inside a cluster of short options (-wx), where optopt names the letter */
+	const char *arg = argv[optind - 1];
+	const struct option *o = long_option(opts, arg, optopt);
+	char name[64];
+	if (o)
+		snprintf(name, sizeof name, "--%s", o->name);
+	else if (optopt)
+		snprintf(name, sizeof name, "-%c", optopt);
+	else
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+	if (c == ':')
+		return cli_usage_error(cmd, "option '%s' needs an argument", name);
+	if (!o && !optopt) { /* an abbreviation of several long options? */
+		size_t n = strlen(name + 2), matches = 0;
+		for (const struct option *p = opts; p->name; p++)
+			matches += strncmp(p->name, name + 2, n) == 0;
+		if (matches > 1)
+			return cli_usage_error(cmd, "option '%s' is ambiguous: give more of its name", name);
+	}
+	if (o)
+		return cli_usage_error(cmd, "option '%s' takes no argument", name);
+	return cli_usage_error(cmd, "unknown option '%s'", name);
 }
 
 int cli_want_color(const char *when)
@@ -56,6 +94,53 @@ int cli_is_dir(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir -p PATH, each directory made with mode 0777 less the umask; 0, or -1 with errno. */
+static int make_dirs(const char *path)
+{
+	char *p = strdup(path);
+	if (!p)
+		return -1;
+	int rc = 0;
+	for (char *s = p + 1; rc == 0 && *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0777) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (rc == 0 && mkdir(p, 0777) != 0 && !(errno == EEXIST && cli_is_dir(p)))
+		rc = -1;
+	int e = errno;
+	free(p);
+	errno = e;
+	return rc;
+}
+
+int cli_state_dir(const char *cmd, const char *path, int create)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		fprintf(stderr, "pipec %s: --state-dir '%s' is not a directory\n", cmd, path);
+		return EXIT_USAGE;
+	}
+	if (errno != ENOENT) {
+		fprintf(stderr, "pipec %s: cannot use --state-dir '%s': %s\n", cmd, path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!create) {
+		fprintf(stderr, "pipec %s: no directory '%s' (nothing has run there)\n", cmd, path);
+		return EXIT_USAGE;
+	}
+	if (make_dirs(path) != 0) {
+		fprintf(stderr, "pipec %s: cannot create --state-dir '%s': %s\n", cmd, path, strerror(errno));
+		return EXIT_USAGE;
+	}
+	return 0;
 }
 
 int cli_add_stdlib(const char *cmd, char **stdlib, size_t *n)

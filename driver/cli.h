@@ -15,6 +15,7 @@
 #ifndef PIPEC_DRIVER_CLI_H
 #define PIPEC_DRIVER_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -43,10 +44,19 @@ void main_print_usage(FILE *out);
 /* ---- cli.c ---- */
 
 /*
- * Reports a usage error of command CMD (NULL: pipec itself): FMT with ARG,
- * then CMD's usage, on standard error.  Returns EXIT_USAGE.
+ * Reports a usage error of command CMD (NULL: pipec itself) on standard
+ * error, in two lines: "pipec CMD: " FMT with ARG, then "Try 'pipec CMD
+ * --help'.".  Returns EXIT_USAGE.
  */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/*
+ * Reports the option getopt_long() just refused (it returned C: '?', or ':'
+ * for a missing argument when the short options begin with ':') as a usage
+ * error of CMD: an unknown option, one that needs an argument, or one given
+ * an argument it does not take.  ARGV and OPTS are what getopt_long() was
+ * given.  Returns EXIT_USAGE.
+ */
+int cli_bad_option(const char *cmd, char **argv, const struct option *opts, int c);
 /* Whether diagnostics are coloured for --color WHEN ("auto", "always" or "never"). */
 int cli_want_color(const char *when);
 /* --color WHEN (optarg) into *COLOR; 0, or EXIT_USAGE after saying WHEN is not one. */
@@ -60,6 +70,13 @@ int cli_add_stdlib(const char *cmd, char **stdlib, size_t *n);
  * directory, and the source tree's; a directory reached twice is searched once.
  */
 void cli_set_stdlib(pc_ctx *ctx, char **extra, size_t nextra);
+/*
+ * Checks --state-dir PATH for command CMD: a directory is fine; a missing
+ * one is made, with its missing parents (mkdir -p, mode 0777 less the
+ * umask), when CREATE is set.  Returns 0, or EXIT_USAGE after a one-line
+ * error (PATH is not a directory, cannot be made, or is missing).
+ */
+int cli_state_dir(const char *cmd, const char *path, int create);
 /* Whether PATH is a directory (following links). */
 int cli_is_dir(const char *path);
 

@@ -69,7 +69,7 @@ int build_compile(const char *name, int argc, char **argv, const char **graph_fo
 	*plan = NULL;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hp:o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (nparams < 256)
@@ -103,11 +103,11 @@ int build_compile(const char *name, int argc, char **argv, const char **graph_fo
 			fputs(main_command(name)->usage, stdout);
 			return 0;
 		default:
-			return cli_usage_error(name, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(name, argv, opts, c);
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error(name, "%s", "give exactly one FILE");
+		return cli_usage_error(name, "%s", "give one FILE");
 	const char *file = argv[optind];
 	pc_ctx *ctx = pc_ctx_new();
 	cli_set_stdlib(ctx, stdlib, nstdlib);

@@ -74,7 +74,7 @@ int cmd_check(const char *name, int argc, char **argv)
 	int dump = 0, c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
 			if (strcmp(optarg, "human") == 0)
@@ -114,11 +114,11 @@ int cmd_check(const char *name, int argc, char **argv)
 			fputs(cmd_check_usage, stdout);
 			return 0;
 		default:
-			return cli_usage_error(name, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(name, argv, opts, c);
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error(name, "%s", "check needs at least one FILE");
+		return cli_usage_error(name, "%s", "give at least one FILE");
 
 	pc_ctx *ctx = pc_ctx_new();
 	cli_set_stdlib(ctx, stdlib, nstdlib);

@@ -87,7 +87,7 @@ int cmd_fmt(const char *name, int argc, char **argv)
 	const char *color = "auto";
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hw", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hw", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CHECK:
 			check = 1;
@@ -103,13 +103,13 @@ int cmd_fmt(const char *name, int argc, char **argv)
 			fputs(cmd_fmt_usage, stdout);
 			return 0;
 		default:
-			return cli_usage_error(name, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(name, argv, opts, c);
 		}
 	}
 	if (check && write)
 		return cli_usage_error(name, "%s", "--check and --write exclude each other");
 	if (optind >= argc)
-		return cli_usage_error(name, "%s", "fmt needs at least one FILE");
+		return cli_usage_error(name, "%s", "give at least one FILE");
 
 	int rc = 0;
 	for (int i = optind; i < argc; i++) {

@@ -56,7 +56,7 @@ int cmd_report(const char *cmd, int argc, char **argv)
 	long run = 0;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_STATE_DIR: state = optarg; break;
 		case OPT_RFORMAT:
@@ -75,7 +75,7 @@ int cmd_report(const char *cmd, int argc, char **argv)
 			fputs(cmd_report_usage, stdout);
 			return 0;
 		default:
-			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(cmd, argv, opts, c);
 		}
 	}
 	const char *arg = optind < argc ? argv[optind] : NULL;
@@ -83,7 +83,7 @@ int cmd_report(const char *cmd, int argc, char **argv)
 		return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
 	int needs = !strcmp(cmd, "why") || !strcmp(cmd, "lineage");
 	if (needs && !arg)
-		return cli_usage_error(cmd, "%s needs an argument", cmd);
+		return cli_usage_error(cmd, "%s", strcmp(cmd, "why") == 0 ? "give a TASK" : "give an output PATH or a TASK");
 	if (!needs && arg && strcmp(cmd, "runs") != 0) {
 		char *end;
 		run = strtol(arg, &end, 10);

@@ -40,7 +40,8 @@ const char cmd_run_usage[] =
 	"options:\n"
 	"  -p, --param NAME=VALUE  a parameter (FILE.pipe only), as for pipec build\n"
 	"  -j, --jobs N      tasks at once (default: the number of cores)\n"
-	"  --state-dir DIR   where .pipec/ lives (default: the current directory)\n"
+	"  --state-dir DIR   where .pipec/ lives (default: the current directory);\n"
+	"                    made, with its parents, if it is missing\n"
 	"  --resources FILE  place tasks on the nodes and GPUs this resources file\n"
 	"                    describes (simulated: the tasks still run here) instead of\n"
 	"                    this machine's cores, memory and GPUs\n"
@@ -206,7 +207,7 @@ int cmd_resume(const char *name, int argc, char **argv)
 	int c, taken;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hj:", opts, NULL)) != -1) {
 		if ((taken = run_flag(&f, c, name)) < 0)
 			return EXIT_USAGE;
 		if (taken)
@@ -215,7 +216,7 @@ int cmd_resume(const char *name, int argc, char **argv)
 			fputs(cmd_resume_usage, stdout);
 			return 0;
 		}
-		return cli_usage_error(name, "unknown option '%s'", argv[optind - 1]);
+		return cli_bad_option(name, argv, opts, c);
 	}
 	if (optind < argc) {
 		char *end;
@@ -223,8 +224,8 @@ int cmd_resume(const char *name, int argc, char **argv)
 		if (*end || run < 1 || optind + 1 < argc)
 			return cli_usage_error(name, "'%s' is not a run number", argv[optind]);
 	}
-	if (!cli_is_dir(f.state))
-		return cli_usage_error(name, "--state-dir '%s' is not a directory", f.state);
+	if (cli_state_dir(name, f.state, 0))
+		return EXIT_USAGE;
 	if (load_resources(&f))
 		return EXIT_USAGE;
 	pr_options opt = run_flags_options(&f);
@@ -263,7 +264,7 @@ int cmd_run(const char *name, int argc, char **argv)
 	int c, taken;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "hp:j:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hp:j:", opts, NULL)) != -1) {
 		if ((taken = run_flag(&f, c, name)) < 0)
 			return EXIT_USAGE;
 		if (taken)
@@ -282,14 +283,14 @@ int cmd_run(const char *name, int argc, char **argv)
 			fputs(cmd_run_usage, stdout);
 			return 0;
 		default:
-			return cli_usage_error(name, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(name, argv, opts, c);
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage_error(name, "%s", "give exactly one FILE.pipe or PLAN");
+		return cli_usage_error(name, "%s", "give one FILE.pipe or PLAN");
 	const char *file = argv[optind];
-	if (!cli_is_dir(f.state))
-		return cli_usage_error(name, "--state-dir '%s' is not a directory", f.state);
+	if (cli_state_dir(name, f.state, 1))
+		return EXIT_USAGE;
 	char *plan = NULL;
 	size_t len = 0;
 	size_t flen = strlen(file);
