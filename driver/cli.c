@@ -143,6 +143,40 @@ int cli_state_dir(const char *cmd, const char *path, int create)
 	return 0;
 }
 
+const char *cli_unreadable(const char *path, size_t max)
+{
+	const char *why;
+	return pc_read_file(path, max, NULL, NULL, &why) == 0 ? NULL : why;
+}
+
+const char *cli_read_why(const char *path, size_t max)
+{
+	static char msg[64];
+	int e = errno;
+	const char *why = cli_unreadable(path, max);
+	if (!why && e == EFBIG) { /* standard input, which may be a pipe, ran past MAX */
+		snprintf(msg, sizeof msg, "larger than %zu MiB", max >> 20);
+		why = msg;
+	}
+	return why ? why : strerror(e);
+}
+
+int cli_use_profile(pc_ctx *ctx, const char *path, const char *profile, const char *hint)
+{
+	size_t errors = pc_error_count(ctx);
+	const char *why = cli_unreadable(path, PC_MAX_SOURCE);
+	int rc = why ? -2 : pc_use_profile(ctx, path, profile);
+	if (rc == -2) {
+		fprintf(stderr, "pipec: cannot read '%s': %s%s\n", path, why ? why : strerror(errno), hint);
+		return EXIT_USAGE;
+	}
+	if (rc != 0 && pc_error_count(ctx) == errors) { /* nothing in it, not even a mistake */
+		fprintf(stderr, "pipec: '%s' is empty: it needs profiles: { NAME: {...} }\n", path);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 int cli_add_stdlib(const char *cmd, char **stdlib, size_t *n)
 {
 	if (!cli_is_dir(optarg))

@@ -80,6 +80,31 @@ int cli_state_dir(const char *cmd, const char *path, int create);
 /* Whether PATH is a directory (following links). */
 int cli_is_dir(const char *path);
 
+/*
+ * Checks, without reading it and without blocking, that PATH is a regular
+ * file of at most MAX bytes, before a library reads it by its path (a
+ * resources file, a pipec.yaml).  Returns NULL, or why not (static text,
+ * for "cannot read 'PATH': WHY").
+ */
+const char *cli_unreadable(const char *path, size_t max);
+/* Why PATH, which a library just failed to read (with errno set), cannot be read (static text). */
+const char *cli_read_why(const char *path, size_t max);
+/*
+ * Loads profile PROFILE of the pipec.yaml PATH into CTX.  Returns 0 (its
+ * mistakes, if any, are diagnostics in CTX), or EXIT_USAGE after a line
+ * saying PATH cannot be read (followed by HINT) or is empty.
+ */
+int cli_use_profile(pc_ctx *ctx, const char *path, const char *profile, const char *hint);
+
+/* ---- files.c ---- */
+
+/*
+ * Writes LEN bytes of DATA to PATH as a user expects (files.c says how: a
+ * link's target, a regular file replaced atomically keeping its mode, a
+ * device or FIFO written in place).  Returns 0, or -1 with errno set.
+ */
+int files_write(const char *path, const char *data, size_t len);
+
 /* ---- the commands (cmd-*.c): their usage texts and functions ---- */
 
 extern const char cmd_check_usage[], cmd_fmt_usage[], cmd_build_usage[], cmd_graph_usage[], cmd_run_usage[],

@@ -5,11 +5,11 @@
  * build_compile() is the whole of the work, and pipec graph shares it: it
  * parses the options both take, loads the profile (--profile), checks the
  * file and the modules it imports, and lowers the chosen pipeline with the
- * -p parameters.  The plan goes to standard output, or to -o PLAN through a
- * temporary file beside it, renamed over PLAN only once it is complete and
- * on disk (a reader never sees half a plan); for graph it is kept in memory
- * instead.  Diagnostics are rendered once, at the end, and an error count
- * closes them.
+ * -p parameters.  The plan goes to standard output, or is built in memory
+ * and written whole to -o PLAN by files_write() (a reader never sees half a
+ * plan; a link, a device or a file's mode stays what it was); for graph it
+ * is kept in memory instead.  Diagnostics are rendered once, at the end,
+ * and an error count closes them.
  */
 #include "config.h"
 
@@ -112,57 +112,37 @@ int build_compile(const char *name, int argc, char **argv, const char **graph_fo
 	pc_ctx *ctx = pc_ctx_new();
 	cli_set_stdlib(ctx, stdlib, nstdlib);
 	pc_set_strict(ctx, strict);
-	if (profile && pc_use_profile(ctx, config ? config : "pipec.yaml", profile) == -2) {
-		fprintf(stderr, "pipec: cannot read '%s': %s\n", config ? config : "pipec.yaml", strerror(errno));
+	if (profile && cli_use_profile(ctx, config ? config : "pipec.yaml", profile, "")) {
 		pc_ctx_free(ctx);
 		return EXIT_USAGE;
 	}
 	if (pc_check_file(ctx, file) != 0) {
-		fprintf(stderr, "pipec: cannot read '%s': %s\n", file, strerror(errno));
+		fprintf(stderr, "pipec: cannot read '%s': %s\n", file, cli_read_why(file, PC_MAX_SOURCE));
 		pc_ctx_free(ctx);
 		return EXIT_USAGE;
 	}
 	int rc = EXIT_ERRORS;
 	if (!pc_error_count(ctx)) {
-		char *err = NULL, *mem = NULL, tmp[4096] = "";
+		char *err = NULL, *mem = NULL;
 		size_t memlen = 0;
-		FILE *out = stdout;
-		if (graph) {
-			out = open_memstream(&mem, &memlen);
-		} else if (output && strcmp(output, "-") != 0) {
-			/* a temporary file beside the plan, renamed over it when complete */
-			snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", output);
-			int fd = mkstemp(tmp);
-			out = fd >= 0 ? fdopen(fd, "w") : NULL;
-			if (!out) {
-				fprintf(stderr, "pipec: cannot write '%s': %s\n", output, strerror(errno));
-				pc_ctx_free(ctx);
-				return EXIT_USAGE;
-			}
-		}
+		/* graph, and a plan for a file (written whole once complete), are built in memory */
+		int to_file = !graph && output && strcmp(output, "-") != 0;
+		FILE *out = graph || to_file ? open_memstream(&mem, &memlen) : stdout;
 		rc = out ? pc_build_plan(ctx, file, pipeline, params, nparams, out, &err) : EXIT_USAGE;
 		if (err) {
 			fprintf(stderr, "pipec: %s\n", err);
 			free(err);
 		}
-		if (graph) {
-			if (out)
-				fclose(out);
-			if (rc == 0)
-				*plan = mem;
-			else
-				free(mem);
-		} else if (*tmp) {
-			int ok = rc == 0 && fflush(out) == 0 && fsync(fileno(out)) == 0;
-			ok = fclose(out) == 0 && ok;
-			if (ok && rename(tmp, output) != 0) {
-				fprintf(stderr, "pipec: cannot write '%s': %s\n", output, strerror(errno));
-				ok = 0;
-				rc = EXIT_USAGE;
-			}
-			if (!ok)
-				unlink(tmp);
+		if (out != stdout && out && fclose(out) != 0 && rc == 0)
+			rc = EXIT_USAGE;
+		if (graph && rc == 0) {
+			*plan = mem;
+			mem = NULL;
+		} else if (to_file && rc == 0 && files_write(output, mem, memlen) != 0) {
+			fprintf(stderr, "pipec: cannot write '%s': %s\n", output, strerror(errno));
+			rc = EXIT_USAGE;
 		}
+		free(mem);
 	}
 	if (pc_diag_count(ctx))
 		pc_diag_render(ctx, stderr, PC_FORMAT_HUMAN, cli_want_color(color));

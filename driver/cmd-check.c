@@ -140,9 +140,7 @@ int cmd_check(const char *name, int argc, char **argv)
 			pc_ctx_free(ctx);
 			return cli_usage_error(name, "%s", "--config needs --profile NAME");
 		}
-		if (pc_use_profile(ctx, cfg, profile) == -2) {
-			fprintf(stderr, "pipec: cannot read '%s': %s%s\n", cfg, strerror(errno),
-				config ? "" : " (give the file with --config FILE)");
+		if (cli_use_profile(ctx, cfg, profile, config ? "" : " (give the file with --config FILE)")) {
 			pc_ctx_free(ctx);
 			return EXIT_USAGE;
 		}
@@ -160,7 +158,7 @@ int cmd_check(const char *name, int argc, char **argv)
 		} else if (pc_check_file(ctx, argv[i]) == 0) {
 			continue;
 		}
-		fprintf(stderr, "pipec: cannot read '%s': %s\n", argv[i], strerror(errno));
+		fprintf(stderr, "pipec: cannot read '%s': %s\n", argv[i], cli_read_why(argv[i], PC_MAX_SOURCE));
 		io_error = 1;
 	}
 	FILE *out = format == PC_FORMAT_HUMAN ? stderr : stdout;

@@ -6,8 +6,8 @@
  * back by the compiler's formatter, comments kept.  A file with syntax
  * errors is reported and left alone.  --check compares the layout with the
  * file as read and names the files that differ; -w rewrites those files
- * only, atomically: the new text goes to a temporary file beside the old
- * one, which is renamed over it once complete and on disk.
+ * only, through files_write(): atomically, keeping the file's mode, and
+ * through a symbolic link to the file it names.
  */
 #include "config.h"
 
@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -38,41 +37,6 @@ const char cmd_fmt_usage[] =
 	"\n"
 	"exit status: 0 ok, 1 syntax errors or (with --check) unformatted files,\n"
 	"2 usage or I/O error.\n";
-
-/* Replaces PATH's contents with DATA through a temporary file and rename. */
-static int write_atomically(const char *path, const char *data, size_t len)
-{
-	size_t n = strlen(path);
-	char *tmp = malloc(n + 16);
-	if (!tmp)
-		return -1;
-	snprintf(tmp, n + 16, "%s.fmt-XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		free(tmp);
-		return -1;
-	}
-	struct stat st;
-	if (stat(path, &st) == 0)
-		fchmod(fd, st.st_mode & 07777);
-	FILE *f = fdopen(fd, "wb");
-	int ok = f && fwrite(data, 1, len, f) == len;
-	ok = f && fflush(f) == 0 && ok;
-	ok = f && fsync(fileno(f)) == 0 && ok;
-	if (f)
-		ok = fclose(f) == 0 && ok;
-	else
-		close(fd);
-	if (!ok || rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		free(tmp);
-		errno = e;
-		return -1;
-	}
-	free(tmp);
-	return 0;
-}
 
 int cmd_fmt(const char *name, int argc, char **argv)
 {
@@ -115,18 +79,22 @@ int cmd_fmt(const char *name, int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		if (write && strcmp(argv[i], "-") == 0)
 			return cli_usage_error(name, "%s", "--write needs files, not standard input");
-		pc_ctx *ctx = pc_ctx_new();
-		pc_ast *m = pc_parse_file(ctx, argv[i]);
-		if (!m) {
-			fprintf(stderr, "pipec: cannot read '%s': %s\n", argv[i], strerror(errno));
-			pc_ctx_free(ctx);
+		/* read here, not by the parser: --check and -w compare with the text as read */
+		char *text;
+		size_t textlen;
+		const char *why;
+		if (pc_read_file(argv[i], PC_MAX_SOURCE, &text, &textlen, &why) != 0) {
+			fprintf(stderr, "pipec: cannot read '%s': %s\n", argv[i], why);
 			rc = EXIT_USAGE;
 			continue;
 		}
+		pc_ctx *ctx = pc_ctx_new();
+		pc_ast *m = pc_parse_buffer(ctx, strcmp(argv[i], "-") == 0 ? "<stdin>" : argv[i], text, textlen);
 		if (pc_error_count(ctx)) {
 			pc_diag_render(ctx, stderr, PC_FORMAT_HUMAN, cli_want_color(color));
 			fprintf(stderr, "pipec: '%s' has errors; not formatted\n", argv[i]);
 			pc_ctx_free(ctx);
+			free(text);
 			if (rc == 0)
 				rc = EXIT_ERRORS;
 			continue;
@@ -134,21 +102,12 @@ int cmd_fmt(const char *name, int argc, char **argv)
 		size_t len;
 		char *out = pc_format(ctx, m, &len);
 		if (check || write) {
-			/* compare with the file as read */
-			FILE *f = fopen(argv[i], "rb");
-			int same = 0;
-			if (f) {
-				char *buf = malloc(len + 2);
-				size_t got = buf ? fread(buf, 1, len + 1, f) : 0;
-				same = buf && got == len && memcmp(buf, out, len) == 0;
-				free(buf);
-				fclose(f);
-			}
+			int same = textlen == len && memcmp(text, out, len) == 0;
 			if (check && !same) {
 				printf("%s\n", argv[i]);
 				if (rc == 0)
 					rc = EXIT_ERRORS;
-			} else if (write && !same && write_atomically(argv[i], out, len) < 0) {
+			} else if (write && !same && files_write(argv[i], out, len) != 0) {
 				fprintf(stderr, "pipec: cannot write '%s': %s\n", argv[i], strerror(errno));
 				rc = EXIT_USAGE;
 			}
@@ -157,6 +116,7 @@ int cmd_fmt(const char *name, int argc, char **argv)
 			rc = EXIT_USAGE;
 		}
 		free(out);
+		free(text);
 		pc_ctx_free(ctx);
 	}
 	if (fflush(stdout) != 0) {

@@ -7,7 +7,7 @@
  * task, a path) and hands the rest to the runtime's report functions,
  * which print to standard output.  pipec cancel is here too: it asks a
  * run's runtime to stop, or records the run as cancelled when the runtime
- * is gone.
+ * is gone; a run number that the store does not have is refused first.
  */
 #include "config.h"
 
@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "pipec-runtime.h"
@@ -41,6 +43,34 @@ const char cmd_report_usage[] =
 	"           commands and inputs, the run's parameters; and what it fed\n"
 	"  cancel   stop a run: its runtime kills its tasks and records the run as\n"
 	"           cancelled (or, if the runtime is gone, pipec cancel does)\n";
+
+/*
+ * Whether the store in STATE has run RUN, asked through the runs report:
+ * 1 yes, 0 no, or 2 with *ERR when the store cannot be read.  (pr_cancel()
+ * takes any number: for one that is not there it would signal the live
+ * runtime of another run, or say nothing.)
+ */
+static int run_exists(const char *state, long run, char **err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem)
+		return *err = strdup("out of memory"), 2;
+	int rc = pr_report_runs(state, 1, mem, err);
+	fclose(mem);
+	json_t *runs = rc == 0 ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	if (rc != 0)
+		return 2;
+	int found = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(runs, i, r)
+		found |= json_integer_value(json_object_get(r, "run")) == run;
+	json_decref(runs);
+	return found;
+}
 
 int cmd_report(const char *cmd, int argc, char **argv)
 {
@@ -102,8 +132,14 @@ int cmd_report(const char *cmd, int argc, char **argv)
 		rc = pr_report_why(state, arg, run, stdout, &err);
 	else if (!strcmp(cmd, "lineage"))
 		rc = pr_report_lineage(state, arg, json, stdout, &err);
-	else
+	else if (run && (rc = run_exists(state, run, &err)) != 1) {
+		if (rc == 0) {
+			fprintf(stderr, "pipec cancel: no run %ld in %s\n", run, state);
+			return EXIT_USAGE;
+		}
+	} else {
 		rc = pr_cancel(state, run, &err);
+	}
 	if (rc) {
 		fprintf(stderr, "pipec: %s\n", err ? err : "failed");
 		free(err);

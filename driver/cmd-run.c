@@ -60,6 +60,9 @@ const char cmd_run_usage[] =
 	"\n"
 	"exit status: 0 succeeded, 1 failed or cancelled, 2 usage or environment error.\n";
 
+/* The largest plan pipec run reads (a plan of 100,000 tasks is some 50 MiB). */
+#define MAX_PLAN ((size_t)1 << 30)
+
 enum { OPT_STATE_DIR = 256, OPT_RFORMAT, OPT_QUIET, OPT_PROGRESS, OPT_RESOURCES, OPT_NO_SANDBOX, OPT_PIPELINE, OPT_STDLIB };
 
 /* --progress WHEN: 1 for the live view, 0 for a line per transition, -1 unknown. */
@@ -134,10 +137,17 @@ static int load_resources(run_flags *f)
 {
 	if (!f->resources)
 		return 0;
+	const char *why = cli_unreadable(f->resources, PC_MAX_SOURCE);
+	if (why) {
+		fprintf(stderr, "pipec: cannot read the resources file '%s': %s\n", f->resources, why);
+		return EXIT_USAGE;
+	}
 	pc_ctx *ctx = pc_ctx_new();
 	int rc = pc_resources_json(ctx, f->resources, &f->nodes);
 	if (rc == -2)
 		fprintf(stderr, "pipec: cannot read the resources file '%s': %s\n", f->resources, strerror(errno));
+	else if (rc != 0 && !pc_error_count(ctx)) /* nothing in it, not even a mistake */
+		fprintf(stderr, "pipec: the resources file '%s' is empty: it needs nodes: [...]\n", f->resources);
 	if (pc_diag_count(ctx))
 		pc_diag_render(ctx, stderr, PC_FORMAT_HUMAN, cli_want_color("auto"));
 	pc_ctx_free(ctx);
@@ -298,7 +308,7 @@ int cmd_run(const char *name, int argc, char **argv)
 		pc_ctx *ctx = pc_ctx_new();
 		cli_set_stdlib(ctx, stdlib, nstdlib);
 		if (pc_check_file(ctx, file) != 0) {
-			fprintf(stderr, "pipec: cannot read '%s': %s\n", file, strerror(errno));
+			fprintf(stderr, "pipec: cannot read '%s': %s\n", file, cli_read_why(file, PC_MAX_SOURCE));
 			pc_ctx_free(ctx);
 			return EXIT_USAGE;
 		}
@@ -323,18 +333,11 @@ int cmd_run(const char *name, int argc, char **argv)
 	} else {
 		if (nparams)
 			return cli_usage_error(name, "%s", "-p applies to a FILE.pipe; a plan has its parameters");
-		FILE *f = fopen(file, "rb");
-		if (!f) {
-			fprintf(stderr, "pipec: cannot read '%s': %s\n", file, strerror(errno));
+		const char *why;
+		if (pc_read_file(file, MAX_PLAN, &plan, &len, &why) != 0) {
+			fprintf(stderr, "pipec: cannot read '%s': %s\n", file, why);
 			return EXIT_USAGE;
 		}
-		FILE *mem = open_memstream(&plan, &len);
-		char buf[65536];
-		size_t n;
-		while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-			fwrite(buf, 1, n, mem);
-		fclose(f);
-		fclose(mem);
 	}
 	if (load_resources(&f)) {
 		free(plan);
