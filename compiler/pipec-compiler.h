@@ -39,6 +39,19 @@ void pc_ctx_free(pc_ctx *ctx);
  */
 pc_ast *pc_parse_file(pc_ctx *ctx, const char *path);
 
+/*
+ * Reads the whole of PATH ("-": standard input, whatever it is) into *DATA
+ * (new, with a NUL after its *LEN bytes), refusing without blocking what is
+ * not a regular file (a FIFO, a device, a directory) and more than MAX
+ * bytes.  With DATA NULL it only checks.  Returns 0, or -1 with errno set
+ * and, when WHY is not NULL, *WHY (static text, good until the next call)
+ * to end "cannot read 'PATH': ": strerror(errno), "not a regular file (a
+ * FIFO)", "larger than 64 MiB".
+ */
+int pc_read_file(const char *path, size_t max, char **data, size_t *len, const char **why);
+/* The largest .pipe file pipec reads (pc_parse_file, pc_check_file). */
+#define PC_MAX_SOURCE ((size_t)64 << 20)
+
 /* Parses LEN bytes of DATA (copied) as if read from a file named NAME. */
 pc_ast *pc_parse_buffer(pc_ctx *ctx, const char *name, const char *data, size_t len);
 

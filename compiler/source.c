@@ -6,6 +6,12 @@
  * reports).  Its line index is built once, in one memchr pass, so turning a
  * byte offset into a line is a binary search and into a column a count of
  * the UTF-8 characters between the line start and the offset.
+ *
+ * Every file pipec reads whole (a .pipe file, an imported module, a plan,
+ * a resources file) goes through pc_read_file(), which refuses what is not
+ * a regular file without waiting on it (a FIFO would block every command,
+ * /dev/zero would fill the memory) and stops at a bound: PC_MAX_SOURCE
+ * (64 MiB) for a .pipe file, far beyond any real program.
  */
 #include "sema-internal.h"
 
@@ -13,8 +19,12 @@
 #include "profile.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 pc_ctx *pc_ctx_new(void)
@@ -118,55 +128,89 @@ void pc_source_linecol(const pc_source *s, uint32_t off, uint32_t *line, uint32_
 	*col = c;
 }
 
-/* Files are limited to what a span can address. */
-#define MAX_SOURCE ((size_t)UINT32_MAX - 16)
-
-static char *read_all(FILE *f, size_t *len)
+/* What a file is, for "not a regular file (a FIFO)". */
+static const char *file_kind(mode_t m)
 {
+	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device"
+	       : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
+static int read_failed(int fd, int close_it, pc_buf *b, int e, const char *why, const char **whyp)
+{
+	if (close_it)
+		close(fd);
+	pc_buf_free(b);
+	if (whyp)
+		*whyp = why ? why : strerror(e);
+	errno = e;
+	return -1;
+}
+
+int pc_read_file(const char *path, size_t max, char **data, size_t *len, const char **why)
+{
+	/* static: one message at a time, read before the next call */
+	static char msg[96];
 	pc_buf b = {0};
+	int is_stdin = strcmp(path, "-") == 0;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return read_failed(fd, 0, &b, errno, NULL, why);
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return read_failed(fd, !is_stdin, &b, errno, NULL, why);
+	if (!is_stdin && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return read_failed(fd, 1, &b, EISDIR, NULL, why);
+		snprintf(msg, sizeof msg, "not a regular file (%s)", file_kind(st.st_mode));
+		return read_failed(fd, 1, &b, EINVAL, msg, why);
+	}
+	snprintf(msg, sizeof msg, "larger than %zu MiB", max >> 20);
+	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max)
+		return read_failed(fd, !is_stdin, &b, EFBIG, msg, why);
+	if (!is_stdin && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		return read_failed(fd, 1, &b, errno, NULL, why);
+	if (!data) { /* only checked */
+		if (!is_stdin)
+			close(fd);
+		return 0;
+	}
 	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
-		if (b.len + n > MAX_SOURCE) {
-			pc_buf_free(&b);
-			errno = EFBIG;
-			return NULL;
-		}
-		pc_buf_add(&b, tmp, n);
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return read_failed(fd, !is_stdin, &b, errno, NULL, why);
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > max) /* it grew, or it is a pipe */
+			return read_failed(fd, !is_stdin, &b, EFBIG, msg, why);
+		pc_buf_add(&b, tmp, (size_t)n);
 	}
-	if (ferror(f)) {
-		int e = errno;
-		pc_buf_free(&b);
-		errno = e ? e : EIO;
-		return NULL;
-	}
-	return pc_buf_steal(&b, len);
+	if (!is_stdin)
+		close(fd);
+	pc_buf_add(&b, "", 1); /* the NUL after the last byte */
+	*data = pc_buf_steal(&b, len);
+	*len -= 1;
+	return 0;
 }
 
 pc_ast *pc_parse_file(pc_ctx *ctx, const char *path)
 {
-	int is_stdin = strcmp(path, "-") == 0;
-	FILE *f = is_stdin ? stdin : fopen(path, "rb");
-	if (!f)
-		return NULL;
 	size_t len = 0;
-	char *data = read_all(f, &len);
-	int e = errno;
-	if (!is_stdin)
-		fclose(f);
-	if (!data) {
-		errno = e;
+	char *data;
+	if (pc_read_file(path, PC_MAX_SOURCE, &data, &len, NULL) != 0)
 		return NULL;
-	}
-	pc_ast *m = pc_parse_buffer(ctx, is_stdin ? "<stdin>" : path, data, len);
+	pc_ast *m = pc_parse_buffer(ctx, strcmp(path, "-") == 0 ? "<stdin>" : path, data, len);
 	free(data);
 	return m;
 }
 
 pc_ast *pc_parse_buffer(pc_ctx *ctx, const char *name, const char *data, size_t len)
 {
-	if (len > MAX_SOURCE)
-		len = MAX_SOURCE;
+	if (len > (size_t)UINT32_MAX - 16) /* what a span can address */
+		len = (size_t)UINT32_MAX - 16;
 	uint32_t file = pc_ctx_add_source(ctx, name, data, len);
 	return pc_parse_source(ctx, file);
 }

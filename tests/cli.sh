@@ -63,4 +63,60 @@ expect_rc 2 "--config without --profile" "$PIPEC" check --config tests/golden/pr
 expect_rc 0 "a stage that fits the profile" "$PIPEC" check --profile cluster --config tests/golden/profiles/pipec.yaml $good
 (cd tests/golden/profiles && "$PIPEC" check --profile laptop ../E0501-infeasible.pipe >/dev/null 2>&1); rc=$?
 [ "$rc" -eq 1 ] && ok "./pipec.yaml is found in the current directory" || fail "./pipec.yaml not used (exit $rc)"
+
+# usage errors: two lines on standard error (the problem, then where help is), nothing on standard
+# output, exit 2 -- never the whole help text.  Each case: the arguments | the first line.
+while IFS='|' read -r args want; do
+	cmd=${args%% *}
+	case "$cmd" in -*|frob*|help|"") hint="Try 'pipec --help'." ;; *) hint="Try 'pipec $cmd --help'." ;; esac
+	# shellcheck disable=SC2086
+	"$PIPEC" $args > "$TMP/u.out" 2> "$TMP/u.err" < /dev/null; rc=$?
+	if [ "$rc" -eq 2 ] && [ ! -s "$TMP/u.out" ] && [ "$(cat "$TMP/u.err")" = "$(printf '%s\n%s' "$want" "$hint")" ]; then
+		ok "usage error: pipec $args"
+	else
+		fail "usage error: pipec $args: exit $rc, stderr: $(head -3 "$TMP/u.err")"
+	fi
+done <<'CASES'
+|pipec: a command is needed
+frobnicate|pipec: no command 'frobnicate'
+--frob|pipec: unknown option '--frob'
+help frob|pipec: no command 'frob'
+check|pipec check: give at least one FILE
+check --bogus examples/quickstart.pipe|pipec check: unknown option '--bogus'
+check --format|pipec check: option '--format' needs an argument
+check --format xml examples/quickstart.pipe|pipec check: unknown --format 'xml' (expected human, json, sarif or github)
+check --color sometimes examples/quickstart.pipe|pipec check: unknown --color 'sometimes' (expected auto, always or never)
+check --strict=yes examples/quickstart.pipe|pipec check: option '--strict' takes no argument
+fmt -wx examples/quickstart.pipe|pipec fmt: unknown option '-x'
+fmt --check -w examples/quickstart.pipe|pipec fmt: --check and --write exclude each other
+build|pipec build: give one FILE
+build examples/quickstart.pipe -o|pipec build: option '-o' needs an argument
+graph examples/quickstart.pipe --format png|pipec graph: unknown --format 'png' (expected dot or mermaid)
+graph -o x.json examples/quickstart.pipe|pipec graph: unknown option '-o'
+run --frob examples/quickstart.pipe|pipec run: unknown option '--frob'
+run -j|pipec run: option '-j' needs an argument
+run -j 0 examples/quickstart.pipe|pipec run: -j '0': give a number of tasks from 1 to 4096
+run --progress sometimes examples/quickstart.pipe|pipec run: unknown --progress 'sometimes' (expected auto, live or lines)
+run --st x examples/quickstart.pipe|pipec run: option '--st' is ambiguous: give more of its name
+run|pipec run: give one FILE.pipe or PLAN
+resume 0|pipec resume: '0' is not a run number
+show --run|pipec show: option '--run' needs an argument
+show 1 2|pipec show: unexpected argument '2'
+why|pipec why: give a TASK
+lineage|pipec lineage: give an output PATH or a TASK
+cancel --format xml|pipec cancel: unknown --format 'xml' (expected json)
+CASES
+
+# --state-dir: made (with its parents, mode 0777 less the umask) when missing; a file is a one-line error
+(umask 027 && "$PIPEC" run --no-sandbox --quiet --state-dir "$TMP/sd/a/b" $good > /dev/null 2>&1); rc=$?
+[ "$rc" -eq 0 ] && [ -d "$TMP/sd/a/b/.pipec" ] && ok "run makes a missing --state-dir" || fail "missing --state-dir: exit $rc"
+[ "$(stat -c %a "$TMP/sd/a" "$TMP/sd/a/b" 2>&1 | tr '\n' ' ')" = "750 750 " ] && ok "--state-dir made with 0777 less the umask" \
+	|| fail "--state-dir modes: $(stat -c %a "$TMP/sd/a" "$TMP/sd/a/b" 2>&1 | tr '\n' ' ')"
+mkdir -p "$TMP/sd" && : > "$TMP/sd/file"
+"$PIPEC" run --state-dir "$TMP/sd/file" $good > "$TMP/u.out" 2> "$TMP/u.err"; rc=$?
+[ "$rc" -eq 2 ] && [ "$(cat "$TMP/u.err")" = "pipec run: --state-dir '$TMP/sd/file' is not a directory" ] \
+	&& ok "a --state-dir that is a file: one line" || fail "--state-dir file: exit $rc: $(cat "$TMP/u.err")"
+"$PIPEC" resume --state-dir "$TMP/sd/none" > /dev/null 2> "$TMP/u.err"; rc=$?
+[ "$rc" -eq 2 ] && [ "$(wc -l < "$TMP/u.err")" -eq 1 ] && [ ! -e "$TMP/sd/none" ] \
+	&& ok "resume in a missing --state-dir: one line, nothing made" || fail "resume missing --state-dir: exit $rc: $(cat "$TMP/u.err")"
 finish

@@ -183,7 +183,7 @@ cp "$D/.pipec/state.db" "$TMP/damaged.copy"
 "$PIPEC" run --quiet --state-dir "$D" examples/quickstart.pipe > /dev/null 2> "$TMP/d.err"; rc=$?
 [ $rc -eq 2 ] && grep -q "state.db" "$TMP/d.err" && cmp -s "$D/.pipec/state.db" "$TMP/damaged.copy" \
 	&& ok "a damaged store is refused with its name, and left as it was" || fail "damaged: $rc $(cat "$TMP/d.err")"
-expect_rc 2 "a state directory that does not exist" "$PIPEC" run --state-dir "$TMP/nope" examples/quickstart.pipe
+expect_rc 2 "a state directory that is a file (a missing one is made: tests/cli.sh)" "$PIPEC" run --state-dir "$TMP/damaged.copy" examples/quickstart.pipe
 
 # runs, show, why, lineage, cancel
 W="$TMP/w"; mkdir -p "$W"; cp examples/quickstart.pipe "$W/q.pipe"
