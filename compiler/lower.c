@@ -1867,12 +1867,87 @@ static void jw_lval(jw *w, const lval *v)
 	}
 }
 
+/* ---- where files are, for the runtime ------------------------------------------------
+ *
+ * A value holds files (whose content, not path, is the cache's business)
+ * when its resolved type reaches File or Dir: through distinct types,
+ * records, lists, maps and optionals, at any depth.  "files" describes
+ * where: "file" | "dir" | {"list": S} | {"map": S} | {"optional": S} |
+ * {"record": {FIELD: S, ...}} with only the fields that hold files.  It is
+ * written only for types that hold files.
+ */
+
+static int holds_files(const pc_type *t, int depth)
+{
+	t = pc_type_base(t);
+	if (depth > 64)
+		return 0;
+	switch (t->kind) {
+	case PC_T_FILE: case PC_T_DIR:
+		return 1;
+	case PC_T_LIST: case PC_T_MAP: case PC_T_OPTIONAL:
+		return holds_files(t->elem, depth + 1);
+	case PC_T_RECORD:
+		for (uint32_t i = 0; i < t->nfields; i++)
+			if (holds_files(t->fields[i].type, depth + 1))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void jw_files_shape(jw *w, const pc_type *t, int depth)
+{
+	t = pc_type_base(t);
+	switch (t->kind) {
+	case PC_T_FILE: jw_string(w, "file"); break;
+	case PC_T_DIR: jw_string(w, "dir"); break;
+	case PC_T_LIST: case PC_T_MAP: case PC_T_OPTIONAL:
+		jw_open(w, '{');
+		jw_key(w, t->kind == PC_T_LIST ? "list" : t->kind == PC_T_MAP ? "map" : "optional");
+		jw_files_shape(w, t->elem, depth + 1);
+		jw_close(w, '}');
+		break;
+	case PC_T_RECORD: {
+		const char **names = pc_xmalloc((t->nfields + 1) * sizeof *names);
+		for (uint32_t k = 0; k < t->nfields; k++)
+			names[k] = t->fields[k].name;
+		uint32_t *o = sorted_order(names, t->nfields);
+		jw_open(w, '{');
+		jw_key(w, "record");
+		jw_open(w, '{');
+		for (uint32_t k = 0; k < t->nfields; k++)
+			if (holds_files(t->fields[o[k]].type, depth + 1)) {
+				jw_key(w, t->fields[o[k]].name);
+				jw_files_shape(w, t->fields[o[k]].type, depth + 1);
+			}
+		jw_close(w, '}');
+		jw_close(w, '}');
+		free(o);
+		free(names);
+		break;
+	}
+	default: PC_UNREACHABLE();
+	}
+}
+
+/* The key "files" for a value of type T, when T holds files. */
+static void jw_files(jw *w, const pc_type *t)
+{
+	if (!holds_files(t, 0))
+		return;
+	jw_key(w, "files");
+	jw_files_shape(w, t, 0);
+}
+
 /* An output's type: as declared, and the base the runtime checks ("Corpus" is a File). */
 static void jw_type(jw *w, lowerer *L, const pc_type *t)
 {
 	jw_open(w, '{');
 	jw_key(w, "base");
 	jw_string(w, type_name(L, pc_type_base(t)));
+	jw_files(w, t);
 	jw_key(w, "type");
 	jw_string(w, type_name(L, t));
 	jw_close(w, '}');
@@ -1898,7 +1973,7 @@ static void jw_loc(jw *w, lowerer *L, const pc_ast *n)
 	w->canon_off--;
 }
 
-/* KEY: each parameter of SIG by name, {type, value} with its value in VALUES. */
+/* KEY: each parameter of SIG by name, {files, type, value} with its value in VALUES. */
 static void jw_params(jw *w, lowerer *L, const char *key, const pc_sig *sig, lval **values)
 {
 	const char **names = pc_xmalloc((sig->nparams + 1) * sizeof *names);
@@ -1910,6 +1985,7 @@ static void jw_params(jw *w, lowerer *L, const char *key, const pc_sig *sig, lva
 	for (uint32_t k = 0; k < sig->nparams; k++) {
 		jw_key(w, sig->params[o[k]].name);
 		jw_open(w, '{');
+		jw_files(w, sig->params[o[k]].type);
 		jw_key(w, "type");
 		jw_string(w, type_name(L, sig->params[o[k]].type));
 		jw_key(w, "value");

@@ -19,7 +19,7 @@ assert t['s']['deps'] == ['c'], t['s']['deps']
 assert t['c']['command'][0].startswith('seq 100 |'), t['c']['command']
 assert t['c']['inputs']['n'] == {'type': 'Int', 'value': 100}
 assert t['s']['outputs'] == {'words': {'type': 'Int', 'base': 'Int'}, 'lines': {'type': 'Int', 'base': 'Int'}}
-assert t['c']['outputs'] == {'out': {'type': 'Corpus', 'base': 'File'}}
+assert t['c']['outputs'] == {'out': {'type': 'Corpus', 'base': 'File', 'files': 'file'}}
 assert t['s']['resources'] == {'cpu': 1, 'memory': 67108864}
 assert p['result'] == {'words': {'ref': 's', 'output': 'words'}, 'lines': {'ref': 's', 'output': 'lines'}}
 assert p['hash'].startswith('blake2b-256:')
@@ -84,6 +84,27 @@ assert p['result']['gather'] == 'scatter-1'
 assert t['fit[0]']['retry'] == {'attempts': 2, 'backoff_ns': 10000000000} and t['fit[0]']['timeout_ns'] == 1800000000000
 assert t['fit[0]']['command'][0] == \"echo 1 'a b' > \", 'interpolated values are shell-quoted'
 " && ok "scatter, unrolled for, try/else, if, after, run-time checks, retry and timeout are in the plan" || fail "run-time pieces"
+
+# where files are: "files" follows the resolved type (issue 11: a distinct
+# File, a record field, lists, maps, optionals), absent where there are none
+mkdir -p "$TMP/in/d"; : > "$TMP/in/x"
+"$PIPEC" build tests/build/files.pipe -p a="$TMP/in/x" -p "r={\"left\": \"$TMP/in/x\", \"right\": \"$TMP/in/d\", \"label\": \"c\"}" \
+	-p "l=[\"$TMP/in/x\"]" -p "m={\"k\": \"$TMP/in/d\"}" -p "ls=[{\"name\": \"a\", \"reads\": \"$TMP/in/x\", \"n\": 1}]" \
+	-p n=1 -p o=none -p d="$TMP/in/d" > "$TMP/files.json" || fail "files.pipe does not build"
+py "$TMP/files.json" "
+want = {'a': 'file', 'd': 'dir', 'l': {'list': 'file'}, 'm': {'map': 'dir'},
+        'ls': {'list': {'record': {'reads': 'file'}}}, 'o': {'optional': 'file'},
+        'r': {'record': {'left': 'file', 'right': 'dir'}}}
+for where in (p['params'], p['tasks'][0]['inputs']):
+    got = {k: v['files'] for k, v in where.items() if 'files' in v}
+    assert got == want, got
+    assert 'files' not in where['n'], where['n']
+o = p['tasks'][0]['outputs']
+assert o['x']['files'] == 'file' and o['y']['files'] == {'list': {'record': {'reads': 'file'}}}, o
+assert 'files' not in o['z'], o['z']
+" && ok "\"files\" gives where files are by the resolved type, at any depth" || fail "files shapes"
+py "$TMP/a.json" "assert p['tasks'][1]['inputs']['c']['files'] == 'file'; assert 'files' not in p['tasks'][0]['inputs']['n']" \
+	&& ok "a distinct File input has files, an Int none" || fail "quick start files"
 
 # graph
 "$PIPEC" graph examples/ml-train.pipe > "$TMP/g.dot" || fail "graph failed"
