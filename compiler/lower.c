@@ -36,6 +36,8 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "constraint.h"
 #include "parser.h"
@@ -1453,13 +1455,15 @@ static lval *parse_param(lowerer *L, const char *text, const pc_type *t, pc_buf 
 		pc_buf_free(&src);
 		lval *v = NULL;
 		if (!pc_error_count(tmp) && m->list.n == 1 && m->list.items[0]->c->list.n == 1) {
-			pc_ast *e = m->list.items[0]->c->list.items[0]->a;
+			pc_ast *e = m->list.items[0]->c->list.items[0]->a; /* NULL for an empty value */
 			int neg = 0;
-			if (e->kind == PC_AST_UNARY && e->op == '-')
+			if (e && e->kind == PC_AST_UNARY && e->op == '-')
 				neg = 1, e = e->a;
 			int want = b->kind == PC_T_INT ? PC_AST_INT : b->kind == PC_T_FLOAT ? PC_AST_FLOAT
 				   : b->kind == PC_T_BOOL ? PC_AST_BOOL : b->kind == PC_T_SIZE ? PC_AST_SIZE : PC_AST_DURATION;
-			if (e->kind == want || (want == PC_AST_FLOAT && e->kind == PC_AST_INT)) {
+			if (!e)
+				;
+			else if (e->kind == want || (want == PC_AST_FLOAT && e->kind == PC_AST_INT)) {
 				if (want == PC_AST_FLOAT)
 					v = lv_float(L, e->kind == PC_AST_INT ? (double)e->v.i : e->v.f);
 				else if (want == PC_AST_BOOL)
@@ -1582,6 +1586,104 @@ static lval *from_json(lowerer *L, json_t *j, const pc_type *t, pc_buf *why)
 	if (!why->len)
 		pc_buf_printf(why, "%s", pc_type_str(L->ctx, t));
 	return NULL;
+}
+
+/*
+ * Makes the File and Dir paths in V, a parameter's value of type T, absolute
+ * against the caller's directory CWD (a task runs in a directory of its
+ * own), and checks that each exists and is a regular file (File) or a
+ * directory (Dir), through distinct types, records, lists, maps and
+ * optionals.  WHERE is the path of V in the parameter ("ls[1].reads").
+ * Returns 0, or -1 with the reason in WHY.
+ */
+static int resolve_paths(lowerer *L, const pc_type *t, lval *v, const char *cwd, pc_buf *where, pc_buf *why,
+			 int depth)
+{
+	if (t->kind == PC_T_OPTIONAL) {
+		if (v->kind == LV_NONE)
+			return 0;
+		return resolve_paths(L, t->elem, v, cwd, where, why, depth + 1);
+	}
+	const pc_type *b = pc_type_base(t);
+	size_t mark = where->len;
+	int rc = 0;
+	if (depth > 64)
+		return 0;
+	switch (b->kind) {
+	case PC_T_FILE: case PC_T_DIR: {
+		if (v->kind != LV_STR)
+			return 0;
+		int dir = b->kind == PC_T_DIR;
+		pc_buf abs = {0};
+		if (v->n && v->s[0] == '/') {
+			pc_buf_add(&abs, v->s, v->n);
+		} else {
+			/* CWD, then the path's components without "." and empty ones */
+			pc_buf_adds(&abs, cwd);
+			const char *p = v->s, *end = v->s + v->n;
+			while (p < end) {
+				const char *q = memchr(p, '/', (size_t)(end - p));
+				if (!q)
+					q = end;
+				if (q - p && !(q - p == 1 && *p == '.')) {
+					if (!abs.len || abs.data[abs.len - 1] != '/')
+						pc_buf_addc(&abs, '/');
+					pc_buf_add(&abs, p, (size_t)(q - p));
+				}
+				p = q + 1;
+			}
+		}
+		struct stat st;
+		const char *bad = NULL;
+		if (stat(abs.data, &st) != 0)
+			bad = errno == ENOENT || errno == ENOTDIR ? (dir ? "no such directory" : "no such file") : strerror(errno);
+		else if (dir && !S_ISDIR(st.st_mode))
+			bad = "not a directory";
+		else if (!dir && !S_ISREG(st.st_mode))
+			bad = "not a regular file";
+		if (bad) {
+			if (strchr(where->data, '.') || strchr(where->data, '['))
+				pc_buf_printf(why, "%s: ", where->data);
+			pc_buf_printf(why, "%s: %.*s", bad, (int)v->n, v->s);
+			if (strcmp(abs.data, v->s) != 0)
+				pc_buf_printf(why, " (%s)", abs.data);
+			rc = -1;
+		} else {
+			v->s = pc_arena_strndup(L->ctx->arena, abs.data, abs.len);
+			v->n = (uint32_t)abs.len;
+		}
+		pc_buf_free(&abs);
+		return rc;
+	}
+	case PC_T_LIST:
+		if (v->kind != LV_LIST)
+			return 0;
+		for (uint32_t i = 0; i < v->count && rc == 0; i++) {
+			pc_buf_printf(where, "[%" PRIu32 "]", i);
+			rc = resolve_paths(L, b->elem, v->items[i], cwd, where, why, depth + 1);
+			where->len = mark;
+			where->data[mark] = 0;
+		}
+		return rc;
+	case PC_T_MAP: case PC_T_RECORD:
+		if (v->kind != LV_REC)
+			return 0;
+		for (uint32_t i = 0; i < v->count && rc == 0; i++) {
+			const pc_field *f = b->kind == PC_T_RECORD ? pc_type_field(b, v->keys[i]) : NULL;
+			if (b->kind == PC_T_RECORD && !f)
+				continue;
+			if (f)
+				pc_buf_printf(where, ".%s", v->keys[i]);
+			else
+				pc_buf_printf(where, "[\"%s\"]", v->keys[i]);
+			rc = resolve_paths(L, f ? f->type : b->elem, v->items[i], cwd, where, why, depth + 1);
+			where->len = mark;
+			where->data[mark] = 0;
+		}
+		return rc;
+	default:
+		return 0;
+	}
 }
 
 /* ---- writing the plan ---------------------------------------------------------------
@@ -2198,6 +2300,7 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 	/* parameters: -p name=value, else the defaults */
 	lval **vals = pc_arena_alloc(ctx->arena, (sig->nparams + 1) * sizeof *vals);
 	int rc = 0;
+	char *cwd = NULL; /* the caller's directory, for relative File and Dir values */
 	for (size_t i = 0; i < nparams; i++) {
 		const char *eq = strchr(params[i], '=');
 		if (!eq) {
@@ -2230,7 +2333,26 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 			break;
 		}
 		pc_buf_free(&why);
+		if (!cwd) {
+			cwd = getcwd(NULL, 0);
+			if (!cwd) {
+				pc_buf_printf(err, "-p %s: cannot know the current directory: %s", name, strerror(errno));
+				rc = 2;
+				break;
+			}
+		}
+		pc_buf where = {0};
+		pc_buf_adds(&where, name);
+		if (resolve_paths(L, sig->params[k].type, vals[k], cwd, &where, &why, 0) != 0) {
+			pc_buf_printf(err, "-p %s: %s", name, why.data);
+			rc = 2;
+		}
+		pc_buf_free(&where);
+		pc_buf_free(&why);
+		if (rc)
+			break;
 	}
+	free(cwd);
 	env e;
 	push_env(L, &e);
 	for (uint32_t k = 0; rc == 0 && k < sig->nparams; k++) {

@@ -106,6 +106,50 @@ assert 'files' not in o['z'], o['z']
 py "$TMP/a.json" "assert p['tasks'][1]['inputs']['c']['files'] == 'file'; assert 'files' not in p['tasks'][0]['inputs']['n']" \
 	&& ok "a distinct File input has files, an Int none" || fail "quick start files"
 
+# File and Dir parameters: a relative path is resolved against the caller's
+# directory (the task runs in its own), at any depth; a missing one is an
+# error naming the parameter and the path, before anything runs
+files=$(pwd)/tests/build/files.pipe
+(cd "$TMP/in" && "$PIPEC" build "$files" -p a=x -p 'r={"left": "./x", "right": "d/", "label": "c"}' -p "l=[\"x\", \"$TMP/in/x\"]" \
+	-p 'm={"k": "d"}' -p 'ls=[{"name": "a", "reads": "x", "n": 1}]' -p n=1 -p o=x -p d=.) > "$TMP/rel.json" || fail "relative paths do not build"
+T="$TMP/in" py "$TMP/rel.json" "
+import os
+t = os.path.realpath(os.environ['T'])
+v = {k: x['value'] for k, x in p['tasks'][0]['inputs'].items()}
+assert v['a'] == t + '/x' and v['o'] == t + '/x' and v['d'] == t, v
+assert v['r'] == {'left': t + '/x', 'right': t + '/d', 'label': 'c'}, v['r']
+assert v['l'] == [t + '/x', os.environ['T'] + '/x'] and v['m'] == {'k': t + '/d'}, v
+assert v['ls'] == [{'name': 'a', 'reads': t + '/x', 'n': 1}], v['ls']
+assert p['params']['a']['value'] == t + '/x'
+" && ok "relative File and Dir parameters are made absolute, in records, lists and maps too" || fail "relative paths"
+(cd "$TMP/in" && "$PIPEC" build "$files" -p a=nope -p 'r={"left": "x", "right": "d", "label": "c"}' -p 'l=[]' \
+	-p 'm={}' -p 'ls=[]' -p n=1 -p o=none -p d=.) > /dev/null 2> "$TMP/rel.err"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$TMP/rel.err")" -eq 1 ] && grep -q "^pipec: -p a: no such file: nope ($(cd "$TMP/in" && pwd -P)/nope)" "$TMP/rel.err" \
+	&& ok "a missing File parameter exits 2 with one line naming it and its path" || fail "missing file: $rc $(cat "$TMP/rel.err")"
+(cd "$TMP/in" && "$PIPEC" build "$files" -p a=x -p 'r={"left": "x", "right": "d", "label": "c"}' -p 'l=[]' \
+	-p 'm={}' -p 'ls=[{"name": "a", "reads": "x", "n": 1}, {"name": "b", "reads": "gone.fq", "n": 2}]' -p n=1 -p o=none -p d=.) > /dev/null 2> "$TMP/rel.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "^pipec: -p ls: ls\[1\].reads: no such file: gone.fq" "$TMP/rel.err" \
+	&& ok "a missing file deep in a parameter is named by where it is" || fail "missing nested file: $rc $(cat "$TMP/rel.err")"
+(cd "$TMP/in" && "$PIPEC" build "$files" -p a=d -p 'r={"left": "x", "right": "x", "label": "c"}' -p 'l=[]' \
+	-p 'm={}' -p 'ls=[]' -p n=1 -p o=none -p d=.) > /dev/null 2> "$TMP/rel.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "^pipec: -p a: not a regular file: d" "$TMP/rel.err" \
+	&& ok "a directory given for a File exits 2" || fail "dir for file: $rc $(cat "$TMP/rel.err")"
+(cd "$TMP/in" && "$PIPEC" build "$files" -p a=x -p 'r={"left": "x", "right": "x", "label": "c"}' -p 'l=[]' \
+	-p 'm={}' -p 'ls=[]' -p n=1 -p o=none -p d=.) > /dev/null 2> "$TMP/rel.err"; rc=$?
+[ $rc -eq 2 ] && grep -q "^pipec: -p r: r.right: not a directory: x" "$TMP/rel.err" \
+	&& ok "a file given for a Dir exits 2" || fail "file for dir: $rc $(cat "$TMP/rel.err")"
+printf 'a\nb\n' > "$TMP/in/two.txt"
+lines=$(pwd)/tests/run/lines.pipe
+mkdir -p "$TMP/st"; (cd "$TMP/in" && "$PIPEC" run --quiet --format json --state-dir "$TMP/st" -p data=two.txt "$lines") > "$TMP/lines.json" 2>&1
+grep -q '"result":2' "$TMP/lines.json" && ok "a task reads a relative File parameter given from another directory" || fail "relative run: $(cat "$TMP/lines.json")"
+out=$("$PIPEC" build $q -p n= 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$out" = "pipec: -p n: '' is not an Int, such as 42" ] && ok "-p n= (an empty value) exits 2 with one line" || fail "-p n=: $rc $out"
+printf 'stage st(s: String, f: Float?) -> String { run: "echo ${s} > ${out}" }\npipeline main(s: String, f: Float?) -> String { return st(s, f) }\n' > "$TMP/empty.pipe"
+"$PIPEC" build "$TMP/empty.pipe" -p s= -p f=none > "$TMP/empty.json" && py "$TMP/empty.json" "assert p['params']['s']['value'] == ''" \
+	&& ok "-p s= is the empty String" || fail "-p s="
+out=$("$PIPEC" build "$TMP/empty.pipe" -p s= -p f= 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$out" = "pipec: -p f: '' is not a Float, such as 0.5" ] && ok "-p f= for a Float? exits 2" || fail "-p f= (Float?): $rc $out"
+
 # graph
 "$PIPEC" graph examples/ml-train.pipe > "$TMP/g.dot" || fail "graph failed"
 grep -q '^digraph pipeline {' "$TMP/g.dot" && grep -q 'label="scored\\nevaluate\\ncpu: 1, memory: 512MiB"' "$TMP/g.dot" \
