@@ -382,7 +382,12 @@ static void text_of(pc_buf *b, const lval *v)
 			pc_buf_printf(b, "%" PRId64, v->i);
 		}
 		break;
-	case LV_FLOAT: pc_buf_printf(b, "%.17g", v->f); break;
+	case LV_FLOAT: {
+		char tmp[32];
+		pc_format_double(v->f, tmp, sizeof tmp);
+		pc_buf_adds(b, tmp);
+		break;
+	}
 	case LV_BOOL: pc_buf_adds(b, v->i ? "true" : "false"); break;
 	case LV_STR: pc_buf_add(b, v->s, v->n); break;
 	case LV_ENUM: pc_buf_adds(b, v->s); break;
@@ -1857,7 +1862,7 @@ static void jw_real(jw *w, double v)
 {
 	jw_value(w);
 	char tmp[64];
-	snprintf(tmp, sizeof tmp, "%.17g", v);
+	pc_format_double(v, tmp, sizeof tmp - 2);
 	if (!strpbrk(tmp, ".eEni"))
 		strcat(tmp, ".0");
 	emit(w, tmp, strlen(tmp));

@@ -150,6 +150,19 @@ printf 'stage st(s: String, f: Float?) -> String { run: "echo ${s} > ${out}" }\n
 out=$("$PIPEC" build "$TMP/empty.pipe" -p s= -p f= 2>&1); rc=$?
 [ $rc -eq 2 ] && [ "$out" = "pipec: -p f: '' is not a Float, such as 0.5" ] && ok "-p f= for a Float? exits 2" || fail "-p f= (Float?): $rc $out"
 
+# Floats are written as the shortest text that reads back to the same double
+# (issue 11): 0.1, not 0.10000000000000001; in plan values they stay JSON reals
+printf 'stage e(x: Float) -> String { run: "echo ${x} > ${out}" }\npipeline main(x: Float = 0.1) -> String { return e(x) }\n' > "$TMP/float.pipe"
+for pair in '0.1|echo 0.1 > |0.1' '1e300|echo 1e+300 > |1e+300' '-0.0|echo -0 > |-0.0' '3.0|echo 3 > |3.0' \
+	'0.30000000000000004|echo 0.30000000000000004 > |0.30000000000000004' '123456.789|echo 123456.789 > |123456.789'; do
+	x=${pair%%|*}; rest=${pair#*|}; cmd=${rest%|*}; js=${rest#*|}
+	"$PIPEC" build "$TMP/float.pipe" -p x="$x" > "$TMP/float.json" || { fail "float $x does not build"; continue; }
+	c=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['tasks'][0]['command'][0])" "$TMP/float.json")
+	v=$(grep -o '"x": {"type":"Float","value":[^}]*}' "$TMP/float.json" | sed 's/.*"value"://; s/}$//')
+	[ "$c" = "$cmd" ] && [ "$v" = "$js" ] && ok "Float $x: command '$cmd', plan value $js" || fail "Float $x: command '$c', plan value '$v'"
+done
+"$PIPEC" build "$TMP/float.pipe" | grep -q '"command":\["echo 0.1 > "' && ok "the default 0.1 interpolates as 0.1" || fail "default 0.1"
+
 # graph
 "$PIPEC" graph examples/ml-train.pipe > "$TMP/g.dot" || fail "graph failed"
 grep -q '^digraph pipeline {' "$TMP/g.dot" && grep -q 'label="scored\\nevaluate\\ncpu: 1, memory: 512MiB"' "$TMP/g.dot" \
