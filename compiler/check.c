@@ -35,8 +35,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parser.h"
-
 enum { B_PARAM, B_LET, B_FOR, B_OUTPUT, B_CHECKPOINT_DIR, B_FUTURE };
 
 typedef struct binding {
@@ -737,7 +735,7 @@ static void add_facts(checker *C, const pc_ast *e)
 		add_facts(C, e->a);
 		return;
 	}
-	if (e->kind == PC_AST_BINARY && e->op == ANDAND) {
+	if (e->kind == PC_AST_BINARY && e->op == PC_OP_AND) {
 		add_facts(C, e->a);
 		add_facts(C, e->b);
 		return;
@@ -783,7 +781,7 @@ static int same_expr(const pc_ast *a, const pc_sig *sig, const pc_ast **args, co
 
 static int flip_op(int op)
 {
-	return op == '<' ? '>' : op == '>' ? '<' : op == LE ? GE : op == GE ? LE : op;
+	return op == PC_OP_LT ? PC_OP_GT : op == PC_OP_GT ? PC_OP_LT : op == PC_OP_LE ? PC_OP_GE : op == PC_OP_GE ? PC_OP_LE : op;
 }
 
 /* Whether "l op r" (callee terms, arguments substituted) is a known fact,
@@ -798,8 +796,8 @@ static const struct fact *known(checker *C, const pc_ast *l, int op, const pc_as
 			int fop = side ? flip_op(f->op) : f->op;
 			if (!same_expr(l, sig, args, fl) || !same_expr(r, sig, args, fr))
 				continue;
-			if (fop == op || (op == LE && (fop == '<' || fop == EQ)) || (op == GE && (fop == '>' || fop == EQ)) ||
-			    (op == NE && (fop == '<' || fop == '>')))
+			if (fop == op || (op == PC_OP_LE && (fop == PC_OP_LT || fop == PC_OP_EQ)) || (op == PC_OP_GE && (fop == PC_OP_GT || fop == PC_OP_EQ)) ||
+			    (op == PC_OP_NE && (fop == PC_OP_LT || fop == PC_OP_GT)))
 				return f;
 		}
 	}
@@ -811,7 +809,7 @@ static int proven_by_facts(checker *C, const pc_ast *w, const pc_sig *sig, const
 {
 	while (w->kind == PC_AST_PAREN)
 		w = w->a;
-	if (w->kind == PC_AST_BINARY && w->op == ANDAND)
+	if (w->kind == PC_AST_BINARY && w->op == PC_OP_AND)
 		return proven_by_facts(C, w->a, sig, args) && proven_by_facts(C, w->b, sig, args);
 	if (w->kind != PC_AST_COMPARE)
 		return 0;
@@ -829,7 +827,7 @@ static const struct fact *refuted_by_facts(checker *C, const pc_ast *w, const pc
 {
 	while (w->kind == PC_AST_PAREN)
 		w = w->a;
-	if (w->kind == PC_AST_BINARY && w->op == ANDAND) {
+	if (w->kind == PC_AST_BINARY && w->op == PC_OP_AND) {
 		const struct fact *f = refuted_by_facts(C, w->a, sig, args);
 		return f ? f : refuted_by_facts(C, w->b, sig, args);
 	}
@@ -838,7 +836,7 @@ static const struct fact *refuted_by_facts(checker *C, const pc_ast *w, const pc
 	const pc_ast *l = w->a;
 	for (uint32_t i = 0; i < w->list.n; i++) {
 		int op = w->list.items[i]->op;
-		int neg = op == '<' ? GE : op == LE ? '>' : op == '>' ? LE : op == GE ? '<' : op == EQ ? NE : EQ;
+		int neg = op == PC_OP_LT ? PC_OP_GE : op == PC_OP_LE ? PC_OP_GT : op == PC_OP_GT ? PC_OP_LE : op == PC_OP_GE ? PC_OP_LT : op == PC_OP_EQ ? PC_OP_NE : PC_OP_EQ;
 		const struct fact *f = known(C, l, neg, w->list.items[i]->a, sig, args);
 		if (f)
 			return f;
@@ -1168,17 +1166,17 @@ static const pc_type *binary(checker *C, pc_ast *e)
 	int op = e->op;
 	const pc_type *r = NULL;
 	switch (op) {
-	case ANDAND: case OROR:
+	case PC_OP_AND: case PC_OP_OR:
 		if (a->kind == PC_T_BOOL && b->kind == PC_T_BOOL)
 			r = T(BOOL);
 		break;
-	case '+':
+	case PC_OP_ADD:
 		if (a->kind == PC_T_STRING && b->kind == PC_T_STRING)
 			r = T(STRING);
 		else if (a->kind == PC_T_LIST && b->kind == PC_T_LIST)
 			r = pc_type_join(C->ctx, a, b);
 		/* fall through */
-	case '-':
+	case PC_OP_SUB:
 		if (r)
 			break;
 		if (is_num(a) && is_num(b))
@@ -1186,7 +1184,7 @@ static const pc_type *binary(checker *C, pc_ast *e)
 		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && a->kind == b->kind)
 			r = a;
 		break;
-	case '*':
+	case PC_OP_MUL:
 		if (is_num(a) && is_num(b))
 			r = a->kind == PC_T_FLOAT || b->kind == PC_T_FLOAT ? T(FLOAT) : T(INT);
 		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && b->kind == PC_T_INT)
@@ -1194,13 +1192,13 @@ static const pc_type *binary(checker *C, pc_ast *e)
 		else if ((b->kind == PC_T_SIZE || b->kind == PC_T_DURATION) && a->kind == PC_T_INT)
 			r = b;
 		break;
-	case '/':
+	case PC_OP_DIV:
 		if (is_num(a) && is_num(b))
 			r = a->kind == PC_T_FLOAT || b->kind == PC_T_FLOAT ? T(FLOAT) : T(INT);
 		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && b->kind == PC_T_INT)
 			r = a;
 		break;
-	case '%':
+	case PC_OP_MOD:
 		if (a->kind == PC_T_INT && b->kind == PC_T_INT)
 			r = T(INT);
 		break;
@@ -1208,11 +1206,11 @@ static const pc_type *binary(checker *C, pc_ast *e)
 	if (r)
 		return r;
 	pc_diag *d = ERR(C, "E0320", e->span, "'%s' does not apply to %s and %s", op_name(op), tstr(C, a), tstr(C, b));
-	if ((op == ANDAND || op == OROR))
+	if ((op == PC_OP_AND || op == PC_OP_OR))
 		pc_diag_note(C->ctx, d, "'%s' takes two Bools", op_name(op));
 	else if (a->kind == PC_T_OPTIONAL || b->kind == PC_T_OPTIONAL)
 		pc_diag_note(C->ctx, d, "an optional value may be none here");
-	else if (op == '+' && (a->kind == PC_T_STRING || b->kind == PC_T_STRING))
+	else if (op == PC_OP_ADD && (a->kind == PC_T_STRING || b->kind == PC_T_STRING))
 		pc_diag_note(C->ctx, d, "'+' joins two Strings; convert with str(...) or interpolate: \"...${x}\"");
 	return T(ERROR);
 }
@@ -1234,13 +1232,13 @@ static const pc_type *compare(checker *C, pc_ast *e)
 		pc_ast *step = e->list.items[i];
 		const pc_type *right = expr(C, step->a);
 		if (left->kind != PC_T_ERROR && right->kind != PC_T_ERROR) {
-			int ok = step->op == EQ || step->op == NE
+			int ok = step->op == PC_OP_EQ || step->op == PC_OP_NE
 				 ? pc_type_assignable(left, right) || pc_type_assignable(right, left)
 				 : ordered(left, right);
 			if (!ok && !bad) {
 				pc_diag *d = ERR(C, "E0320", (pc_span){e->span.file, left_node->span.start, step->span.end},
 						 "cannot compare %s %s %s", tstr(C, left), op_name(step->op), tstr(C, right));
-				if (step->op != EQ && step->op != NE)
+				if (step->op != PC_OP_EQ && step->op != PC_OP_NE)
 					pc_diag_note(C->ctx, d, "ordering compares numbers, Sizes, Durations or Strings, each with its own kind");
 				bad = 1;
 			}
@@ -1349,9 +1347,9 @@ static const pc_type *expr_inner(checker *C, pc_ast *e)
 		const pc_type *t = expr(C, e->a);
 		if (t->kind == PC_T_ERROR)
 			return t;
-		if (e->op == '!' && t->kind == PC_T_BOOL)
+		if (e->op == PC_OP_NOT && t->kind == PC_T_BOOL)
 			return t;
-		if (e->op == '-' && is_num(t))
+		if (e->op == PC_OP_NEG && is_num(t))
 			return t;
 		ERR(C, "E0320", e->span, "'%s' does not apply to %s", op_name(e->op), tstr(C, t));
 		return T(ERROR);

@@ -40,7 +40,6 @@
 #include <unistd.h>
 
 #include "constraint.h"
-#include "parser.h"
 #include "profile.h"
 
 enum { LV_INT, LV_FLOAT, LV_BOOL, LV_STR, LV_NONE, LV_LIST, LV_REC, LV_ENUM, LV_REF, LV_RT };
@@ -440,9 +439,9 @@ static lval *overflow(lowerer *L, const pc_ast *e)
 static lval *binary(lowerer *L, const pc_ast *e)
 {
 	lval *a = eval(L, e->a);
-	if (e->op == ANDAND || e->op == OROR) {
+	if (e->op == PC_OP_AND || e->op == PC_OP_OR) {
 		if (a->kind == LV_BOOL) {
-			if ((e->op == ANDAND && !a->i) || (e->op == OROR && a->i))
+			if ((e->op == PC_OP_AND && !a->i) || (e->op == PC_OP_OR && a->i))
 				return a;
 			return eval(L, e->b);
 		}
@@ -452,7 +451,7 @@ static lval *binary(lowerer *L, const pc_ast *e)
 	if (!is_const(a) || !is_const(b))
 		return rt_op(L, pc_op_text(e->op), a, b);
 	int op = e->op;
-	if (op == '+' && a->kind == LV_STR && b->kind == LV_STR) {
+	if (op == PC_OP_ADD && a->kind == LV_STR && b->kind == LV_STR) {
 		lval *v = lv_new(L, LV_STR);
 		char *s = pc_arena_alloc(L->ctx->arena, a->n + b->n + 1);
 		memcpy(s, a->s, a->n);
@@ -461,7 +460,7 @@ static lval *binary(lowerer *L, const pc_ast *e)
 		v->n = a->n + b->n;
 		return v;
 	}
-	if (op == '+' && a->kind == LV_LIST && b->kind == LV_LIST) {
+	if (op == PC_OP_ADD && a->kind == LV_LIST && b->kind == LV_LIST) {
 		lval *v = lv_list(L, a->count + b->count);
 		memcpy(v->items, a->items, a->count * sizeof *v->items);
 		memcpy(v->items + a->count, b->items, b->count * sizeof *v->items);
@@ -472,10 +471,10 @@ static lval *binary(lowerer *L, const pc_ast *e)
 	if (a->kind == LV_FLOAT || b->kind == LV_FLOAT) {
 		double x = num(a), y = num(b), r;
 		switch (op) {
-		case '+': r = x + y; break;
-		case '-': r = x - y; break;
-		case '*': r = x * y; break;
-		case '/':
+		case PC_OP_ADD: r = x + y; break;
+		case PC_OP_SUB: r = x - y; break;
+		case PC_OP_MUL: r = x * y; break;
+		case PC_OP_DIV:
 			if (y == 0) {
 				ERR(L, "E0602", e->span, "division by zero with the values of this build");
 				return lv_float(L, 0);
@@ -489,18 +488,18 @@ static lval *binary(lowerer *L, const pc_ast *e)
 	int64_t x = a->i, y = b->i, r = 0;
 	int unit = a->unit != U_INT ? a->unit : b->unit;
 	switch (op) {
-	case '+': if (__builtin_add_overflow(x, y, &r)) return overflow(L, e); break;
-	case '-': if (__builtin_sub_overflow(x, y, &r)) return overflow(L, e); break;
-	case '*': if (__builtin_mul_overflow(x, y, &r)) return overflow(L, e); break;
-	case '/':
-	case '%':
+	case PC_OP_ADD: if (__builtin_add_overflow(x, y, &r)) return overflow(L, e); break;
+	case PC_OP_SUB: if (__builtin_sub_overflow(x, y, &r)) return overflow(L, e); break;
+	case PC_OP_MUL: if (__builtin_mul_overflow(x, y, &r)) return overflow(L, e); break;
+	case PC_OP_DIV:
+	case PC_OP_MOD:
 		if (y == 0) {
 			ERR(L, "E0602", e->span, "division by zero with the values of this build");
 			return lv_int(L, 0, unit);
 		}
 		if (x == INT64_MIN && y == -1)
 			return overflow(L, e);
-		r = op == '/' ? x / y : x % y;
+		r = op == PC_OP_DIV ? x / y : x % y;
 		break;
 	}
 	return lv_int(L, r, unit);
@@ -519,7 +518,7 @@ static int compare_const(const lval *a, const lval *b, int op, int *result)
 		c = memcmp(a->s, b->s, n);
 		if (!c)
 			c = a->n < b->n ? -1 : a->n > b->n;
-	} else if (op == EQ || op == NE) {
+	} else if (op == PC_OP_EQ || op == PC_OP_NE) {
 		json_t *x = to_json(a), *y = to_json(b);
 		c = !json_equal(x, y);
 		json_decref(x);
@@ -528,11 +527,11 @@ static int compare_const(const lval *a, const lval *b, int op, int *result)
 		return -1;
 	}
 	switch (op) {
-	case '<': *result = c < 0; break;
-	case LE: *result = c <= 0; break;
-	case '>': *result = c > 0; break;
-	case GE: *result = c >= 0; break;
-	case EQ: *result = c == 0; break;
+	case PC_OP_LT: *result = c < 0; break;
+	case PC_OP_LE: *result = c <= 0; break;
+	case PC_OP_GT: *result = c > 0; break;
+	case PC_OP_GE: *result = c >= 0; break;
+	case PC_OP_EQ: *result = c == 0; break;
 	default: *result = c != 0; break;
 	}
 	return 0;
@@ -1330,16 +1329,16 @@ static lval *eval(lowerer *L, const pc_ast *e)
 	case PC_AST_PAREN: return eval(L, e->a);
 	case PC_AST_UNARY: {
 		lval *a = eval(L, e->a);
-		if (e->op == '!' && a->kind == LV_BOOL)
+		if (e->op == PC_OP_NOT && a->kind == LV_BOOL)
 			return lv_bool(L, !a->i);
-		if (e->op == '-' && a->kind == LV_INT) {
+		if (e->op == PC_OP_NEG && a->kind == LV_INT) {
 			if (a->i == INT64_MIN)
 				return overflow(L, e);
 			return lv_int(L, -a->i, a->unit);
 		}
-		if (e->op == '-' && a->kind == LV_FLOAT)
+		if (e->op == PC_OP_NEG && a->kind == LV_FLOAT)
 			return lv_float(L, -a->f);
-		return rt_op(L, e->op == '!' ? "!" : "neg", a, NULL);
+		return rt_op(L, e->op == PC_OP_NOT ? "!" : "neg", a, NULL);
 	}
 	case PC_AST_BINARY: return binary(L, e);
 	case PC_AST_COMPARE: return compare(L, e);
@@ -1462,7 +1461,7 @@ static lval *parse_param(lowerer *L, const char *text, const pc_type *t, pc_buf 
 		if (!pc_error_count(tmp) && m->list.n == 1 && m->list.items[0]->c->list.n == 1) {
 			pc_ast *e = m->list.items[0]->c->list.items[0]->a; /* NULL for an empty value */
 			int neg = 0;
-			if (e && e->kind == PC_AST_UNARY && e->op == '-')
+			if (e && e->kind == PC_AST_UNARY && e->op == PC_OP_NEG)
 				neg = 1, e = e->a;
 			int want = b->kind == PC_T_INT ? PC_AST_INT : b->kind == PC_T_FLOAT ? PC_AST_FLOAT
 				   : b->kind == PC_T_BOOL ? PC_AST_BOOL : b->kind == PC_T_SIZE ? PC_AST_SIZE : PC_AST_DURATION;
