@@ -1597,22 +1597,20 @@ static lval *from_json(lowerer *L, json_t *j, const pc_type *t, pc_buf *why)
  * against the caller's directory CWD (a task runs in a directory of its
  * own), and checks that each exists and is a regular file (File) or a
  * directory (Dir), through distinct types, records, lists, maps and
- * optionals.  WHERE is the path of V in the parameter ("ls[1].reads").
+ * optionals, following the value (so a recursive record ends where its
+ * value does).  WHERE is the path of V in the parameter ("ls[1].reads").
  * Returns 0, or -1 with the reason in WHY.
  */
-static int resolve_paths(lowerer *L, const pc_type *t, lval *v, const char *cwd, pc_buf *where, pc_buf *why,
-			 int depth)
+static int resolve_paths(lowerer *L, const pc_type *t, lval *v, const char *cwd, pc_buf *where, pc_buf *why)
 {
 	if (t->kind == PC_T_OPTIONAL) {
 		if (v->kind == LV_NONE)
 			return 0;
-		return resolve_paths(L, t->elem, v, cwd, where, why, depth + 1);
+		return resolve_paths(L, t->elem, v, cwd, where, why);
 	}
 	const pc_type *b = pc_type_base(t);
 	size_t mark = where->len;
 	int rc = 0;
-	if (depth > 64)
-		return 0;
 	switch (b->kind) {
 	case PC_T_FILE: case PC_T_DIR: {
 		if (v->kind != LV_STR)
@@ -1664,7 +1662,7 @@ static int resolve_paths(lowerer *L, const pc_type *t, lval *v, const char *cwd,
 			return 0;
 		for (uint32_t i = 0; i < v->count && rc == 0; i++) {
 			pc_buf_printf(where, "[%" PRIu32 "]", i);
-			rc = resolve_paths(L, b->elem, v->items[i], cwd, where, why, depth + 1);
+			rc = resolve_paths(L, b->elem, v->items[i], cwd, where, why);
 			where->len = mark;
 			where->data[mark] = 0;
 		}
@@ -1680,7 +1678,7 @@ static int resolve_paths(lowerer *L, const pc_type *t, lval *v, const char *cwd,
 				pc_buf_printf(where, ".%s", v->keys[i]);
 			else
 				pc_buf_printf(where, "[\"%s\"]", v->keys[i]);
-			rc = resolve_paths(L, f ? f->type : b->elem, v->items[i], cwd, where, why, depth + 1);
+			rc = resolve_paths(L, f ? f->type : b->elem, v->items[i], cwd, where, why);
 			where->len = mark;
 			where->data[mark] = 0;
 		}
@@ -1979,23 +1977,50 @@ static void jw_lval(jw *w, const lval *v)
  * when its resolved type reaches File or Dir: through distinct types,
  * records, lists, maps and optionals, at any depth.  "files" describes
  * where: "file" | "dir" | {"list": S} | {"map": S} | {"optional": S} |
- * {"record": {FIELD: S, ...}} with only the fields that hold files.  It is
- * written only for types that hold files.
+ * {"record": {FIELD: S, ...}} with only the fields that hold files, and
+ * {"cycle": N} where a record holds itself (record Tree { f: File, kids:
+ * List[Tree] }): the shape of the N-th record shape around it, 1 the
+ * innermost.  It is written only for types that hold files.
  */
 
-static int holds_files(const pc_type *t, int depth)
+/* The record types being walked, innermost last (records may hold themselves). */
+typedef struct type_path {
+	const pc_type **t; /* malloc()ed */
+	uint32_t n, cap;
+} type_path;
+
+static int on_path(const type_path *p, const pc_type *t)
+{
+	for (uint32_t i = 0; i < p->n; i++)
+		if (p->t[i] == t)
+			return 1;
+	return 0;
+}
+
+static void path_push(type_path *p, const pc_type *t)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 8;
+		p->t = pc_xrealloc(p->t, p->cap * sizeof *p->t);
+	}
+	p->t[p->n++] = t;
+}
+
+/* Whether T reaches File or Dir; SEEN holds the records visited (each once). */
+static int reaches_files(const pc_type *t, type_path *seen)
 {
 	t = pc_type_base(t);
-	if (depth > 64)
-		return 0;
 	switch (t->kind) {
 	case PC_T_FILE: case PC_T_DIR:
 		return 1;
 	case PC_T_LIST: case PC_T_MAP: case PC_T_OPTIONAL:
-		return holds_files(t->elem, depth + 1);
+		return reaches_files(t->elem, seen);
 	case PC_T_RECORD:
+		if (on_path(seen, t))
+			return 0; /* visited: had it reached files, the walk would have stopped */
+		path_push(seen, t);
 		for (uint32_t i = 0; i < t->nfields; i++)
-			if (holds_files(t->fields[i].type, depth + 1))
+			if (reaches_files(t->fields[i].type, seen))
 				return 1;
 		return 0;
 	default:
@@ -2003,7 +2028,15 @@ static int holds_files(const pc_type *t, int depth)
 	}
 }
 
-static void jw_files_shape(jw *w, const pc_type *t, int depth)
+static int holds_files(const pc_type *t)
+{
+	type_path seen = {0};
+	int r = reaches_files(t, &seen);
+	free(seen.t);
+	return r;
+}
+
+static void jw_files_shape(jw *w, const pc_type *t, type_path *path)
 {
 	t = pc_type_base(t);
 	switch (t->kind) {
@@ -2012,23 +2045,34 @@ static void jw_files_shape(jw *w, const pc_type *t, int depth)
 	case PC_T_LIST: case PC_T_MAP: case PC_T_OPTIONAL:
 		jw_open(w, '{');
 		jw_key(w, t->kind == PC_T_LIST ? "list" : t->kind == PC_T_MAP ? "map" : "optional");
-		jw_files_shape(w, t->elem, depth + 1);
+		jw_files_shape(w, t->elem, path);
 		jw_close(w, '}');
 		break;
 	case PC_T_RECORD: {
+		jw_open(w, '{');
+		if (on_path(path, t)) {
+			uint32_t up = 1;
+			while (path->t[path->n - up] != t)
+				up++;
+			jw_key(w, "cycle");
+			jw_int(w, up);
+			jw_close(w, '}');
+			break;
+		}
 		const char **names = pc_xmalloc((t->nfields + 1) * sizeof *names);
 		for (uint32_t k = 0; k < t->nfields; k++)
 			names[k] = t->fields[k].name;
 		uint32_t *o = sorted_order(names, t->nfields);
-		jw_open(w, '{');
+		path_push(path, t);
 		jw_key(w, "record");
 		jw_open(w, '{');
 		for (uint32_t k = 0; k < t->nfields; k++)
-			if (holds_files(t->fields[o[k]].type, depth + 1)) {
+			if (holds_files(t->fields[o[k]].type)) {
 				jw_key(w, t->fields[o[k]].name);
-				jw_files_shape(w, t->fields[o[k]].type, depth + 1);
+				jw_files_shape(w, t->fields[o[k]].type, path);
 			}
 		jw_close(w, '}');
+		path->n--;
 		jw_close(w, '}');
 		free(o);
 		free(names);
@@ -2041,10 +2085,12 @@ static void jw_files_shape(jw *w, const pc_type *t, int depth)
 /* The key "files" for a value of type T, when T holds files. */
 static void jw_files(jw *w, const pc_type *t)
 {
-	if (!holds_files(t, 0))
+	if (!holds_files(t))
 		return;
+	type_path path = {0};
 	jw_key(w, "files");
-	jw_files_shape(w, t, 0);
+	jw_files_shape(w, t, &path);
+	free(path.t);
 }
 
 /* An output's type: as declared, and the base the runtime checks ("Corpus" is a File). */
@@ -2347,7 +2393,7 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 		}
 		pc_buf where = {0};
 		pc_buf_adds(&where, name);
-		if (resolve_paths(L, sig->params[k].type, vals[k], cwd, &where, &why, 0) != 0) {
+		if (resolve_paths(L, sig->params[k].type, vals[k], cwd, &where, &why) != 0) {
 			pc_buf_printf(err, "-p %s: %s", name, why.data);
 			rc = 2;
 		}

@@ -106,6 +106,32 @@ assert 'files' not in o['z'], o['z']
 py "$TMP/a.json" "assert p['tasks'][1]['inputs']['c']['files'] == 'file'; assert 'files' not in p['tasks'][0]['inputs']['n']" \
 	&& ok "a distinct File input has files, an Int none" || fail "quick start files"
 
+# a record that holds itself: its shape refers back ({"cycle": N}); one
+# without files, however it nests, has none, and quickly
+cat > "$TMP/rec.pipe" <<'EOF'
+record Tree {
+  f: File
+  kids: List[Tree]
+}
+record Bad {
+  a: Bad?
+  b: Bad?
+  n: Int
+}
+stage s(t: Tree, b: Bad) -> Int { run: "true" }
+pipeline main(t: Tree, b: Bad) -> Int { return s(t, b) }
+EOF
+(cd "$TMP/in" && timeout 20 "$PIPEC" build "$TMP/rec.pipe" -p 't={"f": "x", "kids": [{"f": "x", "kids": []}]}' \
+	-p 'b={"a": null, "b": null, "n": 1}') > "$TMP/rec.json" || fail "a recursive record does not build"
+T="$TMP/in" py "$TMP/rec.json" "
+import os
+i = p['tasks'][0]['inputs']
+assert i['t']['files'] == {'record': {'f': 'file', 'kids': {'list': {'cycle': 1}}}}, i['t']
+assert 'files' not in i['b'], i['b']
+x = os.path.realpath(os.environ['T']) + '/x'
+assert i['t']['value'] == {'f': x, 'kids': [{'f': x, 'kids': []}]}, i['t']['value']
+" && ok "a record holding itself has a {\"cycle\": 1} shape and its nested paths are resolved" || fail "recursive record files"
+
 # File and Dir parameters: a relative path is resolved against the caller's
 # directory (the task runs in its own), at any depth; a missing one is an
 # error naming the parameter and the path, before anything runs
