@@ -42,7 +42,8 @@ typedef struct jw {
 	int canon_off;                        /* > 0: what is written now is not canonical */
 	int depth, after_key, error;
 	int flat_below;                       /* pretty: no new lines deeper than this */
-	uint8_t first[128], cfirst[128];      /* per depth: nothing written yet (pretty, canonical) */
+	uint8_t *first, *cfirst;              /* per depth: nothing written yet (pretty, canonical); malloc()ed */
+	int cap;                              /* entries in first and cfirst */
 	long hash_at;                         /* offset of the hash's placeholder in OUT, or -1 */
 } jw;
 
@@ -120,6 +121,11 @@ static void jw_open(jw *w, char c)
 	jw_value(w);
 	emit(w, &c, 1);
 	w->depth++;
+	if (w->depth >= w->cap) { /* values and types nest as deep as the program says */
+		w->cap = w->cap ? 2 * w->cap : 64;
+		w->first = pc_xrealloc(w->first, (size_t)w->cap);
+		w->cfirst = pc_xrealloc(w->cfirst, (size_t)w->cap);
+	}
 	w->first[w->depth] = 1;
 	w->cfirst[w->depth] = 1;
 }
@@ -671,6 +677,8 @@ int pc_plan_write(lowerer *L, const char *file, const char *pipeline, const pc_s
 		jw hw = {.hash = &st};
 		jw_plan(&hw, L, &top);
 		pc_buf_free(&hw.cbuf);
+		free(hw.first);
+		free(hw.cfirst);
 		w.hash = NULL;
 	}
 	unsigned char h[crypto_generichash_BYTES];
@@ -694,6 +702,8 @@ int pc_plan_write(lowerer *L, const char *file, const char *pipeline, const pc_s
 	}
 	pc_buf_free(&w.buf);
 	pc_buf_free(&w.cbuf);
+	free(w.first);
+	free(w.cfirst);
 	pc_buf_free(&hb);
 	if (w.error || fflush(out) != 0) {
 		pc_buf_printf(err, "cannot write the plan: %s", strerror(errno));

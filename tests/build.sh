@@ -132,6 +132,25 @@ x = os.path.realpath(os.environ['T']) + '/x'
 assert i['t']['value'] == {'f': x, 'kids': [{'f': x, 'kids': []}]}, i['t']['value']
 " && ok "a record holding itself has a {\"cycle\": 1} shape and its nested paths are resolved" || fail "recursive record files"
 
+# records nested 100 deep, with a value as deep: the plan is still JSON and
+# says where the file is (the writer's nesting is not bounded at 128)
+python3 - "$TMP/deep.pipe" "$TMP/deep.value" "$TMP/in/x" <<'PY'
+import sys
+n = 100
+decls = ["record R%d {\n  a: R%d\n}\n" % (i, i + 1) for i in range(1, n)] + ["record R%d {\n  f: File\n}\n" % n]
+open(sys.argv[1], "w").write("\n".join(decls) + 'stage s(r: R1) -> Int { run: "true" }\npipeline main(r: R1) -> Int { return s(r) }\n')
+v = '{"f": "%s"}' % sys.argv[3]
+for i in range(n - 1):
+    v = '{"a": %s}' % v
+open(sys.argv[2], "w").write(v)
+PY
+"$PIPEC" build "$TMP/deep.pipe" -p "r=$(cat "$TMP/deep.value")" > "$TMP/deep.json" && py "$TMP/deep.json" "
+f = p['params']['r']['files']
+for i in range(99):
+    f = f['record']['a']
+assert f == {'record': {'f': 'file'}}, f
+" && ok "records nested 100 deep give valid JSON and their files" || fail "deep records: $(head -c 300 "$TMP/deep.json")"
+
 # File and Dir parameters: a relative path is resolved against the caller's
 # directory (the task runs in its own), at any depth; a missing one is an
 # error naming the parameter and the path, before anything runs
