@@ -527,7 +527,7 @@ static json_t *copy_or_null(json_t *arr)
 /* A stage call: one task; its value refers to the task's outputs. */
 static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 {
-	pc_sig *sig = pc_sema_sig(L->S, sym);
+	pc_sig *sig = pc_resolve_sig(L->S, sym);
 	const char *base = L->let_name ? L->let_name : sym->name;
 	L->let_name = NULL;
 	lval **vals = bind_args(L, call, sig, sym->owner);
@@ -650,7 +650,7 @@ static lval *pipeline_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 		ERR(L, "E0604", call->span, "pipelines call each other more than 64 deep (a recursion?)");
 		return pc_lv_new(L, LV_NONE);
 	}
-	pc_sig *sig = pc_sema_sig(L->S, sym);
+	pc_sig *sig = pc_resolve_sig(L->S, sym);
 	const char *name = L->let_name ? L->let_name : sym->name;
 	L->let_name = NULL;
 	lval **vals = bind_args(L, call, sig, sym->owner);
@@ -692,7 +692,7 @@ static pc_symbol *path_symbol(lowerer *L, const pc_ast *e)
 	if (!root || lookup(L, root->name))
 		return NULL;
 	const char *path = pc_ast_dotted(L->ctx, e);
-	return path ? pc_sema_lookup(L->S, L->mod, path) : NULL;
+	return path ? pc_resolve_symbol(L->S, L->mod, path, NULL) : NULL;
 }
 
 static lval *field(lowerer *L, const pc_ast *e)
@@ -701,7 +701,7 @@ static lval *field(lowerer *L, const pc_ast *e)
 	const pc_ast *root = pc_ast_root_name(e);
 	if (root && !lookup(L, root->name)) {
 		const char *left = pc_ast_dotted(L->ctx, e->a);
-		pc_symbol *sym = left ? pc_sema_lookup(L->S, L->mod, left) : NULL;
+		pc_symbol *sym = left ? pc_resolve_symbol(L->S, L->mod, left, NULL) : NULL;
 		if (sym && sym->kind == PC_SYM_ENUM)
 			return pc_lv_enum(L, e->name);
 	}
@@ -1202,7 +1202,7 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 	lowerer *L = &lw;
 	L->checks = json_array();
 	L->pool = json_array();
-	pc_sig *sig = pc_sema_sig(S, sym);
+	pc_sig *sig = pc_resolve_sig(S, sym);
 
 	/* parameters: -p name=value, else the defaults */
 	lval **vals = pc_arena_alloc(ctx->arena, (sig->nparams + 1) * sizeof *vals);
