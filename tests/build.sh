@@ -187,6 +187,12 @@ printf 'a\nb\n' > "$TMP/in/two.txt"
 lines=$(pwd)/tests/run/lines.pipe
 mkdir -p "$TMP/st"; (cd "$TMP/in" && "$PIPEC" run --quiet --format json --state-dir "$TMP/st" -p data=two.txt "$lines") > "$TMP/lines.json" 2>&1
 grep -q '"result":2' "$TMP/lines.json" && ok "a task reads a relative File parameter given from another directory" || fail "relative run: $(cat "$TMP/lines.json")"
+mkfifo "$TMP/in/fifo"
+for bad in /dev/zero "$TMP/in/fifo"; do
+	out=$(cd "$TMP/in" && timeout 10 "$PIPEC" build "$files" -p a="$bad" -p 'r={"left": "x", "right": "d", "label": "c"}' -p 'l=[]' \
+		-p 'm={}' -p 'ls=[]' -p n=1 -p o=none -p d=. 2>&1); rc=$?
+	[ $rc -eq 2 ] && [ "$out" = "pipec: -p a: not a regular file: $bad" ] && ok "-p a=$bad is refused at once (issue 12)" || fail "-p a=$bad: $rc $out"
+done
 out=$("$PIPEC" build $q -p n= 2>&1); rc=$?
 [ $rc -eq 2 ] && [ "$out" = "pipec: -p n: '' is not an Int, such as 42" ] && ok "-p n= (an empty value) exits 2 with one line" || fail "-p n=: $rc $out"
 printf 'stage st(s: String, f: Float?) -> String { run: "echo ${s} > ${out}" }\npipeline main(s: String, f: Float?) -> String { return st(s, f) }\n' > "$TMP/empty.pipe"
