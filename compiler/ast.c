@@ -11,8 +11,6 @@
 
 #include <string.h>
 
-#include "parser.h"
-
 static const char *const kind_names[] = {
 #define PC_AST_NAME_STR(k) #k,
 	PC_AST_KINDS(PC_AST_NAME_STR)
@@ -89,23 +87,12 @@ void pc_ast_set_list(pc_ctx *ctx, pc_ast *n, pc_ast_list *list)
 
 const char *pc_op_text(int op)
 {
-	switch (op) {
-	case EQ: return "==";
-	case NE: return "!=";
-	case LE: return "<=";
-	case GE: return ">=";
-	case ANDAND: return "&&";
-	case OROR: return "||";
-	case '<': return "<";
-	case '>': return ">";
-	case '+': return "+";
-	case '-': return "-";
-	case '*': return "*";
-	case '/': return "/";
-	case '%': return "%";
-	case '!': return "!";
-	}
-	return "?";
+	static const char *const text[PC_OP__COUNT] = { /* ORDER OP */
+		[PC_OP_ADD] = "+", [PC_OP_SUB] = "-", [PC_OP_MUL] = "*", [PC_OP_DIV] = "/", [PC_OP_MOD] = "%",
+		[PC_OP_AND] = "&&", [PC_OP_OR] = "||", [PC_OP_EQ] = "==", [PC_OP_NE] = "!=", [PC_OP_LT] = "<",
+		[PC_OP_LE] = "<=", [PC_OP_GT] = ">", [PC_OP_GE] = ">=", [PC_OP_NEG] = "-", [PC_OP_NOT] = "!",
+	};
+	return op > PC_OP_NONE && op < PC_OP__COUNT ? text[op] : "?";
 }
 
 const char *pc_ast_dotted(pc_ctx *ctx, const pc_ast *e)

@@ -43,7 +43,7 @@
  *   LIST            -               -          -          -        elements
  *   RECORD          -               -          -          -        ENTRYs
  *   ENTRY           key (STRKEY flag if quoted)  value
- *   UNARY/BINARY    op (token)      operand(s) in a, b
+ *   UNARY/BINARY    op (pc_op)      operand(s) in a, b
  *   COMPARE         -               first      -          -        CMP_STEPs (op, a)
  *   RANGE           -               from       to
  *   IF              -               condition  then BODY  else (BODY or IF)?
@@ -51,7 +51,8 @@
  *   TRY             -               body       fallback
  *   AFTER           -               expr       dependency
  *   PAREN           -               inner
- *   ERROR           -               (a syntax error was reported here)
+ *   ERROR           -               (a syntax error was reported here; op 1
+ *                                   while the parser resumed reporting)
  *
  * Flags record layout the formatter keeps (MULTILINE) and lexical facts
  * (TEXTBLOCK, FILE, STRKEY); the dump and later phases ignore layout.
@@ -75,6 +76,23 @@ typedef enum pc_ast_kind {
 	PC_AST__COUNT
 } pc_ast_kind;
 
+/*
+ * The operators of UNARY, BINARY and CMP_STEP nodes: the AST's own, not the
+ * parser's token numbers (the parser's actions map tokens to these).  The
+ * phases switch on them; pc_op_text() gives their source text.  Comparisons
+ * (PC_OP_EQ .. PC_OP_GE) appear only in CMP_STEPs, PC_OP_NEG and PC_OP_NOT
+ * only in UNARYs.  grep ORDER OP before changing the order: ast.c's text
+ * table follows it.
+ */
+typedef enum pc_op {
+	PC_OP_NONE,                                                /* not an operator node */
+	PC_OP_ADD, PC_OP_SUB, PC_OP_MUL, PC_OP_DIV, PC_OP_MOD,     /* + - * / % */
+	PC_OP_AND, PC_OP_OR,                                       /* && || */
+	PC_OP_EQ, PC_OP_NE, PC_OP_LT, PC_OP_LE, PC_OP_GT, PC_OP_GE, /* == != < <= > >= */
+	PC_OP_NEG, PC_OP_NOT,                                      /* prefix - ! */
+	PC_OP__COUNT
+} pc_op;
+
 enum {
 	PC_AF_MULTILINE = 1u << 0, /* the bracketed list or body spanned lines */
 	PC_AF_TEXTBLOCK = 1u << 1, /* STRING written as """ ... """ */
@@ -91,7 +109,7 @@ typedef struct pc_ast_list {
 
 struct pc_ast {
 	uint16_t kind;     /* pc_ast_kind */
-	uint16_t op;       /* operator token for UNARY, BINARY, CMP_STEP */
+	uint16_t op;       /* pc_op for UNARY, BINARY, CMP_STEP (ERROR: see the table) */
 	uint16_t flags;    /* PC_AF_* */
 	uint16_t depth;    /* 1 + deepest child; bounded by PC_MAX_AST_DEPTH */
 	pc_span span;
@@ -106,7 +124,7 @@ struct pc_ast {
 };
 
 const char *pc_ast_kind_name(pc_ast_kind k);
-/* The source text of an operator token kept in UNARY, BINARY, CMP_STEP ("<="). */
+/* The source text of operator OP ("<="; "-" for PC_OP_NEG), "?" for none. */
 const char *pc_op_text(int op);
 
 pc_ast *pc_ast_new(pc_ctx *ctx, pc_ast_kind kind, pc_span span);

@@ -2,8 +2,9 @@
  * check.c - names and types (LANGUAGE.md sections 3-6 and 8).
  *
  * For every loaded module: the types of its type, record and enum
- * declarations (resolved lazily, so declaration order does not matter), the
- * signature of each stage and pipeline, and then each body:
+ * declarations and the signature of each stage and pipeline (resolved
+ * lazily by resolve.c, so declaration order does not matter), and then
+ * each body:
  *
  *   stage     every directive known, of its type (run: String, resources:
  *             { cpu, memory, ... }, ...); `run` present; interpolations
@@ -22,9 +23,9 @@
  *
  * Each check reports what it expected, what it found and, where a fix is
  * likely, a note (a conversion for distinct types, "did you mean" for
- * misspelt names).  An expression whose error was reported gets the type
- * PC_T_ERROR, which is compatible with everything, so one mistake is
- * reported once.
+ * misspelt names, from suggest.c).  An expression whose error was reported
+ * gets the type PC_T_ERROR, which is compatible with everything, so one
+ * mistake is reported once.
  */
 #include "sema-internal.h"
 
@@ -34,8 +35,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "parser.h"
 
 enum { B_PARAM, B_LET, B_FOR, B_OUTPUT, B_CHECKPOINT_DIR, B_FUTURE };
 
@@ -177,318 +176,23 @@ static binding *lookup(checker *C, const char *name)
 
 /* ---- suggestions --------------------------------------------------------- */
 
-static int distance(const char *a, const char *b)
-{
-	size_t n = strlen(a), m = strlen(b);
-	if (n > 32 || m > 32)
-		return 99;
-	int d[33][33];
-	for (size_t i = 0; i <= n; i++)
-		d[i][0] = (int)i;
-	for (size_t j = 0; j <= m; j++)
-		d[0][j] = (int)j;
-	for (size_t i = 1; i <= n; i++)
-		for (size_t j = 1; j <= m; j++) {
-			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-			if (d[i - 1][j] + 1 < c)
-				c = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < c)
-				c = d[i][j - 1] + 1;
-			d[i][j] = c;
-		}
-	return d[n][m];
-}
-
-typedef struct suggestion {
-	const char *name;
-	int dist;
-	const char *want;
-} suggestion;
-
-static void consider(suggestion *s, const char *cand)
-{
-	if (!cand || strcmp(cand, s->want) == 0)
-		return;
-	int d = distance(s->want, cand);
-	int limit = strlen(s->want) <= 3 ? 1 : 2;
-	if (d <= limit && d < s->dist) {
-		s->dist = d;
-		s->name = cand;
-	}
-}
-
 static const char *const builtin_functions[] = {"len", "range", "file", "dir", "str", "int",
 						"float", "flatten", "zip", "keys", "values"};
 #define NBUILTINS (sizeof builtin_functions / sizeof builtin_functions[0])
 
-enum { WANT_VALUE = 1, WANT_TYPE = 2, WANT_CALLABLE = 4 };
-
 static void note_suggestion(checker *C, pc_diag *d, const char *name, int want)
 {
-	suggestion s = {NULL, 99, name};
-	if (want & WANT_VALUE)
+	pc_suggest s = {name, NULL, 99};
+	if (want & PC_WANT_VALUE)
 		for (scope *sc = C->sc; sc; sc = sc->parent)
 			for (uint32_t i = 0; i < sc->names.cap; i++)
 				if (sc->names.slots[i].key)
-					consider(&s, sc->names.slots[i].key);
-	pc_map *syms = &C->mod->symbols;
-	for (uint32_t i = 0; i < syms->cap; i++) {
-		pc_symbol *sym = syms->slots[i].value;
-		if (!syms->slots[i].key)
-			continue;
-		int is_type = sym->kind == PC_SYM_TYPE || sym->kind == PC_SYM_RECORD || sym->kind == PC_SYM_ENUM;
-		int is_call = sym->kind == PC_SYM_STAGE || sym->kind == PC_SYM_PIPELINE;
-		if (((want & WANT_TYPE) && is_type) || ((want & WANT_CALLABLE) && (is_call || is_type)) ||
-		    ((want & WANT_VALUE) && sym->kind == PC_SYM_ENUM))
-			consider(&s, sym->name);
-	}
-	static const char *const types[] = {"Int", "Float", "Bool", "String", "Duration",
-					    "Size", "File", "Dir", "List", "Map"};
-	if (want & WANT_TYPE)
-		for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-			consider(&s, types[i]);
-	if (want & WANT_CALLABLE)
+					pc_suggest_consider(&s, sc->names.slots[i].key);
+	pc_suggest_symbols(&s, C->mod, want);
+	if (want & PC_WANT_CALLABLE)
 		for (size_t i = 0; i < NBUILTINS; i++)
-			consider(&s, builtin_functions[i]);
-	if (s.name && d)
-		pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
-}
-
-/* ---- symbols, types, signatures ------------------------------------------ */
-
-static const pc_type *symbol_type(pc_sema *S, pc_symbol *sym);
-static const pc_type *resolve_type(pc_sema *S, pc_module *m, const pc_ast *t);
-static void add_field(pc_sema *S, pc_module *m, pc_field *fields, uint32_t *n, const pc_ast *node,
-		      const char *dup);
-
-/*
- * A module-level symbol named by DOTTED ("x", "alias.x", "std.text.x") as
- * seen from module M.  Imports are not re-exported.  *BROKEN is set when the
- * name goes through an import that failed (already reported).
- */
-static pc_symbol *lookup_symbol(pc_sema *S, pc_module *m, const char *dotted, int *broken)
-{
-	*broken = 0;
-	const char *dot = strrchr(dotted, '.');
-	if (!dot) {
-		pc_symbol *sym = pc_map_get(&m->symbols, dotted);
-		return sym;
-	}
-	for (const char *d = dot; d; ) {
-		const char *prefix = pc_intern(S->ctx->names, dotted, (size_t)(d - dotted));
-		pc_symbol *imp = pc_map_get(&m->symbols, prefix);
-		if (imp && imp->kind == PC_SYM_IMPORT) {
-			if (!imp->target) {
-				*broken = 1;
-				return NULL;
-			}
-			const char *rest = pc_intern(S->ctx->names, d + 1, strlen(d + 1));
-			pc_symbol *sym = strchr(rest, '.') ? NULL : pc_map_get(&imp->target->symbols, rest);
-			return sym && sym->kind != PC_SYM_IMPORT ? sym : NULL;
-		}
-		/* the next dot to the left */
-		const char *p = d;
-		d = NULL;
-		while (p > dotted) {
-			p--;
-			if (*p == '.') {
-				d = p;
-				break;
-			}
-		}
-	}
-	return NULL;
-}
-
-static pc_type *new_type(pc_ctx *ctx, pc_type_kind k, const char *name, const pc_ast *decl)
-{
-	pc_type *t = pc_arena_alloc(ctx->arena, sizeof *t);
-	t->kind = k;
-	t->name = name;
-	t->decl = decl;
-	return t;
-}
-
-static const pc_type *symbol_type(pc_sema *S, pc_symbol *sym)
-{
-	pc_ctx *ctx = S->ctx;
-	if (sym->type)
-		return sym->type;
-	pc_ast *d = sym->decl;
-	switch (sym->kind) {
-	case PC_SYM_TYPE: {
-		if (sym->resolving) {
-			ERR(&(checker){.ctx = ctx}, "E0303", pc_sema_name_span(sym->owner, d),
-			    "type '%s' is defined in terms of itself", sym->name);
-			return sym->type = T(ERROR);
-		}
-		sym->resolving = 1;
-		const pc_type *base = resolve_type(S, sym->owner, d->a);
-		sym->resolving = 0;
-		if (sym->type) /* set by the cycle report */
-			return sym->type;
-		pc_type *t = new_type(ctx, PC_T_DISTINCT, sym->name, d);
-		t->elem = base;
-		return sym->type = t;
-	}
-	case PC_SYM_RECORD: {
-		pc_type *t = new_type(ctx, PC_T_RECORD, sym->name, d);
-		sym->type = t; /* before the fields: records may refer to themselves */
-		t->fields = pc_arena_alloc(ctx->arena, (d->list.n + 1) * sizeof *t->fields);
-		char dup[256];
-		snprintf(dup, sizeof dup, "record '%s' has two fields", sym->name);
-		for (uint32_t i = 0; i < d->list.n; i++)
-			if (d->list.items[i]->kind == PC_AST_FIELD_DECL)
-				add_field(S, sym->owner, t->fields, &t->nfields, d->list.items[i], dup);
-		return t;
-	}
-	case PC_SYM_ENUM: {
-		pc_type *t = new_type(ctx, PC_T_ENUM, sym->name, d);
-		t->members = pc_arena_alloc(ctx->arena, (d->list.n + 1) * sizeof *t->members);
-		for (uint32_t i = 0; i < d->list.n; i++) {
-			pc_ast *mb = d->list.items[i];
-			if (mb->kind != PC_AST_ENUM_MEMBER)
-				continue;
-			int dup = 0;
-			for (uint32_t j = 0; j < t->nmembers; j++)
-				dup |= t->members[j] == mb->name;
-			if (dup) {
-				ERR(&(checker){.ctx = ctx}, "E0315", pc_sema_name_span(sym->owner, mb),
-				    "enum '%s' has two members named '%s'", sym->name, mb->name);
-				continue;
-			}
-			t->members[t->nmembers++] = mb->name;
-		}
-		return sym->type = t;
-	}
-	default:
-		return T(ERROR);
-	}
-}
-
-static const struct {
-	const char *name;
-	pc_type_kind kind;
-} basic_names[] = {
-	{"Int", PC_T_INT}, {"Float", PC_T_FLOAT}, {"Bool", PC_T_BOOL}, {"String", PC_T_STRING},
-	{"Duration", PC_T_DURATION}, {"Size", PC_T_SIZE}, {"File", PC_T_FILE}, {"Dir", PC_T_DIR},
-};
-
-static const pc_type *basic_named(const char *name)
-{
-	for (size_t i = 0; i < sizeof basic_names / sizeof basic_names[0]; i++)
-		if (strcmp(basic_names[i].name, name) == 0)
-			return pc_type_basic(basic_names[i].kind);
-	return NULL;
-}
-
-static const pc_type *resolve_type(pc_sema *S, pc_module *m, const pc_ast *t)
-{
-	pc_ctx *ctx = S->ctx;
-	checker tmp = {.S = S, .ctx = ctx, .mod = m};
-	const pc_type *r = NULL;
-	if (!t || t->kind != PC_AST_TYPE)
-		return T(ERROR);
-	uint32_t nargs = t->list.n;
-	const pc_type *basic = basic_named(t->name);
-	if (basic) {
-		r = basic;
-		if (nargs) {
-			ERR(&tmp, "E0324", t->span, "%s takes no type arguments", t->name);
-			r = T(ERROR);
-		}
-	} else if (strcmp(t->name, "List") == 0) {
-		if (nargs != 1) {
-			ERR(&tmp, "E0324", t->span, "List takes one type argument, as in List[File]; found %u", nargs);
-			r = T(ERROR);
-		} else {
-			r = pc_type_list(ctx, resolve_type(S, m, t->list.items[0]));
-		}
-	} else if (strcmp(t->name, "Map") == 0) {
-		if (nargs != 2) {
-			ERR(&tmp, "E0324", t->span, "Map takes two type arguments, as in Map[String, Int]; found %u", nargs);
-			r = T(ERROR);
-		} else {
-			const pc_type *k = resolve_type(S, m, t->list.items[0]);
-			if (k->kind != PC_T_STRING && k->kind != PC_T_ERROR)
-				ERR(&tmp, "E0324", t->list.items[0]->span, "the keys of a Map are Strings; found %s",
-				    pc_type_str(ctx, k));
-			r = pc_type_map(ctx, resolve_type(S, m, t->list.items[1]));
-		}
-	} else {
-		int broken;
-		pc_symbol *sym = lookup_symbol(S, m, t->name, &broken);
-		if (broken) {
-			r = T(ERROR);
-		} else if (!sym || sym->kind == PC_SYM_STAGE || sym->kind == PC_SYM_PIPELINE ||
-			   sym->kind == PC_SYM_IMPORT) {
-			pc_diag *d = ERR(&tmp, "E0303", t->span,
-					 sym ? "'%s' is a %s, not a type" : "unknown type '%s'", t->name,
-					 sym && sym->kind == PC_SYM_STAGE ? "stage"
-					 : sym && sym->kind == PC_SYM_PIPELINE ? "pipeline" : "module");
-			if (!sym)
-				note_suggestion(&tmp, d, t->name, WANT_TYPE);
-			r = T(ERROR);
-		} else {
-			r = symbol_type(S, sym);
-			if (nargs) {
-				ERR(&tmp, "E0324", t->span, "%s takes no type arguments", t->name);
-				r = T(ERROR);
-			}
-		}
-	}
-	if (t->flags & PC_AF_OPTIONAL)
-		r = pc_type_optional(ctx, r);
-	return r;
-}
-
-/*
- * Appends the field NODE (a FIELD_DECL, PARAM or OUTPUT) declares, of type
- * resolved in module M, unless the name is taken; DUP says what then, as in
- * "record 'R' has two fields".
- */
-static void add_field(pc_sema *S, pc_module *m, pc_field *fields, uint32_t *n, const pc_ast *node,
-		      const char *dup)
-{
-	for (uint32_t j = 0; j < *n; j++)
-		if (fields[j].name == node->name) {
-			ERR(&(checker){.ctx = S->ctx}, "E0315", pc_sema_name_span(m, node), "%s named '%s'", dup,
-			    node->name);
-			return;
-		}
-	pc_field *f = &fields[(*n)++];
-	f->name = node->name;
-	f->node = node;
-	f->type = T(ERROR);
-	f->type = resolve_type(S, m, node->a);
-}
-
-static pc_sig *sig_of(pc_sema *S, pc_symbol *sym)
-{
-	if (sym->sig)
-		return sym->sig;
-	pc_ctx *ctx = S->ctx;
-	pc_ast *d = sym->decl;
-	pc_sig *sig = pc_arena_alloc(ctx->arena, sizeof *sig);
-	sym->sig = sig;
-	sig->params = pc_arena_alloc(ctx->arena, (d->list.n + 1) * sizeof *sig->params);
-	for (uint32_t i = 0; i < d->list.n; i++)
-		if (d->list.items[i]->kind == PC_AST_PARAM)
-			add_field(S, sym->owner, sig->params, &sig->nparams, d->list.items[i], "two parameters");
-	pc_ast *out = d->b;
-	if (!out) {
-		sig->result = T(UNIT);
-	} else if (!(out->flags & PC_AF_NAMED)) {
-		sig->result = resolve_type(S, sym->owner, out->a);
-	} else {
-		pc_type *r = new_type(ctx, PC_T_RECORD, NULL, out);
-		r->outputs = 1;
-		r->fields = pc_arena_alloc(ctx->arena, (out->list.n + 1) * sizeof *r->fields);
-		for (uint32_t i = 0; i < out->list.n; i++)
-			add_field(S, sym->owner, r->fields, &r->nfields, out->list.items[i], "two outputs");
-		sig->result = r;
-	}
-	return sig;
+			pc_suggest_consider(&s, builtin_functions[i]);
+	pc_suggest_note(C->ctx, d, &s);
 }
 
 /* ---- type expectations --------------------------------------------------- */
@@ -540,7 +244,7 @@ static pc_symbol *path_symbol(checker *C, const pc_ast *e, int *broken)
 	if (!root || lookup(C, root->name))
 		return NULL;
 	const char *path = pc_ast_dotted(C->ctx, e);
-	return path ? lookup_symbol(C->S, C->mod, path, broken) : NULL;
+	return path ? pc_resolve_symbol(C->S, C->mod, path, broken) : NULL;
 }
 
 /* The enum of this module with a member NAME, if exactly one has it. */
@@ -553,7 +257,7 @@ static const pc_type *enum_with_member(checker *C, const char *name, int *ambigu
 		pc_symbol *sym = syms->slots[i].value;
 		if (!syms->slots[i].key || sym->kind != PC_SYM_ENUM)
 			continue;
-		const pc_type *t = symbol_type(C->S, sym);
+		const pc_type *t = pc_resolve_symbol_type(C->S, sym);
 		for (uint32_t j = 0; j < t->nmembers; j++)
 			if (t->members[j] == name) {
 				if (found)
@@ -593,7 +297,7 @@ static const pc_type *name_value(checker *C, pc_ast *e)
 	if (b)
 		return b->type;
 	int broken;
-	pc_symbol *sym = lookup_symbol(C->S, C->mod, e->name, &broken);
+	pc_symbol *sym = pc_resolve_symbol(C->S, C->mod, e->name, &broken);
 	if (sym)
 		return not_a_value(C, e, sym);
 	int ambiguous;
@@ -610,7 +314,7 @@ static const pc_type *name_value(checker *C, pc_ast *e)
 			return T(ERROR);
 		}
 	pc_diag *d = ERR(C, "E0302", e->span, "unknown name '%s'", e->name);
-	note_suggestion(C, d, e->name, WANT_VALUE | WANT_CALLABLE);
+	note_suggestion(C, d, e->name, PC_WANT_VALUE | PC_WANT_CALLABLE);
 	return T(ERROR);
 }
 
@@ -625,18 +329,18 @@ static const pc_type *field_value(checker *C, pc_ast *e)
 	/* E.member, std.ml.Split.train */
 	if (!pc_ast_root_name(e) || !lookup(C, pc_ast_root_name(e)->name)) {
 		const char *left = pc_ast_dotted(C->ctx, e->a);
-		pc_symbol *es = left ? lookup_symbol(C->S, C->mod, left, &broken) : NULL;
+		pc_symbol *es = left ? pc_resolve_symbol(C->S, C->mod, left, &broken) : NULL;
 		if (broken)
 			return T(ERROR);
 		if (es && es->kind == PC_SYM_ENUM) {
-			const pc_type *t = symbol_type(C->S, es);
+			const pc_type *t = pc_resolve_symbol_type(C->S, es);
 			for (uint32_t i = 0; i < t->nmembers; i++)
 				if (t->members[i] == e->name)
 					return t;
 			pc_diag *d = ERR(C, "E0318", e->span, "enum '%s' has no member '%s'", t->name, e->name);
-			suggestion s = {NULL, 99, e->name};
+			pc_suggest s = {e->name, NULL, 99};
 			for (uint32_t i = 0; i < t->nmembers; i++)
-				consider(&s, t->members[i]);
+				pc_suggest_consider(&s, t->members[i]);
 			if (s.name)
 				pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
 			return T(ERROR);
@@ -656,9 +360,9 @@ static const pc_type *field_value(checker *C, pc_ast *e)
 				if (!imp->target)
 					return T(ERROR);
 				pc_diag *d = ERR(C, "E0302", e->span, "module '%s' has no '%s'", imp->name, p + 1);
-				suggestion s = {NULL, 99, p + 1};
+				pc_suggest s = {p + 1, NULL, 99};
 				for (uint32_t i = 0; i < imp->target->symbols.cap; i++)
-					consider(&s, imp->target->symbols.slots[i].key);
+					pc_suggest_consider(&s, imp->target->symbols.slots[i].key);
 				if (s.name)
 					pc_diag_note(C->ctx, d, "did you mean '%s.%s'?", imp->name, s.name);
 				return T(ERROR);
@@ -694,9 +398,9 @@ static const pc_type *field_value(checker *C, pc_ast *e)
 	const pc_field *f = pc_type_field(bt, e->name);
 	if (!f) {
 		pc_diag *d = ERR(C, "E0318", e->span, "%s has no field '%s'", tstr(C, t), e->name);
-		suggestion s = {NULL, 99, e->name};
+		pc_suggest s = {e->name, NULL, 99};
 		for (uint32_t i = 0; i < bt->nfields; i++)
-			consider(&s, bt->fields[i].name);
+			pc_suggest_consider(&s, bt->fields[i].name);
 		if (s.name)
 			pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
 		return T(ERROR);
@@ -737,7 +441,7 @@ static void add_facts(checker *C, const pc_ast *e)
 		add_facts(C, e->a);
 		return;
 	}
-	if (e->kind == PC_AST_BINARY && e->op == ANDAND) {
+	if (e->kind == PC_AST_BINARY && e->op == PC_OP_AND) {
 		add_facts(C, e->a);
 		add_facts(C, e->b);
 		return;
@@ -783,7 +487,7 @@ static int same_expr(const pc_ast *a, const pc_sig *sig, const pc_ast **args, co
 
 static int flip_op(int op)
 {
-	return op == '<' ? '>' : op == '>' ? '<' : op == LE ? GE : op == GE ? LE : op;
+	return op == PC_OP_LT ? PC_OP_GT : op == PC_OP_GT ? PC_OP_LT : op == PC_OP_LE ? PC_OP_GE : op == PC_OP_GE ? PC_OP_LE : op;
 }
 
 /* Whether "l op r" (callee terms, arguments substituted) is a known fact,
@@ -798,8 +502,8 @@ static const struct fact *known(checker *C, const pc_ast *l, int op, const pc_as
 			int fop = side ? flip_op(f->op) : f->op;
 			if (!same_expr(l, sig, args, fl) || !same_expr(r, sig, args, fr))
 				continue;
-			if (fop == op || (op == LE && (fop == '<' || fop == EQ)) || (op == GE && (fop == '>' || fop == EQ)) ||
-			    (op == NE && (fop == '<' || fop == '>')))
+			if (fop == op || (op == PC_OP_LE && (fop == PC_OP_LT || fop == PC_OP_EQ)) || (op == PC_OP_GE && (fop == PC_OP_GT || fop == PC_OP_EQ)) ||
+			    (op == PC_OP_NE && (fop == PC_OP_LT || fop == PC_OP_GT)))
 				return f;
 		}
 	}
@@ -811,7 +515,7 @@ static int proven_by_facts(checker *C, const pc_ast *w, const pc_sig *sig, const
 {
 	while (w->kind == PC_AST_PAREN)
 		w = w->a;
-	if (w->kind == PC_AST_BINARY && w->op == ANDAND)
+	if (w->kind == PC_AST_BINARY && w->op == PC_OP_AND)
 		return proven_by_facts(C, w->a, sig, args) && proven_by_facts(C, w->b, sig, args);
 	if (w->kind != PC_AST_COMPARE)
 		return 0;
@@ -829,7 +533,7 @@ static const struct fact *refuted_by_facts(checker *C, const pc_ast *w, const pc
 {
 	while (w->kind == PC_AST_PAREN)
 		w = w->a;
-	if (w->kind == PC_AST_BINARY && w->op == ANDAND) {
+	if (w->kind == PC_AST_BINARY && w->op == PC_OP_AND) {
 		const struct fact *f = refuted_by_facts(C, w->a, sig, args);
 		return f ? f : refuted_by_facts(C, w->b, sig, args);
 	}
@@ -838,7 +542,7 @@ static const struct fact *refuted_by_facts(checker *C, const pc_ast *w, const pc
 	const pc_ast *l = w->a;
 	for (uint32_t i = 0; i < w->list.n; i++) {
 		int op = w->list.items[i]->op;
-		int neg = op == '<' ? GE : op == LE ? '>' : op == '>' ? LE : op == GE ? '<' : op == EQ ? NE : EQ;
+		int neg = op == PC_OP_LT ? PC_OP_GE : op == PC_OP_LE ? PC_OP_GT : op == PC_OP_GT ? PC_OP_LE : op == PC_OP_GE ? PC_OP_LT : op == PC_OP_EQ ? PC_OP_NE : PC_OP_EQ;
 		const struct fact *f = known(C, l, neg, w->list.items[i]->a, sig, args);
 		if (f)
 			return f;
@@ -945,9 +649,9 @@ static void match_args(checker *C, pc_ast *call, const pc_sig *sig, const char *
 			k++;
 		if (k == sig->nparams) {
 			pc_diag *d = ERR(C, "E0310", pc_sema_name_span(C->mod, a), "%s has no parameter '%s'", what, a->name);
-			suggestion s = {NULL, 99, a->name};
+			pc_suggest s = {a->name, NULL, 99};
 			for (uint32_t j = 0; j < sig->nparams; j++)
-				consider(&s, sig->params[j].name);
+				pc_suggest_consider(&s, sig->params[j].name);
 			if (s.name)
 				pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
 			expr(C, a->a);
@@ -1056,7 +760,7 @@ static const pc_type *builtin_call(checker *C, pc_ast *call, const char *fn)
 	} else if (strcmp(fn, "zip") == 0) {
 		const pc_type *t2 = expr(C, call->list.items[1]->a);
 		if (b->kind == PC_T_LIST && pc_type_base(t2)->kind == PC_T_LIST) {
-			pc_type *rec = new_type(ctx, PC_T_RECORD, NULL, call);
+			pc_type *rec = pc_type_new(ctx, PC_T_RECORD, NULL, call);
 			rec->anon = 1;
 			rec->fields = pc_arena_alloc(ctx->arena, 2 * sizeof *rec->fields);
 			rec->fields[0] = (pc_field){I(C, "first"), b->elem, call};
@@ -1106,7 +810,7 @@ static const pc_type *call_expr(checker *C, pc_ast *e)
 		return T(ERROR);
 	}
 	if (sym && (sym->kind == PC_SYM_STAGE || sym->kind == PC_SYM_PIPELINE)) {
-		pc_sig *sig = sig_of(C->S, sym);
+		pc_sig *sig = pc_resolve_sig(C->S, sym);
 		char what[256];
 		snprintf(what, sizeof what, "%s '%s'", sym->kind == PC_SYM_STAGE ? "stage" : "pipeline",
 			 text_of(C, callee));
@@ -1118,7 +822,7 @@ static const pc_type *call_expr(checker *C, pc_ast *e)
 		return sig->result;
 	}
 	if (sym && (sym->kind == PC_SYM_TYPE || sym->kind == PC_SYM_RECORD || sym->kind == PC_SYM_ENUM)) {
-		const pc_type *t = symbol_type(C->S, sym);
+		const pc_type *t = pc_resolve_symbol_type(C->S, sym);
 		if (t->kind != PC_T_DISTINCT) {
 			pc_diag *d = ERR(C, "E0317", callee->span, "'%s' is a %s; only distinct types convert with %s(...)",
 					 sym->name, sym->kind == PC_SYM_RECORD ? "record" : "enum", sym->name);
@@ -1135,11 +839,11 @@ static const pc_type *call_expr(checker *C, pc_ast *e)
 		for (size_t i = 0; i < NBUILTINS; i++)
 			if (strcmp(builtin_functions[i], callee->name) == 0)
 				return builtin_call(C, e, callee->name);
-		const pc_type *basic = basic_named(callee->name);
+		const pc_type *basic = pc_resolve_basic(callee->name);
 		if (basic)
 			return conversion(C, e, basic, callee->name);
 		pc_diag *d = ERR(C, "E0302", callee->span, "unknown stage, pipeline or function '%s'", callee->name);
-		note_suggestion(C, d, callee->name, WANT_CALLABLE);
+		note_suggestion(C, d, callee->name, PC_WANT_CALLABLE);
 		for (uint32_t i = 0; i < e->list.n; i++)
 			if (e->list.items[i]->kind == PC_AST_ARG)
 				expr(C, e->list.items[i]->a);
@@ -1168,17 +872,17 @@ static const pc_type *binary(checker *C, pc_ast *e)
 	int op = e->op;
 	const pc_type *r = NULL;
 	switch (op) {
-	case ANDAND: case OROR:
+	case PC_OP_AND: case PC_OP_OR:
 		if (a->kind == PC_T_BOOL && b->kind == PC_T_BOOL)
 			r = T(BOOL);
 		break;
-	case '+':
+	case PC_OP_ADD:
 		if (a->kind == PC_T_STRING && b->kind == PC_T_STRING)
 			r = T(STRING);
 		else if (a->kind == PC_T_LIST && b->kind == PC_T_LIST)
 			r = pc_type_join(C->ctx, a, b);
 		/* fall through */
-	case '-':
+	case PC_OP_SUB:
 		if (r)
 			break;
 		if (is_num(a) && is_num(b))
@@ -1186,7 +890,7 @@ static const pc_type *binary(checker *C, pc_ast *e)
 		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && a->kind == b->kind)
 			r = a;
 		break;
-	case '*':
+	case PC_OP_MUL:
 		if (is_num(a) && is_num(b))
 			r = a->kind == PC_T_FLOAT || b->kind == PC_T_FLOAT ? T(FLOAT) : T(INT);
 		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && b->kind == PC_T_INT)
@@ -1194,13 +898,13 @@ static const pc_type *binary(checker *C, pc_ast *e)
 		else if ((b->kind == PC_T_SIZE || b->kind == PC_T_DURATION) && a->kind == PC_T_INT)
 			r = b;
 		break;
-	case '/':
+	case PC_OP_DIV:
 		if (is_num(a) && is_num(b))
 			r = a->kind == PC_T_FLOAT || b->kind == PC_T_FLOAT ? T(FLOAT) : T(INT);
 		else if ((a->kind == PC_T_SIZE || a->kind == PC_T_DURATION) && b->kind == PC_T_INT)
 			r = a;
 		break;
-	case '%':
+	case PC_OP_MOD:
 		if (a->kind == PC_T_INT && b->kind == PC_T_INT)
 			r = T(INT);
 		break;
@@ -1208,11 +912,11 @@ static const pc_type *binary(checker *C, pc_ast *e)
 	if (r)
 		return r;
 	pc_diag *d = ERR(C, "E0320", e->span, "'%s' does not apply to %s and %s", op_name(op), tstr(C, a), tstr(C, b));
-	if ((op == ANDAND || op == OROR))
+	if ((op == PC_OP_AND || op == PC_OP_OR))
 		pc_diag_note(C->ctx, d, "'%s' takes two Bools", op_name(op));
 	else if (a->kind == PC_T_OPTIONAL || b->kind == PC_T_OPTIONAL)
 		pc_diag_note(C->ctx, d, "an optional value may be none here");
-	else if (op == '+' && (a->kind == PC_T_STRING || b->kind == PC_T_STRING))
+	else if (op == PC_OP_ADD && (a->kind == PC_T_STRING || b->kind == PC_T_STRING))
 		pc_diag_note(C->ctx, d, "'+' joins two Strings; convert with str(...) or interpolate: \"...${x}\"");
 	return T(ERROR);
 }
@@ -1234,13 +938,13 @@ static const pc_type *compare(checker *C, pc_ast *e)
 		pc_ast *step = e->list.items[i];
 		const pc_type *right = expr(C, step->a);
 		if (left->kind != PC_T_ERROR && right->kind != PC_T_ERROR) {
-			int ok = step->op == EQ || step->op == NE
+			int ok = step->op == PC_OP_EQ || step->op == PC_OP_NE
 				 ? pc_type_assignable(left, right) || pc_type_assignable(right, left)
 				 : ordered(left, right);
 			if (!ok && !bad) {
 				pc_diag *d = ERR(C, "E0320", (pc_span){e->span.file, left_node->span.start, step->span.end},
 						 "cannot compare %s %s %s", tstr(C, left), op_name(step->op), tstr(C, right));
-				if (step->op != EQ && step->op != NE)
+				if (step->op != PC_OP_EQ && step->op != PC_OP_NE)
 					pc_diag_note(C->ctx, d, "ordering compares numbers, Sizes, Durations or Strings, each with its own kind");
 				bad = 1;
 			}
@@ -1298,7 +1002,7 @@ static const pc_type *list_expr(checker *C, pc_ast *e)
 static const pc_type *record_expr(checker *C, pc_ast *e)
 {
 	pc_ctx *ctx = C->ctx;
-	pc_type *t = new_type(ctx, PC_T_RECORD, NULL, e);
+	pc_type *t = pc_type_new(ctx, PC_T_RECORD, NULL, e);
 	t->anon = 1;
 	t->fields = pc_arena_alloc(ctx->arena, (e->list.n + 1) * sizeof *t->fields);
 	for (uint32_t i = 0; i < e->list.n; i++) {
@@ -1349,9 +1053,9 @@ static const pc_type *expr_inner(checker *C, pc_ast *e)
 		const pc_type *t = expr(C, e->a);
 		if (t->kind == PC_T_ERROR)
 			return t;
-		if (e->op == '!' && t->kind == PC_T_BOOL)
+		if (e->op == PC_OP_NOT && t->kind == PC_T_BOOL)
 			return t;
-		if (e->op == '-' && is_num(t))
+		if (e->op == PC_OP_NEG && is_num(t))
 			return t;
 		ERR(C, "E0320", e->span, "'%s' does not apply to %s", op_name(e->op), tstr(C, t));
 		return T(ERROR);
@@ -1597,10 +1301,10 @@ static void record_directive(checker *C, pc_ast *v, const dfield *fields, size_t
 			continue;
 		if (k == n) {
 			pc_diag *d = ERR(C, "E0318", pc_sema_name_span(C->mod, en), "%s has no field '%s'", what, en->name);
-			suggestion s = {NULL, 99, en->name};
+			pc_suggest s = {en->name, NULL, 99};
 			pc_buf all = {0};
 			for (size_t j = 0; j < n; j++) {
-				consider(&s, fields[j].name);
+				pc_suggest_consider(&s, fields[j].name);
 				pc_buf_printf(&all, "%s%s", j ? ", " : "", fields[j].name);
 			}
 			if (s.name)
@@ -1687,9 +1391,9 @@ static void stage_directives(checker *C, pc_ast *body, const pc_sig *sig, const 
 			continue;
 		if (k == n) {
 			pc_diag *e = ERR(C, "E0313", pc_sema_name_span(C->mod, d), "unknown directive '%s' in %s", d->name, what);
-			suggestion s = {NULL, 99, d->name};
+			pc_suggest s = {d->name, NULL, 99};
 			for (size_t j = 0; j < n; j++)
-				consider(&s, directives[j].name);
+				pc_suggest_consider(&s, directives[j].name);
 			int resource = 0;
 			for (size_t j = 0; j < sizeof resource_fields / sizeof resource_fields[0]; j++)
 				resource |= strcmp(resource_fields[j].name, d->name) == 0;
@@ -1805,17 +1509,17 @@ static void params_scope(checker *C, const pc_sig *sig)
 static void mock_stmt(checker *C, pc_ast *m)
 {
 	int broken;
-	pc_symbol *sym = lookup_symbol(C->S, C->mod, m->a->name, &broken);
+	pc_symbol *sym = pc_resolve_symbol(C->S, C->mod, m->a->name, &broken);
 	if (broken)
 		return;
 	if (!sym || sym->kind != PC_SYM_STAGE) {
 		pc_diag *d = ERR(C, "E0322", m->a->span, sym ? "'%s' is not a stage; only stages can be mocked"
 							     : "unknown stage '%s'", m->a->name);
 		if (!sym)
-			note_suggestion(C, d, m->a->name, WANT_CALLABLE);
+			note_suggestion(C, d, m->a->name, PC_WANT_CALLABLE);
 		return;
 	}
-	pc_sig *sig = sig_of(C->S, sym);
+	pc_sig *sig = pc_resolve_sig(C->S, sym);
 	pc_sig view = *sig;
 	view.params = pc_arena_alloc(C->ctx->arena, (m->list.n + 1) * sizeof *view.params);
 	view.nparams = 0;
@@ -1826,9 +1530,9 @@ static void mock_stmt(checker *C, pc_ast *m)
 			k++;
 		if (k == sig->nparams) {
 			pc_diag *d = ERR(C, "E0322", n->span, "stage '%s' has no parameter '%s'", m->a->name, n->name);
-			suggestion s = {NULL, 99, n->name};
+			pc_suggest s = {n->name, NULL, 99};
 			for (uint32_t j = 0; j < sig->nparams; j++)
-				consider(&s, sig->params[j].name);
+				pc_suggest_consider(&s, sig->params[j].name);
 			if (s.name)
 				pc_diag_note(C->ctx, d, "did you mean '%s'?", s.name);
 			continue;
@@ -1868,12 +1572,12 @@ static void check_module(pc_sema *S, pc_module *m)
 		switch (d->kind) {
 		case PC_AST_TYPE_DECL: case PC_AST_RECORD_DECL: case PC_AST_ENUM_DECL:
 			if (sym)
-				symbol_type(S, sym);
+				pc_resolve_symbol_type(S, sym);
 			break;
 		case PC_AST_STAGE: {
 			if (!sym)
 				break;
-			pc_sig *sig = sig_of(S, sym);
+			pc_sig *sig = pc_resolve_sig(S, sym);
 			scope s;
 			push_scope(C, &s);
 			params_scope(C, sig);
@@ -1889,7 +1593,7 @@ static void check_module(pc_sema *S, pc_module *m)
 		case PC_AST_PIPELINE: {
 			if (!sym)
 				break;
-			pc_sig *sig = sig_of(S, sym);
+			pc_sig *sig = pc_resolve_sig(S, sym);
 			scope s;
 			push_scope(C, &s);
 			params_scope(C, sig);
@@ -1928,22 +1632,4 @@ void pc_sema_check(pc_sema *S)
 		m->checked = 1;
 		check_module(S, m);
 	}
-}
-
-/* ---- for lowering (sema-internal.h) ----------------------------------------- */
-
-pc_symbol *pc_sema_lookup(pc_sema *S, pc_module *m, const char *dotted)
-{
-	int broken;
-	return lookup_symbol(S, m, dotted, &broken);
-}
-
-pc_sig *pc_sema_sig(pc_sema *S, pc_symbol *sym)
-{
-	return sig_of(S, sym);
-}
-
-const pc_type *pc_sema_symbol_type(pc_sema *S, pc_symbol *sym)
-{
-	return symbol_type(S, sym);
 }

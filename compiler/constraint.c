@@ -27,8 +27,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "parser.h"
-
 pc_absval pc_av_top(void)
 {
 	return (pc_absval){.kind = PC_AV_TOP};
@@ -61,14 +59,14 @@ static pc_absval arith(int op, pc_absval a, pc_absval b)
 		tk = b.tk; /* Int * Size */
 	long double c[4];
 	switch (op) {
-	case '+':
+	case PC_OP_ADD:
 		return pc_av_num((pc_type_kind)tk, a.lo + b.lo, a.hi + b.hi);
-	case '-':
+	case PC_OP_SUB:
 		return pc_av_num((pc_type_kind)tk, a.lo - b.hi, a.hi - b.lo);
-	case '*':
+	case PC_OP_MUL:
 		c[0] = a.lo * b.lo, c[1] = a.lo * b.hi, c[2] = a.hi * b.lo, c[3] = a.hi * b.hi;
 		break;
-	case '/':
+	case PC_OP_DIV:
 		if (b.lo <= 0 && b.hi >= 0)
 			return num_range(tk);
 		c[0] = a.lo / b.lo, c[1] = a.lo / b.hi, c[2] = a.hi / b.lo, c[3] = a.hi / b.hi;
@@ -76,7 +74,7 @@ static pc_absval arith(int op, pc_absval a, pc_absval b)
 			for (int i = 0; i < 4; i++)
 				c[i] = truncl(c[i]);
 		break;
-	case '%':
+	case PC_OP_MOD:
 		if (b.lo == b.hi && b.lo > 0 && a.lo >= 0)
 			return pc_av_num((pc_type_kind)tk, 0, fminl(b.lo - 1, a.hi));
 		return num_range(tk);
@@ -118,14 +116,14 @@ pc_absval pc_av_eval(const pc_ast *e, pc_av_lookup lookup, void *ud)
 		return pc_av_eval(e->a, lookup, ud);
 	case PC_AST_UNARY: {
 		pc_absval a = pc_av_eval(e->a, lookup, ud);
-		if (e->op == '-' && a.kind == PC_AV_NUM)
+		if (e->op == PC_OP_NEG && a.kind == PC_AV_NUM)
 			return pc_av_num((pc_type_kind)a.tk, -a.hi, -a.lo);
-		if (e->op == '!' && a.kind == PC_AV_BOOL)
+		if (e->op == PC_OP_NOT && a.kind == PC_AV_BOOL)
 			return (pc_absval){.kind = PC_AV_BOOL, .b = !a.b};
 		return pc_av_top();
 	}
 	case PC_AST_BINARY: {
-		if (e->op == ANDAND || e->op == OROR) {
+		if (e->op == PC_OP_AND || e->op == PC_OP_OR) {
 			pc_truth t = pc_av_truth(e, lookup, ud);
 			return t == PC_UNKNOWN ? pc_av_top() : (pc_absval){.kind = PC_AV_BOOL, .b = t == PC_TRUE};
 		}
@@ -142,29 +140,29 @@ pc_absval pc_av_eval(const pc_ast *e, pc_av_lookup lookup, void *ud)
 
 static pc_truth cmp(int op, pc_absval a, pc_absval b)
 {
-	if (a.kind == PC_AV_STR && b.kind == PC_AV_STR && (op == EQ || op == NE)) {
+	if (a.kind == PC_AV_STR && b.kind == PC_AV_STR && (op == PC_OP_EQ || op == PC_OP_NE)) {
 		int eq = a.slen == b.slen && memcmp(a.s, b.s, a.slen) == 0;
-		return (op == EQ) == eq ? PC_TRUE : PC_FALSE;
+		return (op == PC_OP_EQ) == eq ? PC_TRUE : PC_FALSE;
 	}
-	if (a.kind == PC_AV_BOOL && b.kind == PC_AV_BOOL && (op == EQ || op == NE))
-		return (op == EQ) == (a.b == b.b) ? PC_TRUE : PC_FALSE;
+	if (a.kind == PC_AV_BOOL && b.kind == PC_AV_BOOL && (op == PC_OP_EQ || op == PC_OP_NE))
+		return (op == PC_OP_EQ) == (a.b == b.b) ? PC_TRUE : PC_FALSE;
 	if (a.kind != PC_AV_NUM || b.kind != PC_AV_NUM)
 		return PC_UNKNOWN;
 	switch (op) {
-	case '<':
+	case PC_OP_LT:
 		return a.hi < b.lo ? PC_TRUE : a.lo >= b.hi ? PC_FALSE : PC_UNKNOWN;
-	case LE:
+	case PC_OP_LE:
 		return a.hi <= b.lo ? PC_TRUE : a.lo > b.hi ? PC_FALSE : PC_UNKNOWN;
-	case '>':
-		return cmp('<', b, a);
-	case GE:
-		return cmp(LE, b, a);
-	case EQ:
+	case PC_OP_GT:
+		return cmp(PC_OP_LT, b, a);
+	case PC_OP_GE:
+		return cmp(PC_OP_LE, b, a);
+	case PC_OP_EQ:
 		if (a.lo == a.hi && b.lo == b.hi && a.lo == b.lo)
 			return PC_TRUE;
 		return a.hi < b.lo || b.hi < a.lo ? PC_FALSE : PC_UNKNOWN;
-	case NE: {
-		pc_truth t = cmp(EQ, a, b);
+	case PC_OP_NE: {
+		pc_truth t = cmp(PC_OP_EQ, a, b);
 		return t == PC_UNKNOWN ? t : t == PC_TRUE ? PC_FALSE : PC_TRUE;
 	}
 	}
@@ -177,15 +175,15 @@ pc_truth pc_av_truth(const pc_ast *e, pc_av_lookup lookup, void *ud)
 	case PC_AST_PAREN:
 		return pc_av_truth(e->a, lookup, ud);
 	case PC_AST_UNARY:
-		if (e->op == '!') {
+		if (e->op == PC_OP_NOT) {
 			pc_truth t = pc_av_truth(e->a, lookup, ud);
 			return t == PC_UNKNOWN ? t : t == PC_TRUE ? PC_FALSE : PC_TRUE;
 		}
 		return PC_UNKNOWN;
 	case PC_AST_BINARY:
-		if (e->op == ANDAND || e->op == OROR) {
+		if (e->op == PC_OP_AND || e->op == PC_OP_OR) {
 			pc_truth a = pc_av_truth(e->a, lookup, ud), b = pc_av_truth(e->b, lookup, ud);
-			if (e->op == ANDAND)
+			if (e->op == PC_OP_AND)
 				return a == PC_FALSE || b == PC_FALSE ? PC_FALSE
 				       : a == PC_TRUE && b == PC_TRUE ? PC_TRUE : PC_UNKNOWN;
 			return a == PC_TRUE || b == PC_TRUE ? PC_TRUE
@@ -225,11 +223,11 @@ static void narrow(pc_av_narrow set, void *ud, pc_av_lookup lookup, const char *
 		v.tk = cur->tk;
 	int ints = is_int_kind(v.tk);
 	switch (op) {
-	case '<': v.hi = fminl(v.hi, ints ? c.hi - 1 : c.hi); break;
-	case LE: v.hi = fminl(v.hi, c.hi); break;
-	case '>': v.lo = fmaxl(v.lo, ints ? c.lo + 1 : c.lo); break;
-	case GE: v.lo = fmaxl(v.lo, c.lo); break;
-	case EQ:
+	case PC_OP_LT: v.hi = fminl(v.hi, ints ? c.hi - 1 : c.hi); break;
+	case PC_OP_LE: v.hi = fminl(v.hi, c.hi); break;
+	case PC_OP_GT: v.lo = fmaxl(v.lo, ints ? c.lo + 1 : c.lo); break;
+	case PC_OP_GE: v.lo = fmaxl(v.lo, c.lo); break;
+	case PC_OP_EQ:
 		v.lo = fmaxl(v.lo, c.lo);
 		v.hi = fminl(v.hi, c.hi);
 		break;
@@ -241,10 +239,10 @@ static void narrow(pc_av_narrow set, void *ud, pc_av_lookup lookup, const char *
 static int flip(int op)
 {
 	switch (op) {
-	case '<': return '>';
-	case '>': return '<';
-	case LE: return GE;
-	case GE: return LE;
+	case PC_OP_LT: return PC_OP_GT;
+	case PC_OP_GT: return PC_OP_LT;
+	case PC_OP_LE: return PC_OP_GE;
+	case PC_OP_GE: return PC_OP_LE;
 	default: return op;
 	}
 }
@@ -256,7 +254,7 @@ void pc_av_assume(const pc_ast *e, pc_av_lookup lookup, pc_av_narrow set, void *
 		pc_av_assume(e->a, lookup, set, ud);
 		return;
 	case PC_AST_BINARY:
-		if (e->op == ANDAND) {
+		if (e->op == PC_OP_AND) {
 			pc_av_assume(e->a, lookup, set, ud);
 			pc_av_assume(e->b, lookup, set, ud);
 		}

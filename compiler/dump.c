@@ -48,7 +48,9 @@ static void node(pc_buf *b, const pc_ast *n, int depth)
 	} else if (n->name) {
 		pc_buf_printf(b, " %s", n->name);
 	}
-	if (n->op)
+	if (n->op && (n->kind == PC_AST_UNARY || n->kind == PC_AST_BINARY || n->kind == PC_AST_CMP_STEP))
+		pc_buf_printf(b, " op=%s", pc_op_text(n->op));
+	else if (n->op)
 		pc_buf_printf(b, " op=%d", n->op);
 	switch (n->kind) {
 	case PC_AST_INT: case PC_AST_DURATION: case PC_AST_SIZE: case PC_AST_BOOL:

@@ -30,8 +30,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "parser.h"
-
 typedef struct printer {
 	pc_ctx *ctx;
 	const pc_source *src;

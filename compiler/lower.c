@@ -27,8 +27,12 @@
  * plan is written with sorted keys; its content hash is over the plan
  * without source locations, so moving declarations changes nothing but
  * the locations.
+ *
+ * This file evaluates; the values it works with are lower-value.c's, the
+ * -p parameters are read by lower-param.c and the plan is written by
+ * lower-plan.c (lower-internal.h).
  */
-#include "lower.h"
+#include "lower-internal.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -38,205 +42,9 @@
 #include <string.h>
 
 #include "constraint.h"
-#include "parser.h"
 #include "profile.h"
 
-enum { LV_INT, LV_FLOAT, LV_BOOL, LV_STR, LV_NONE, LV_LIST, LV_REC, LV_ENUM, LV_REF, LV_RT };
-enum { U_INT, U_SIZE, U_DURATION };
-
-typedef struct lval lval;
-struct lval {
-	uint8_t kind;     /* LV_* */
-	uint8_t unit;     /* LV_INT: U_* */
-	int64_t i;
-	double f;
-	const char *s;    /* LV_STR (s, n), LV_ENUM member */
-	uint32_t n;
-	lval **items;     /* LV_LIST, LV_REC */
-	const char **keys;/* LV_REC */
-	uint32_t count;
-	json_t *rt;       /* LV_RT: a run-time expression; owned by the lowerer's pool */
-	const char *out;  /* LV_REF: the output (NULL: all named outputs); s is the task id */
-};
-
-typedef struct env {
-	struct env *parent;
-	pc_map names; /* interned name -> lval */
-} env;
-
-/* One task of the plan, kept as C data until the plan is written. */
-typedef struct task {
-	const char *id, *stage, *module;
-	const pc_ast *call;     /* where it was called (loc) */
-	const pc_sig *sig;      /* inputs and outputs: names and types */
-	lval **inputs;          /* one per parameter */
-	json_t *command;        /* array of text and pieces */
-	lval *resources;        /* a record, or NULL */
-	int64_t attempts, backoff_ns, priority;
-	lval *timeout, *image, *env; /* NULL: not given */
-	int cache, checkpoint, network;
-	int64_t pids;          /* sandbox: most processes at once (0: the default) */
-	const char **deps;      /* interned ids */
-	uint32_t ndeps;
-	json_t *after, *when, *fallback, *scatter, *checks; /* arrays, or NULL */
-} task;
-
-typedef struct lowerer {
-	pc_ctx *ctx;
-	pc_sema *S;
-	pc_module *mod;     /* module of the code being lowered */
-	env *e;
-	task *tasks;        /* malloc()ed */
-	uint32_t ntasks, captasks;
-	json_t *checks;     /* plan-level run-time checks (require) */
-	json_t *pool;       /* every run-time expression made, for release */
-	pc_map ids;         /* interned task id -> (void *)1 */
-	const char *prefix; /* "" or "sub." */
-	const char *suffix; /* "" or "[3]" */
-	const char *let_name; /* the let a call is bound to, for its id */
-	json_t *when;       /* array of run-time conditions on new tasks, or NULL */
-	json_t *fallback;   /* array of ids new tasks are the fallback of, or NULL */
-	json_t *after;      /* array of ids new tasks wait for, or NULL */
-	json_t *scatter;    /* array of scatter ids new tasks belong to, or NULL */
-	json_t *scatter_over; /* array of the lists those scatters expand, or NULL */
-	json_t *created;    /* ids of tasks created while capturing, or NULL */
-	json_t *scatters;   /* scatter id -> {"over": the list it expands}, or NULL */
-	int nscatter;
-	int failed;
-	int depth;
-} lowerer;
-
 static lval *eval(lowerer *L, const pc_ast *e);
-
-#define ERR(L, code, span, ...) ((L)->failed = 1, pc_diag_emit((L)->ctx, PC_SEV_ERROR, code, span, __VA_ARGS__))
-
-/* ---- values ---------------------------------------------------------------- */
-
-static lval *lv_new(lowerer *L, int kind)
-{
-	lval *v = pc_arena_alloc(L->ctx->arena, sizeof *v);
-	v->kind = (uint8_t)kind;
-	return v;
-}
-
-static lval *lv_int(lowerer *L, int64_t i, int unit)
-{
-	lval *v = lv_new(L, LV_INT);
-	v->i = i;
-	v->unit = (uint8_t)unit;
-	return v;
-}
-
-static lval *lv_float(lowerer *L, double f)
-{
-	lval *v = lv_new(L, LV_FLOAT);
-	v->f = f;
-	return v;
-}
-
-static lval *lv_bool(lowerer *L, int b)
-{
-	lval *v = lv_new(L, LV_BOOL);
-	v->i = b != 0;
-	return v;
-}
-
-static lval *lv_str(lowerer *L, const char *s, size_t n)
-{
-	lval *v = lv_new(L, LV_STR);
-	v->s = pc_arena_strndup(L->ctx->arena, s, n);
-	v->n = (uint32_t)n;
-	return v;
-}
-
-/* A run-time expression; takes the reference to J. */
-static lval *lv_rt(lowerer *L, json_t *j)
-{
-	lval *v = lv_new(L, LV_RT);
-	json_array_append_new(L->pool, j);
-	v->rt = j;
-	return v;
-}
-
-static lval *lv_list(lowerer *L, uint32_t n)
-{
-	lval *v = lv_new(L, LV_LIST);
-	v->items = pc_arena_alloc(L->ctx->arena, (n + 1) * sizeof *v->items);
-	v->count = n;
-	return v;
-}
-
-static int is_const(const lval *v)
-{
-	if (v->kind == LV_RT || v->kind == LV_REF)
-		return 0;
-	for (uint32_t i = 0; i < v->count; i++)
-		if (!is_const(v->items[i]))
-			return 0;
-	return 1;
-}
-
-/* The JSON of a value: constants as JSON, run-time expressions as they are. New reference. */
-static json_t *to_json(const lval *v)
-{
-	switch (v->kind) {
-	case LV_INT: return json_integer(v->i);
-	case LV_FLOAT: return json_real(v->f);
-	case LV_BOOL: return json_boolean(v->i);
-	case LV_STR: {
-		json_t *s = json_stringn(v->s, v->n);
-		return s ? s : json_string("");
-	}
-	case LV_ENUM: return json_string(v->s);
-	case LV_NONE: return json_null();
-	case LV_REF: {
-		json_t *o = json_object();
-		json_object_set_new(o, "ref", json_string(v->s));
-		if (v->out)
-			json_object_set_new(o, "output", json_string(v->out));
-		return o;
-	}
-	case LV_LIST: {
-		json_t *a = json_array();
-		for (uint32_t i = 0; i < v->count; i++)
-			json_array_append_new(a, to_json(v->items[i]));
-		return a;
-	}
-	case LV_REC: {
-		json_t *o = json_object();
-		for (uint32_t i = 0; i < v->count; i++)
-			json_object_set_new(o, v->keys[i], to_json(v->items[i]));
-		return o;
-	}
-	default:
-		return json_incref(v->rt);
-	}
-}
-
-/* A value as a run-time operand: constants become {"const": ...}; a list or
- * record holding run-time values is a value the runtime evaluates item by item. */
-static json_t *operand(const lval *v)
-{
-	if (v->kind == LV_RT)
-		return json_incref(v->rt);
-	if (!is_const(v))
-		return to_json(v);
-	json_t *o = json_object();
-	json_object_set_new(o, "const", to_json(v));
-	return o;
-}
-
-static lval *rt_op(lowerer *L, const char *op, const lval *a, const lval *b)
-{
-	json_t *args = json_array();
-	json_array_append_new(args, operand(a));
-	if (b)
-		json_array_append_new(args, operand(b));
-	json_t *j = json_object();
-	json_object_set_new(j, "op", json_string(op));
-	json_object_set_new(j, "args", args);
-	return lv_rt(L, j);
-}
 
 /* The ids of the tasks a value refers to, added to DEPS (a JSON array) unless
  * SEEN (interned ids) has them already. */
@@ -364,54 +172,6 @@ static lval *lookup(lowerer *L, const char *name)
 	return NULL;
 }
 
-/* ---- text forms, for commands --------------------------------------------------- */
-
-static void text_of(pc_buf *b, const lval *v)
-{
-	switch (v->kind) {
-	case LV_INT:
-		if (v->unit == U_DURATION) {
-			/* seconds, the unit commands take */
-			if (v->i % 1000000000 == 0)
-				pc_buf_printf(b, "%" PRId64, v->i / 1000000000);
-			else
-				pc_buf_printf(b, "%.9g", (double)v->i / 1e9);
-		} else {
-			pc_buf_printf(b, "%" PRId64, v->i);
-		}
-		break;
-	case LV_FLOAT: pc_buf_printf(b, "%.17g", v->f); break;
-	case LV_BOOL: pc_buf_adds(b, v->i ? "true" : "false"); break;
-	case LV_STR: pc_buf_add(b, v->s, v->n); break;
-	case LV_ENUM: pc_buf_adds(b, v->s); break;
-	case LV_NONE: break;
-	default: break;
-	}
-}
-
-/* Appends S quoted for /bin/sh, unless it needs no quotes. */
-static void shell_quote(pc_buf *b, const char *s, size_t n)
-{
-	int plain = n > 0;
-	for (size_t i = 0; i < n && plain; i++) {
-		unsigned char c = (unsigned char)s[i];
-		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			strchr("_-./:=@%+,", c);
-	}
-	if (plain) {
-		pc_buf_add(b, s, n);
-		return;
-	}
-	pc_buf_addc(b, '\'');
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\'')
-			pc_buf_adds(b, "'\\''");
-		else
-			pc_buf_addc(b, s[i]);
-	}
-	pc_buf_addc(b, '\'');
-}
-
 /* ---- arithmetic ------------------------------------------------------------------- */
 
 static int is_num(const lval *v)
@@ -427,26 +187,26 @@ static double num(const lval *v)
 static lval *overflow(lowerer *L, const pc_ast *e)
 {
 	ERR(L, "E0601", e->span, "this arithmetic overflows a 64-bit Int with the values of this build");
-	return lv_int(L, 0, U_INT);
+	return pc_lv_int(L, 0, U_INT);
 }
 
 static lval *binary(lowerer *L, const pc_ast *e)
 {
 	lval *a = eval(L, e->a);
-	if (e->op == ANDAND || e->op == OROR) {
+	if (e->op == PC_OP_AND || e->op == PC_OP_OR) {
 		if (a->kind == LV_BOOL) {
-			if ((e->op == ANDAND && !a->i) || (e->op == OROR && a->i))
+			if ((e->op == PC_OP_AND && !a->i) || (e->op == PC_OP_OR && a->i))
 				return a;
 			return eval(L, e->b);
 		}
-		return rt_op(L, pc_op_text(e->op), a, eval(L, e->b));
+		return pc_lv_rt_op(L, pc_op_text(e->op), a, eval(L, e->b));
 	}
 	lval *b = eval(L, e->b);
-	if (!is_const(a) || !is_const(b))
-		return rt_op(L, pc_op_text(e->op), a, b);
+	if (!pc_lv_is_const(a) || !pc_lv_is_const(b))
+		return pc_lv_rt_op(L, pc_op_text(e->op), a, b);
 	int op = e->op;
-	if (op == '+' && a->kind == LV_STR && b->kind == LV_STR) {
-		lval *v = lv_new(L, LV_STR);
+	if (op == PC_OP_ADD && a->kind == LV_STR && b->kind == LV_STR) {
+		lval *v = pc_lv_new(L, LV_STR);
 		char *s = pc_arena_alloc(L->ctx->arena, a->n + b->n + 1);
 		memcpy(s, a->s, a->n);
 		memcpy(s + a->n, b->s, b->n);
@@ -454,49 +214,49 @@ static lval *binary(lowerer *L, const pc_ast *e)
 		v->n = a->n + b->n;
 		return v;
 	}
-	if (op == '+' && a->kind == LV_LIST && b->kind == LV_LIST) {
-		lval *v = lv_list(L, a->count + b->count);
+	if (op == PC_OP_ADD && a->kind == LV_LIST && b->kind == LV_LIST) {
+		lval *v = pc_lv_list(L, a->count + b->count);
 		memcpy(v->items, a->items, a->count * sizeof *v->items);
 		memcpy(v->items + a->count, b->items, b->count * sizeof *v->items);
 		return v;
 	}
 	if (!is_num(a) || !is_num(b))
-		return rt_op(L, pc_op_text(op), a, b);
+		return pc_lv_rt_op(L, pc_op_text(op), a, b);
 	if (a->kind == LV_FLOAT || b->kind == LV_FLOAT) {
 		double x = num(a), y = num(b), r;
 		switch (op) {
-		case '+': r = x + y; break;
-		case '-': r = x - y; break;
-		case '*': r = x * y; break;
-		case '/':
+		case PC_OP_ADD: r = x + y; break;
+		case PC_OP_SUB: r = x - y; break;
+		case PC_OP_MUL: r = x * y; break;
+		case PC_OP_DIV:
 			if (y == 0) {
 				ERR(L, "E0602", e->span, "division by zero with the values of this build");
-				return lv_float(L, 0);
+				return pc_lv_float(L, 0);
 			}
 			r = x / y;
 			break;
 		default: r = fmod(x, y); break;
 		}
-		return lv_float(L, r);
+		return pc_lv_float(L, r);
 	}
 	int64_t x = a->i, y = b->i, r = 0;
 	int unit = a->unit != U_INT ? a->unit : b->unit;
 	switch (op) {
-	case '+': if (__builtin_add_overflow(x, y, &r)) return overflow(L, e); break;
-	case '-': if (__builtin_sub_overflow(x, y, &r)) return overflow(L, e); break;
-	case '*': if (__builtin_mul_overflow(x, y, &r)) return overflow(L, e); break;
-	case '/':
-	case '%':
+	case PC_OP_ADD: if (__builtin_add_overflow(x, y, &r)) return overflow(L, e); break;
+	case PC_OP_SUB: if (__builtin_sub_overflow(x, y, &r)) return overflow(L, e); break;
+	case PC_OP_MUL: if (__builtin_mul_overflow(x, y, &r)) return overflow(L, e); break;
+	case PC_OP_DIV:
+	case PC_OP_MOD:
 		if (y == 0) {
 			ERR(L, "E0602", e->span, "division by zero with the values of this build");
-			return lv_int(L, 0, unit);
+			return pc_lv_int(L, 0, unit);
 		}
 		if (x == INT64_MIN && y == -1)
 			return overflow(L, e);
-		r = op == '/' ? x / y : x % y;
+		r = op == PC_OP_DIV ? x / y : x % y;
 		break;
 	}
-	return lv_int(L, r, unit);
+	return pc_lv_int(L, r, unit);
 }
 
 static int compare_const(const lval *a, const lval *b, int op, int *result)
@@ -512,8 +272,8 @@ static int compare_const(const lval *a, const lval *b, int op, int *result)
 		c = memcmp(a->s, b->s, n);
 		if (!c)
 			c = a->n < b->n ? -1 : a->n > b->n;
-	} else if (op == EQ || op == NE) {
-		json_t *x = to_json(a), *y = to_json(b);
+	} else if (op == PC_OP_EQ || op == PC_OP_NE) {
+		json_t *x = pc_lv_json(a), *y = pc_lv_json(b);
 		c = !json_equal(x, y);
 		json_decref(x);
 		json_decref(y);
@@ -521,11 +281,11 @@ static int compare_const(const lval *a, const lval *b, int op, int *result)
 		return -1;
 	}
 	switch (op) {
-	case '<': *result = c < 0; break;
-	case LE: *result = c <= 0; break;
-	case '>': *result = c > 0; break;
-	case GE: *result = c >= 0; break;
-	case EQ: *result = c == 0; break;
+	case PC_OP_LT: *result = c < 0; break;
+	case PC_OP_LE: *result = c <= 0; break;
+	case PC_OP_GT: *result = c > 0; break;
+	case PC_OP_GE: *result = c >= 0; break;
+	case PC_OP_EQ: *result = c == 0; break;
 	default: *result = c != 0; break;
 	}
 	return 0;
@@ -540,23 +300,23 @@ static lval *compare(lowerer *L, const pc_ast *e)
 		lval *right = eval(L, step->a);
 		lval *r;
 		int res;
-		if (is_const(left) && is_const(right) && compare_const(left, right, step->op, &res) == 0)
-			r = lv_bool(L, res);
+		if (pc_lv_is_const(left) && pc_lv_is_const(right) && compare_const(left, right, step->op, &res) == 0)
+			r = pc_lv_bool(L, res);
 		else
-			r = rt_op(L, pc_op_text(step->op), left, right);
+			r = pc_lv_rt_op(L, pc_op_text(step->op), left, right);
 		if (!all) {
 			all = r;
 		} else if (all->kind == LV_BOOL && r->kind == LV_BOOL) {
-			all = lv_bool(L, all->i && r->i);
+			all = pc_lv_bool(L, all->i && r->i);
 		} else if (all->kind == LV_BOOL) {
 			if (all->i)
 				all = r;
 		} else if (!(r->kind == LV_BOOL && r->i)) {
-			all = r->kind == LV_BOOL ? r : rt_op(L, "&&", all, r);
+			all = r->kind == LV_BOOL ? r : pc_lv_rt_op(L, "&&", all, r);
 		}
 		left = right;
 	}
-	return all ? all : lv_bool(L, 1);
+	return all ? all : pc_lv_bool(L, 1);
 }
 
 /* ---- tasks ------------------------------------------------------------------------- */
@@ -579,11 +339,6 @@ static const char *new_id(lowerer *L, const char *base)
 			return id;
 		}
 	}
-}
-
-static const char *type_name(lowerer *L, const pc_type *t)
-{
-	return pc_type_str(L->ctx, t);
 }
 
 static json_t *loc_of(lowerer *L, const pc_ast *n)
@@ -634,7 +389,7 @@ static lval **bind_args(lowerer *L, const pc_ast *call, const pc_sig *sig, pc_mo
 		if (!vals[k] && sig->params[k].node->b)
 			vals[k] = eval(L, sig->params[k].node->b);
 		if (!vals[k])
-			vals[k] = lv_new(L, LV_NONE);
+			vals[k] = pc_lv_new(L, LV_NONE);
 		bind(L, sig->params[k].name, vals[k]);
 	}
 	L->mod = saved;
@@ -660,7 +415,7 @@ static void where_checks(lowerer *L, const pc_ast *call, const pc_sig *sig, lval
 		lval *r = eval(L, w);
 		if (r->kind == LV_BOOL && !r->i) {
 			pc_buf b = {0};
-			text_of(&b, vals[k]);
+			pc_lv_text(&b, vals[k]);
 			const pc_source *src = L->ctx->files[w->span.file];
 			pc_diag *d = ERR(L, "E0401", call->span, "%s requires %.*s, but %s is %s in this build", what,
 					 (int)(w->span.end - w->span.start), src->text + w->span.start,
@@ -669,7 +424,7 @@ static void where_checks(lowerer *L, const pc_ast *call, const pc_sig *sig, lval
 			pc_buf_free(&b);
 		} else if (r->kind == LV_RT) {
 			json_t *c = json_object();
-			json_object_set_new(c, "expr", to_json(r));
+			json_object_set_new(c, "expr", pc_lv_json(r));
 			const pc_source *src = L->ctx->files[w->span.file];
 			json_object_set_new(c, "constraint", json_stringn(src->text + w->span.start, w->span.end - w->span.start));
 			json_object_set_new(c, "loc", loc_of(L, w));
@@ -684,13 +439,13 @@ static lval *resources_of(lowerer *L, const pc_ast *rec)
 {
 	if (rec->kind != PC_AST_RECORD)
 		return NULL;
-	lval *r = lv_new(L, LV_REC);
+	lval *r = pc_lv_new(L, LV_REC);
 	r->items = pc_arena_alloc(L->ctx->arena, (rec->list.n + 1) * sizeof *r->items);
 	r->keys = pc_arena_alloc(L->ctx->arena, (rec->list.n + 1) * sizeof *r->keys);
 	for (uint32_t i = 0; i < rec->list.n; i++) {
 		const pc_ast *en = rec->list.items[i];
 		lval *v = eval(L, en->a);
-		if (!is_const(v)) {
+		if (!pc_lv_is_const(v)) {
 			ERR(L, "E0603", en->a->span, "resources must be known when the plan is built");
 			continue;
 		}
@@ -732,20 +487,20 @@ static json_t *command_of(lowerer *L, const pc_ast *run, const pc_sig *sig)
 			}
 		}
 		lval *v = eval(L, p);
-		if (is_const(v)) {
+		if (pc_lv_is_const(v)) {
 			if (v->kind == LV_LIST) {
 				for (uint32_t k = 0; k < v->count; k++) {
 					pc_buf t = {0};
-					text_of(&t, v->items[k]);
+					pc_lv_text(&t, v->items[k]);
 					if (k)
 						pc_buf_addc(&text, ' ');
-					shell_quote(&text, t.data ? t.data : "", t.len);
+					pc_lv_shell_quote(&text, t.data ? t.data : "", t.len);
 					pc_buf_free(&t);
 				}
 			} else {
 				pc_buf t = {0};
-				text_of(&t, v);
-				shell_quote(&text, t.data ? t.data : "", t.len);
+				pc_lv_text(&t, v);
+				pc_lv_shell_quote(&text, t.data ? t.data : "", t.len);
 				pc_buf_free(&t);
 			}
 			continue;
@@ -754,7 +509,7 @@ static json_t *command_of(lowerer *L, const pc_ast *run, const pc_sig *sig)
 			json_array_append_new(parts, json_stringn(text.data, text.len));
 		text.len = 0;
 		json_t *o = json_object();
-		json_object_set_new(o, "value", to_json(v));
+		json_object_set_new(o, "value", pc_lv_json(v));
 		json_object_set_new(o, "quote", json_true());
 		json_array_append_new(parts, o);
 	}
@@ -772,7 +527,7 @@ static json_t *copy_or_null(json_t *arr)
 /* A stage call: one task; its value refers to the task's outputs. */
 static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 {
-	pc_sig *sig = pc_sema_sig(L->S, sym);
+	pc_sig *sig = pc_resolve_sig(L->S, sym);
 	const char *base = L->let_name ? L->let_name : sym->name;
 	L->let_name = NULL;
 	lval **vals = bind_args(L, call, sig, sym->owner);
@@ -832,7 +587,7 @@ static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 			continue;
 		}
 		lval *v = eval(L, d->a);
-		if (!is_const(v)) {
+		if (!pc_lv_is_const(v)) {
 			ERR(L, "E0603", d->a->span, "the directive '%s' must be known when the plan is built", n);
 			continue;
 		}
@@ -879,8 +634,8 @@ static lval *stage_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 
 	const pc_type *r = sig->result;
 	if (r->kind == PC_T_UNIT)
-		return lv_new(L, LV_NONE);
-	lval *ref = lv_new(L, LV_REF);
+		return pc_lv_new(L, LV_NONE);
+	lval *ref = pc_lv_new(L, LV_REF);
 	ref->s = id;
 	/* named outputs are read as fields: {"ref", "output"} */
 	ref->out = r->kind == PC_T_RECORD && r->outputs ? NULL : "out";
@@ -893,9 +648,9 @@ static lval *pipeline_call(lowerer *L, const pc_ast *call, pc_symbol *sym)
 {
 	if (L->depth > 64) {
 		ERR(L, "E0604", call->span, "pipelines call each other more than 64 deep (a recursion?)");
-		return lv_new(L, LV_NONE);
+		return pc_lv_new(L, LV_NONE);
 	}
-	pc_sig *sig = pc_sema_sig(L->S, sym);
+	pc_sig *sig = pc_resolve_sig(L->S, sym);
 	const char *name = L->let_name ? L->let_name : sym->name;
 	L->let_name = NULL;
 	lval **vals = bind_args(L, call, sig, sym->owner);
@@ -937,14 +692,7 @@ static pc_symbol *path_symbol(lowerer *L, const pc_ast *e)
 	if (!root || lookup(L, root->name))
 		return NULL;
 	const char *path = pc_ast_dotted(L->ctx, e);
-	return path ? pc_sema_lookup(L->S, L->mod, path) : NULL;
-}
-
-static lval *enum_value(lowerer *L, const char *member)
-{
-	lval *v = lv_new(L, LV_ENUM);
-	v->s = member;
-	return v;
+	return path ? pc_resolve_symbol(L->S, L->mod, path, NULL) : NULL;
 }
 
 static lval *field(lowerer *L, const pc_ast *e)
@@ -953,20 +701,20 @@ static lval *field(lowerer *L, const pc_ast *e)
 	const pc_ast *root = pc_ast_root_name(e);
 	if (root && !lookup(L, root->name)) {
 		const char *left = pc_ast_dotted(L->ctx, e->a);
-		pc_symbol *sym = left ? pc_sema_lookup(L->S, L->mod, left) : NULL;
+		pc_symbol *sym = left ? pc_resolve_symbol(L->S, L->mod, left, NULL) : NULL;
 		if (sym && sym->kind == PC_SYM_ENUM)
-			return enum_value(L, e->name);
+			return pc_lv_enum(L, e->name);
 	}
 	lval *v = eval(L, e->a);
 	if (v->kind == LV_REC) {
 		for (uint32_t i = 0; i < v->count; i++)
 			if (v->keys[i] == e->name || strcmp(v->keys[i], e->name) == 0)
 				return v->items[i];
-		return lv_new(L, LV_NONE);
+		return pc_lv_new(L, LV_NONE);
 	}
 	if (v->kind == LV_REF && !v->out) {
 		/* a task's named output */
-		lval *r = lv_new(L, LV_REF);
+		lval *r = pc_lv_new(L, LV_REF);
 		r->s = v->s;
 		r->out = e->name;
 		return r;
@@ -975,10 +723,10 @@ static lval *field(lowerer *L, const pc_ast *e)
 		/* a field of a run-time record */
 		json_t *j = json_object();
 		json_object_set_new(j, "field", json_string(e->name));
-		json_object_set_new(j, "of", operand(v));
-		return lv_rt(L, j);
+		json_object_set_new(j, "of", pc_lv_operand(v));
+		return pc_lv_rt(L, j);
 	}
-	return lv_new(L, LV_NONE);
+	return pc_lv_new(L, LV_NONE);
 }
 
 static lval *builtin(lowerer *L, const pc_ast *call, const char *fn)
@@ -987,40 +735,40 @@ static lval *builtin(lowerer *L, const pc_ast *call, const char *fn)
 	lval *a[2] = {NULL, NULL};
 	for (uint32_t i = 0; i < n && i < 2; i++)
 		a[i] = eval(L, call->list.items[i]->a);
-	int known = a[0] && is_const(a[0]) && (!a[1] || is_const(a[1]));
+	int known = a[0] && pc_lv_is_const(a[0]) && (!a[1] || pc_lv_is_const(a[1]));
 	if (!known) {
 		json_t *args = json_array();
 		for (uint32_t i = 0; i < n && i < 2; i++)
-			json_array_append_new(args, operand(a[i]));
+			json_array_append_new(args, pc_lv_operand(a[i]));
 		json_t *j = json_object();
 		json_object_set_new(j, "call", json_string(fn));
 		json_object_set_new(j, "args", args);
-		return lv_rt(L, j);
+		return pc_lv_rt(L, j);
 	}
 	lval *x = a[0];
 	if (strcmp(fn, "len") == 0)
-		return lv_int(L, x->kind == LV_STR ? x->n : x->count, U_INT);
+		return pc_lv_int(L, x->kind == LV_STR ? x->n : x->count, U_INT);
 	if (strcmp(fn, "range") == 0) {
 		int64_t lo = a[1] ? x->i : 0, hi = a[1] ? a[1]->i : x->i;
 		if (hi - lo > 1000000) {
 			ERR(L, "E0605", call->span, "range(%" PRId64 ", %" PRId64 ") has more than a million elements", lo, hi);
-			return lv_list(L, 0);
+			return pc_lv_list(L, 0);
 		}
-		lval *v = lv_list(L, hi > lo ? (uint32_t)(hi - lo) : 0);
+		lval *v = pc_lv_list(L, hi > lo ? (uint32_t)(hi - lo) : 0);
 		for (int64_t i = lo; i < hi; i++)
-			v->items[i - lo] = lv_int(L, i, U_INT);
+			v->items[i - lo] = pc_lv_int(L, i, U_INT);
 		return v;
 	}
 	if (strcmp(fn, "str") == 0) {
 		pc_buf b = {0};
-		text_of(&b, x);
-		lval *v = lv_str(L, b.data ? b.data : "", b.len);
+		pc_lv_text(&b, x);
+		lval *v = pc_lv_str(L, b.data ? b.data : "", b.len);
 		pc_buf_free(&b);
 		return v;
 	}
 	if (strcmp(fn, "int") == 0) {
 		if (x->kind == LV_FLOAT)
-			return lv_int(L, (int64_t)x->f, U_INT);
+			return pc_lv_int(L, (int64_t)x->f, U_INT);
 		if (x->kind == LV_STR) {
 			char *end;
 			char *tmp = pc_arena_strndup(L->ctx->arena, x->s, x->n);
@@ -1028,9 +776,9 @@ static lval *builtin(lowerer *L, const pc_ast *call, const char *fn)
 			long long v = strtoll(tmp, &end, 10);
 			if (errno || *end || end == tmp)
 				ERR(L, "E0606", call->span, "int(\"%s\"): not a whole number", tmp);
-			return lv_int(L, v, U_INT);
+			return pc_lv_int(L, v, U_INT);
 		}
-		return lv_int(L, x->i, U_INT);
+		return pc_lv_int(L, x->i, U_INT);
 	}
 	if (strcmp(fn, "float") == 0) {
 		if (x->kind == LV_STR) {
@@ -1038,9 +786,9 @@ static lval *builtin(lowerer *L, const pc_ast *call, const char *fn)
 			double v = strtod(tmp, &end);
 			if (*end || end == tmp)
 				ERR(L, "E0606", call->span, "float(\"%s\"): not a number", tmp);
-			return lv_float(L, v);
+			return pc_lv_float(L, v);
 		}
-		return lv_float(L, num(x));
+		return pc_lv_float(L, num(x));
 	}
 	if (strcmp(fn, "file") == 0 || strcmp(fn, "dir") == 0)
 		return x;
@@ -1048,7 +796,7 @@ static lval *builtin(lowerer *L, const pc_ast *call, const char *fn)
 		uint32_t total = 0;
 		for (uint32_t i = 0; i < x->count; i++)
 			total += x->items[i]->count;
-		lval *v = lv_list(L, total);
+		lval *v = pc_lv_list(L, total);
 		total = 0;
 		for (uint32_t i = 0; i < x->count; i++)
 			for (uint32_t j = 0; j < x->items[i]->count; j++)
@@ -1057,9 +805,9 @@ static lval *builtin(lowerer *L, const pc_ast *call, const char *fn)
 	}
 	if (strcmp(fn, "zip") == 0) {
 		uint32_t m = x->count < a[1]->count ? x->count : a[1]->count;
-		lval *v = lv_list(L, m);
+		lval *v = pc_lv_list(L, m);
 		for (uint32_t i = 0; i < m; i++) {
-			lval *r = lv_new(L, LV_REC);
+			lval *r = pc_lv_new(L, LV_REC);
 			r->count = 2;
 			r->keys = pc_arena_alloc(L->ctx->arena, 2 * sizeof *r->keys);
 			r->items = pc_arena_alloc(L->ctx->arena, 2 * sizeof *r->items);
@@ -1070,12 +818,12 @@ static lval *builtin(lowerer *L, const pc_ast *call, const char *fn)
 		return v;
 	}
 	if (strcmp(fn, "keys") == 0 || strcmp(fn, "values") == 0) {
-		lval *v = lv_list(L, x->count);
+		lval *v = pc_lv_list(L, x->count);
 		for (uint32_t i = 0; i < x->count; i++)
-			v->items[i] = fn[0] == 'k' ? lv_str(L, x->keys[i], strlen(x->keys[i])) : x->items[i];
+			v->items[i] = fn[0] == 'k' ? pc_lv_str(L, x->keys[i], strlen(x->keys[i])) : x->items[i];
 		return v;
 	}
-	return lv_new(L, LV_NONE);
+	return pc_lv_new(L, LV_NONE);
 }
 
 static lval *call(lowerer *L, const pc_ast *e)
@@ -1130,28 +878,28 @@ static lval *if_expr(lowerer *L, const pc_ast *e)
 		if (c->i)
 			return block(L, e->b);
 		if (!e->c)
-			return lv_new(L, LV_NONE);
+			return pc_lv_new(L, LV_NONE);
 		return e->c->kind == PC_AST_IF ? eval(L, e->c) : block(L, e->c);
 	}
 	/* a condition known only at run time: both branches, each guarded */
 	json_t *yes = json_object();
-	json_object_set_new(yes, "expr", to_json(c));
+	json_object_set_new(yes, "expr", pc_lv_json(c));
 	json_object_set_new(yes, "is", json_true());
 	lval *a = guarded(L, e->b, yes);
 	lval *b = NULL;
 	if (e->c) {
 		json_t *no = json_object();
-		json_object_set_new(no, "expr", to_json(c));
+		json_object_set_new(no, "expr", pc_lv_json(c));
 		json_object_set_new(no, "is", json_false());
 		b = guarded(L, e->c, no);
 		json_decref(no);
 	}
 	json_decref(yes);
 	json_t *j = json_object();
-	json_object_set_new(j, "if", to_json(c));
-	json_object_set_new(j, "then", to_json(a));
-	json_object_set_new(j, "else", b ? to_json(b) : json_null());
-	return lv_rt(L, j);
+	json_object_set_new(j, "if", pc_lv_json(c));
+	json_object_set_new(j, "then", pc_lv_json(a));
+	json_object_set_new(j, "else", b ? pc_lv_json(b) : json_null());
+	return pc_lv_rt(L, j);
 }
 
 static lval *for_expr(lowerer *L, const pc_ast *e)
@@ -1159,7 +907,7 @@ static lval *for_expr(lowerer *L, const pc_ast *e)
 	lval *xs = eval(L, e->a);
 	const char *saved_suffix = L->suffix;
 	if (xs->kind == LV_LIST) {
-		lval *out = lv_list(L, xs->count);
+		lval *out = pc_lv_list(L, xs->count);
 		for (uint32_t i = 0; i < xs->count; i++) {
 			pc_buf b = {0};
 			pc_buf_printf(&b, "%s[%u]", saved_suffix, i);
@@ -1183,11 +931,11 @@ static lval *for_expr(lowerer *L, const pc_ast *e)
 	L->scatter = saved_scatter ? json_deep_copy(saved_scatter) : json_array();
 	json_array_append_new(L->scatter, json_string(sid));
 	L->scatter_over = saved_over ? json_deep_copy(saved_over) : json_array();
-	json_array_append_new(L->scatter_over, to_json(xs));
+	json_array_append_new(L->scatter_over, pc_lv_json(xs));
 	if (!L->scatters)
 		L->scatters = json_object();
 	json_t *sc = json_object();
-	json_object_set_new(sc, "over", to_json(xs));
+	json_object_set_new(sc, "over", pc_lv_json(xs));
 	if (saved_scatter && json_array_size(saved_scatter)) /* the run-time fors it is inside */
 		json_object_set_new(sc, "within", json_deep_copy(saved_scatter));
 	json_object_set_new(L->scatters, sid, sc);
@@ -1197,7 +945,7 @@ static lval *for_expr(lowerer *L, const pc_ast *e)
 	pc_buf_free(&b);
 	env en;
 	push_env(L, &en);
-	bind(L, e->name, lv_rt(L, item));
+	bind(L, e->name, pc_lv_rt(L, item));
 	lval *body = block(L, e->b);
 	pop_env(L);
 	json_decref(L->scatter);
@@ -1207,9 +955,9 @@ static lval *for_expr(lowerer *L, const pc_ast *e)
 	L->suffix = saved_suffix;
 	json_t *j = json_object();
 	json_object_set_new(j, "gather", json_string(sid));
-	json_object_set_new(j, "over", to_json(xs));
-	json_object_set_new(j, "value", to_json(body));
-	return lv_rt(L, j);
+	json_object_set_new(j, "over", pc_lv_json(xs));
+	json_object_set_new(j, "value", pc_lv_json(body));
+	return pc_lv_rt(L, j);
 }
 
 static lval *try_expr(lowerer *L, const pc_ast *e)
@@ -1223,12 +971,12 @@ static lval *try_expr(lowerer *L, const pc_ast *e)
 	L->fallback = saved;
 	json_t *j = json_object();
 	json_t *opts = json_array();
-	json_array_append_new(opts, to_json(a));
-	json_array_append_new(opts, to_json(b));
+	json_array_append_new(opts, pc_lv_json(a));
+	json_array_append_new(opts, pc_lv_json(b));
 	json_object_set_new(j, "first_of", opts);
 	json_decref(first);
 	json_decref(second);
-	return lv_rt(L, j);
+	return pc_lv_rt(L, j);
 }
 
 static lval *after_expr(lowerer *L, const pc_ast *e)
@@ -1236,7 +984,7 @@ static lval *after_expr(lowerer *L, const pc_ast *e)
 	json_t *before;
 	lval *d = capture(L, e->b, &before);
 	/* what d's value refers to counts as well as the tasks it created */
-	json_t *v = to_json(d);
+	json_t *v = pc_lv_json(d);
 	collect_refs(v, before);
 	json_decref(v);
 	json_t *saved = L->after;
@@ -1252,19 +1000,19 @@ static lval *after_expr(lowerer *L, const pc_ast *e)
 static lval *eval(lowerer *L, const pc_ast *e)
 {
 	switch ((pc_ast_kind)e->kind) {
-	case PC_AST_INT: return lv_int(L, e->v.i, U_INT);
-	case PC_AST_SIZE: return lv_int(L, e->v.i, U_SIZE);
-	case PC_AST_DURATION: return lv_int(L, e->v.i, U_DURATION);
-	case PC_AST_FLOAT: return lv_float(L, e->v.f);
-	case PC_AST_BOOL: return lv_bool(L, (int)e->v.i);
-	case PC_AST_NONE: return lv_new(L, LV_NONE);
+	case PC_AST_INT: return pc_lv_int(L, e->v.i, U_INT);
+	case PC_AST_SIZE: return pc_lv_int(L, e->v.i, U_SIZE);
+	case PC_AST_DURATION: return pc_lv_int(L, e->v.i, U_DURATION);
+	case PC_AST_FLOAT: return pc_lv_float(L, e->v.f);
+	case PC_AST_BOOL: return pc_lv_bool(L, (int)e->v.i);
+	case PC_AST_NONE: return pc_lv_new(L, LV_NONE);
 	case PC_AST_STRING: {
 		int known = 1;
 		lval **parts = pc_arena_alloc(L->ctx->arena, (e->list.n + 1) * sizeof *parts);
 		for (uint32_t i = 0; i < e->list.n; i++) {
 			const pc_ast *p = e->list.items[i];
-			parts[i] = p->kind == PC_AST_STR_TEXT ? lv_str(L, p->name, (size_t)p->v.i) : eval(L, p);
-			known &= is_const(parts[i]);
+			parts[i] = p->kind == PC_AST_STR_TEXT ? pc_lv_str(L, p->name, (size_t)p->v.i) : eval(L, p);
+			known &= pc_lv_is_const(parts[i]);
 		}
 		if (known) {
 			pc_buf b = {0};
@@ -1273,38 +1021,38 @@ static lval *eval(lowerer *L, const pc_ast *e)
 					for (uint32_t k = 0; k < parts[i]->count; k++) {
 						if (k)
 							pc_buf_addc(&b, ' ');
-						text_of(&b, parts[i]->items[k]);
+						pc_lv_text(&b, parts[i]->items[k]);
 					}
 				else
-					text_of(&b, parts[i]);
+					pc_lv_text(&b, parts[i]);
 			}
-			lval *v = lv_str(L, b.data ? b.data : "", b.len);
+			lval *v = pc_lv_str(L, b.data ? b.data : "", b.len);
 			pc_buf_free(&b);
 			return v;
 		}
 		json_t *arr = json_array();
 		for (uint32_t i = 0; i < e->list.n; i++)
-			json_array_append_new(arr, operand(parts[i]));
+			json_array_append_new(arr, pc_lv_operand(parts[i]));
 		json_t *j = json_object();
 		json_object_set_new(j, "concat", arr);
-		return lv_rt(L, j);
+		return pc_lv_rt(L, j);
 	}
 	case PC_AST_NAME: {
 		lval *v = lookup(L, e->name);
 		if (v)
 			return v;
-		return enum_value(L, e->name); /* an unqualified enum member */
+		return pc_lv_enum(L, e->name); /* an unqualified enum member */
 	}
 	case PC_AST_FIELD: return field(L, e);
 	case PC_AST_CALL: return call(L, e);
 	case PC_AST_LIST: {
-		lval *v = lv_list(L, e->list.n);
+		lval *v = pc_lv_list(L, e->list.n);
 		for (uint32_t i = 0; i < e->list.n; i++)
 			v->items[i] = eval(L, e->list.items[i]);
 		return v;
 	}
 	case PC_AST_RECORD: {
-		lval *v = lv_new(L, LV_REC);
+		lval *v = pc_lv_new(L, LV_REC);
 		v->count = e->list.n;
 		v->items = pc_arena_alloc(L->ctx->arena, (e->list.n + 1) * sizeof *v->items);
 		v->keys = pc_arena_alloc(L->ctx->arena, (e->list.n + 1) * sizeof *v->keys);
@@ -1323,16 +1071,16 @@ static lval *eval(lowerer *L, const pc_ast *e)
 	case PC_AST_PAREN: return eval(L, e->a);
 	case PC_AST_UNARY: {
 		lval *a = eval(L, e->a);
-		if (e->op == '!' && a->kind == LV_BOOL)
-			return lv_bool(L, !a->i);
-		if (e->op == '-' && a->kind == LV_INT) {
+		if (e->op == PC_OP_NOT && a->kind == LV_BOOL)
+			return pc_lv_bool(L, !a->i);
+		if (e->op == PC_OP_NEG && a->kind == LV_INT) {
 			if (a->i == INT64_MIN)
 				return overflow(L, e);
-			return lv_int(L, -a->i, a->unit);
+			return pc_lv_int(L, -a->i, a->unit);
 		}
-		if (e->op == '-' && a->kind == LV_FLOAT)
-			return lv_float(L, -a->f);
-		return rt_op(L, e->op == '!' ? "!" : "neg", a, NULL);
+		if (e->op == PC_OP_NEG && a->kind == LV_FLOAT)
+			return pc_lv_float(L, -a->f);
+		return pc_lv_rt_op(L, e->op == PC_OP_NOT ? "!" : "neg", a, NULL);
 	}
 	case PC_AST_BINARY: return binary(L, e);
 	case PC_AST_COMPARE: return compare(L, e);
@@ -1341,20 +1089,20 @@ static lval *eval(lowerer *L, const pc_ast *e)
 		if (a->kind == LV_INT && b->kind == LV_INT) {
 			if (b->i - a->i > 1000000) {
 				ERR(L, "E0605", e->span, "the range %" PRId64 "..%" PRId64 " has more than a million elements", a->i, b->i);
-				return lv_list(L, 0);
+				return pc_lv_list(L, 0);
 			}
-			lval *v = lv_list(L, b->i > a->i ? (uint32_t)(b->i - a->i) : 0);
+			lval *v = pc_lv_list(L, b->i > a->i ? (uint32_t)(b->i - a->i) : 0);
 			for (int64_t i = a->i; i < b->i; i++)
-				v->items[i - a->i] = lv_int(L, i, U_INT);
+				v->items[i - a->i] = pc_lv_int(L, i, U_INT);
 			return v;
 		}
-		return rt_op(L, "..", a, b);
+		return pc_lv_rt_op(L, "..", a, b);
 	}
 	case PC_AST_IF: return if_expr(L, e);
 	case PC_AST_FOR: return for_expr(L, e);
 	case PC_AST_TRY: return try_expr(L, e);
 	case PC_AST_AFTER: return after_expr(L, e);
-	default: return lv_new(L, LV_NONE);
+	default: return pc_lv_new(L, LV_NONE);
 	}
 }
 
@@ -1385,9 +1133,9 @@ static lval *statement(lowerer *L, const pc_ast *s, int *returned)
 			(void)d;
 		} else if (c->kind == LV_RT) {
 			json_t *chk = json_object();
-			json_object_set_new(chk, "expr", to_json(c));
+			json_object_set_new(chk, "expr", pc_lv_json(c));
 			if (msg)
-				json_object_set_new(chk, "message", to_json(msg));
+				json_object_set_new(chk, "message", pc_lv_json(msg));
 			json_object_set_new(chk, "loc", loc_of(L, s));
 			json_array_append_new(L->checks, chk);
 		}
@@ -1395,7 +1143,7 @@ static lval *statement(lowerer *L, const pc_ast *s, int *returned)
 	}
 	case PC_AST_RETURN:
 		*returned = 1;
-		return s->a ? eval(L, s->a) : lv_new(L, LV_NONE);
+		return s->a ? eval(L, s->a) : pc_lv_new(L, LV_NONE);
 	case PC_AST_EXPR_STMT:
 		return eval(L, s->a);
 	default:
@@ -1407,11 +1155,11 @@ static lval *block(lowerer *L, const pc_ast *body)
 {
 	env e;
 	push_env(L, &e);
-	lval *last = lv_new(L, LV_NONE);
+	lval *last = pc_lv_new(L, LV_NONE);
 	int returned = 0;
 	for (uint32_t i = 0; i < body->list.n; i++) {
 		lval *v = statement(L, body->list.items[i], &returned);
-		last = v ? v : lv_new(L, LV_NONE);
+		last = v ? v : pc_lv_new(L, LV_NONE);
 	}
 	pop_env(L);
 	return last;
@@ -1419,676 +1167,13 @@ static lval *block(lowerer *L, const pc_ast *body)
 
 static lval *pipeline_body(lowerer *L, const pc_ast *body, int *returned)
 {
-	lval *result = lv_new(L, LV_NONE);
+	lval *result = pc_lv_new(L, LV_NONE);
 	for (uint32_t i = 0; i < body->list.n && !*returned; i++) {
 		lval *v = statement(L, body->list.items[i], returned);
 		if (*returned)
 			result = v;
 	}
 	return result;
-}
-
-/* ---- parameters ----------------------------------------------------------------- */
-
-static lval *from_json(lowerer *L, json_t *j, const pc_type *t, pc_buf *why);
-
-/* A parameter's value from its text on the command line (-p name=value). */
-static lval *parse_param(lowerer *L, const char *text, const pc_type *t, pc_buf *why)
-{
-	const pc_type *b = pc_type_base(t);
-	if (t->kind == PC_T_OPTIONAL) {
-		if (strcmp(text, "none") == 0)
-			return lv_new(L, LV_NONE);
-		return parse_param(L, text, t->elem, why);
-	}
-	switch (b->kind) {
-	case PC_T_STRING: case PC_T_FILE: case PC_T_DIR:
-		return lv_str(L, text, strlen(text));
-	case PC_T_INT: case PC_T_FLOAT: case PC_T_BOOL: case PC_T_SIZE: case PC_T_DURATION: {
-		/* the literal, lexed as in a .pipe file */
-		pc_ctx *tmp = pc_ctx_new();
-		pc_buf src = {0};
-		pc_buf_printf(&src, "pipeline p() { return %s }\n", text);
-		pc_ast *m = pc_parse_buffer(tmp, "-p", src.data, src.len);
-		pc_buf_free(&src);
-		lval *v = NULL;
-		if (!pc_error_count(tmp) && m->list.n == 1 && m->list.items[0]->c->list.n == 1) {
-			pc_ast *e = m->list.items[0]->c->list.items[0]->a;
-			int neg = 0;
-			if (e->kind == PC_AST_UNARY && e->op == '-')
-				neg = 1, e = e->a;
-			int want = b->kind == PC_T_INT ? PC_AST_INT : b->kind == PC_T_FLOAT ? PC_AST_FLOAT
-				   : b->kind == PC_T_BOOL ? PC_AST_BOOL : b->kind == PC_T_SIZE ? PC_AST_SIZE : PC_AST_DURATION;
-			if (e->kind == want || (want == PC_AST_FLOAT && e->kind == PC_AST_INT)) {
-				if (want == PC_AST_FLOAT)
-					v = lv_float(L, e->kind == PC_AST_INT ? (double)e->v.i : e->v.f);
-				else if (want == PC_AST_BOOL)
-					v = neg ? NULL : lv_bool(L, (int)e->v.i);
-				else
-					v = lv_int(L, e->v.i, want == PC_AST_SIZE ? U_SIZE : want == PC_AST_DURATION ? U_DURATION : U_INT);
-				if (v && neg) {
-					if (v->kind == LV_FLOAT)
-						v->f = -v->f;
-					else
-						v->i = -v->i;
-				}
-			}
-		}
-		pc_ctx_free(tmp);
-		if (!v)
-			pc_buf_printf(why, "%s", b->kind == PC_T_INT ? "an Int, such as 42" : b->kind == PC_T_FLOAT ? "a Float, such as 0.5"
-						 : b->kind == PC_T_BOOL ? "true or false" : b->kind == PC_T_SIZE ? "a Size, such as 4GiB"
-						 : "a Duration, such as 30m");
-		return v;
-	}
-	case PC_T_ENUM:
-		for (uint32_t i = 0; i < b->nmembers; i++)
-			if (strcmp(b->members[i], text) == 0)
-				return enum_value(L, b->members[i]);
-		pc_buf_printf(why, "one of ");
-		for (uint32_t i = 0; i < b->nmembers; i++)
-			pc_buf_printf(why, "%s%s", i ? ", " : "", b->members[i]);
-		return NULL;
-	default: {
-		json_error_t err;
-		json_t *j = json_loads(text, JSON_DECODE_ANY, &err);
-		if (!j) {
-			pc_buf_printf(why, "%s written as JSON (%s)", pc_type_str(L->ctx, t), err.text);
-			return NULL;
-		}
-		lval *v = from_json(L, j, t, why);
-		json_decref(j);
-		return v;
-	}
-	}
-}
-
-static lval *from_json(lowerer *L, json_t *j, const pc_type *t, pc_buf *why)
-{
-	const pc_type *b = pc_type_base(t);
-	if (t->kind == PC_T_OPTIONAL) {
-		if (json_is_null(j))
-			return lv_new(L, LV_NONE);
-		return from_json(L, j, t->elem, why);
-	}
-	switch (b->kind) {
-	case PC_T_INT:
-		if (json_is_integer(j))
-			return lv_int(L, json_integer_value(j), U_INT);
-		break;
-	case PC_T_FLOAT:
-		if (json_is_number(j))
-			return lv_float(L, json_number_value(j));
-		break;
-	case PC_T_BOOL:
-		if (json_is_boolean(j))
-			return lv_bool(L, json_is_true(j));
-		break;
-	case PC_T_STRING: case PC_T_FILE: case PC_T_DIR: case PC_T_SIZE: case PC_T_DURATION: case PC_T_ENUM:
-		if (json_is_string(j))
-			return parse_param(L, json_string_value(j), b, why);
-		if (json_is_integer(j) && (b->kind == PC_T_SIZE || b->kind == PC_T_DURATION))
-			return lv_int(L, json_integer_value(j), b->kind == PC_T_SIZE ? U_SIZE : U_DURATION);
-		break;
-	case PC_T_LIST:
-		if (json_is_array(j)) {
-			lval *v = lv_list(L, (uint32_t)json_array_size(j));
-			for (size_t i = 0; i < json_array_size(j); i++) {
-				v->items[i] = from_json(L, json_array_get(j, i), b->elem, why);
-				if (!v->items[i])
-					return NULL;
-			}
-			return v;
-		}
-		break;
-	case PC_T_MAP: case PC_T_RECORD:
-		if (json_is_object(j)) {
-			lval *v = lv_new(L, LV_REC);
-			size_t n = json_object_size(j);
-			v->items = pc_arena_alloc(L->ctx->arena, (n + 1) * sizeof *v->items);
-			v->keys = pc_arena_alloc(L->ctx->arena, (n + 1) * sizeof *v->keys);
-			if (b->kind == PC_T_RECORD) {
-				for (uint32_t i = 0; i < b->nfields; i++) {
-					json_t *f = json_object_get(j, b->fields[i].name);
-					if (!f) {
-						pc_buf_printf(why, "%s with the field '%s'", pc_type_str(L->ctx, t), b->fields[i].name);
-						return NULL;
-					}
-					v->keys[v->count] = b->fields[i].name;
-					v->items[v->count] = from_json(L, f, b->fields[i].type, why);
-					if (!v->items[v->count++])
-						return NULL;
-				}
-				if (json_object_size(j) != b->nfields) {
-					pc_buf_printf(why, "%s with only its fields", pc_type_str(L->ctx, t));
-					return NULL;
-				}
-				return v;
-			}
-			const char *k;
-			json_t *val;
-			json_object_foreach(j, k, val) {
-				v->keys[v->count] = pc_arena_strndup(L->ctx->arena, k, strlen(k));
-				v->items[v->count] = from_json(L, val, b->elem, why);
-				if (!v->items[v->count++])
-					return NULL;
-			}
-			return v;
-		}
-		break;
-	default:
-		break;
-	}
-	if (!why->len)
-		pc_buf_printf(why, "%s", pc_type_str(L->ctx, t));
-	return NULL;
-}
-
-/* ---- writing the plan ---------------------------------------------------------------
- *
- * The plan is written as it is serialized, twice: once compact, without
- * source locations, into the hash; then indented, with them and the hash,
- * to the output.  Keys are written in sorted order, so the bytes depend only
- * on the content.
- */
-
-typedef struct jw {
-	FILE *out;                            /* the pretty form, or NULL */
-	pc_buf buf;                           /* pending pretty text */
-	long written;                         /* pretty bytes flushed to OUT so far */
-	crypto_generichash_state *hash;       /* the canonical form, or NULL */
-	pc_buf cbuf;                          /* pending canonical text */
-	int canon_off;                        /* > 0: what is written now is not canonical */
-	int depth, after_key, error;
-	int flat_below;                       /* pretty: no new lines deeper than this */
-	uint8_t first[128], cfirst[128];      /* per depth: nothing written yet (pretty, canonical) */
-	long hash_at;                         /* offset of the hash's placeholder in OUT, or -1 */
-} jw;
-
-static void jw_flush(jw *w, int force)
-{
-	if (w->out && (force || w->buf.len >= (1u << 16))) {
-		if (w->buf.len && fwrite(w->buf.data, 1, w->buf.len, w->out) != w->buf.len)
-			w->error = 1;
-		w->written += (long)w->buf.len;
-		w->buf.len = 0;
-	}
-	if (w->hash && (force || w->cbuf.len >= (1u << 16))) {
-		crypto_generichash_update(w->hash, (const unsigned char *)w->cbuf.data, w->cbuf.len);
-		w->cbuf.len = 0;
-	}
-}
-
-static inline void put(pc_buf *b, const char *s, size_t n)
-{
-	if (b->len + n < b->cap) { /* the common case, inline */
-		memcpy(b->data + b->len, s, n);
-		b->len += n;
-	} else {
-		pc_buf_add(b, s, n);
-	}
-}
-
-/* Text of both forms. */
-static inline void emit(jw *w, const char *s, size_t n)
-{
-	if (w->out)
-		put(&w->buf, s, n);
-	if (w->hash && !w->canon_off)
-		put(&w->cbuf, s, n);
-}
-
-/* Layout of the pretty form only. */
-static inline void emit_pretty(jw *w, const char *s, size_t n)
-{
-	if (w->out)
-		put(&w->buf, s, n);
-}
-
-static void jw_newline(jw *w)
-{
-	if (!w->out || w->depth > w->flat_below)
-		return;
-	pc_buf_addc(&w->buf, '\n');
-	for (int i = 0; i < w->depth; i++)
-		pc_buf_add(&w->buf, "  ", 2);
-}
-
-/* Before a value: a comma and a new line unless it follows a key or is first. */
-static void jw_value(jw *w)
-{
-	if (w->after_key) {
-		w->after_key = 0;
-		return;
-	}
-	if (w->depth == 0)
-		return;
-	if (!w->first[w->depth])
-		emit_pretty(w, ",", 1);
-	w->first[w->depth] = 0;
-	if (w->hash && !w->canon_off) {
-		if (!w->cfirst[w->depth])
-			pc_buf_addc(&w->cbuf, ',');
-		w->cfirst[w->depth] = 0;
-	}
-	jw_newline(w);
-}
-
-static void jw_open(jw *w, char c)
-{
-	jw_value(w);
-	emit(w, &c, 1);
-	w->depth++;
-	w->first[w->depth] = 1;
-	w->cfirst[w->depth] = 1;
-}
-
-static void jw_close(jw *w, char c)
-{
-	int empty = w->first[w->depth];
-	w->depth--;
-	if (!empty && w->depth + 1 <= w->flat_below)
-		jw_newline(w);
-	emit(w, &c, 1);
-	jw_flush(w, 0);
-}
-
-static void jw_strn(jw *w, const char *s, size_t n)
-{
-	emit(w, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		size_t run = i;
-		while (run < n && (unsigned char)s[run] >= 0x20 && s[run] != '"' && s[run] != '\\')
-			run++;
-		if (run > i) {
-			emit(w, s + i, run - i);
-			i = run;
-			if (i == n)
-				break;
-		}
-		unsigned char c = (unsigned char)s[i];
-		char esc[8];
-		switch (c) {
-		case '"': emit(w, "\\\"", 2); break;
-		case '\\': emit(w, "\\\\", 2); break;
-		case '\n': emit(w, "\\n", 2); break;
-		case '\t': emit(w, "\\t", 2); break;
-		case '\r': emit(w, "\\r", 2); break;
-		default:
-			snprintf(esc, sizeof esc, "\\u%04x", c);
-			emit(w, esc, 6);
-		}
-	}
-	emit(w, "\"", 1);
-}
-
-static void jw_key(jw *w, const char *k)
-{
-	jw_value(w);
-	jw_strn(w, k, strlen(k));
-	emit(w, ":", 1);
-	if (w->depth <= w->flat_below)
-		emit_pretty(w, " ", 1);
-	w->after_key = 1;
-}
-
-static void jw_string(jw *w, const char *s)
-{
-	jw_value(w);
-	jw_strn(w, s, strlen(s));
-}
-
-static void jw_int(jw *w, int64_t v)
-{
-	jw_value(w);
-	char tmp[24], *p = tmp + sizeof tmp;
-	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-	do
-		*--p = (char)('0' + u % 10);
-	while (u /= 10);
-	if (v < 0)
-		*--p = '-';
-	emit(w, p, (size_t)(tmp + sizeof tmp - p));
-}
-
-static void jw_real(jw *w, double v)
-{
-	jw_value(w);
-	char tmp[64];
-	snprintf(tmp, sizeof tmp, "%.17g", v);
-	if (!strpbrk(tmp, ".eEni"))
-		strcat(tmp, ".0");
-	emit(w, tmp, strlen(tmp));
-}
-
-static void jw_lit(jw *w, const char *lit)
-{
-	jw_value(w);
-	emit(w, lit, strlen(lit));
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* A jansson value, keys sorted; "loc" only in the pretty pass. */
-static void jw_json(jw *w, json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: {
-		size_t n = json_object_size(j), k = 0;
-		const char **keys = pc_xmalloc((n + 1) * sizeof *keys);
-		const char *key;
-		json_t *v;
-		json_object_foreach(j, key, v) keys[k++] = key;
-		qsort(keys, n, sizeof *keys, cmp_str);
-		jw_open(w, '{');
-		for (k = 0; k < n; k++) {
-			int loc = strcmp(keys[k], "loc") == 0;
-			w->canon_off += loc;
-			jw_key(w, keys[k]);
-			jw_json(w, json_object_get(j, keys[k]));
-			w->canon_off -= loc;
-		}
-		jw_close(w, '}');
-		free(keys);
-		break;
-	}
-	case JSON_ARRAY: {
-		size_t i;
-		json_t *v;
-		jw_open(w, '[');
-		json_array_foreach(j, i, v) jw_json(w, v);
-		jw_close(w, ']');
-		break;
-	}
-	case JSON_STRING: jw_value(w); jw_strn(w, json_string_value(j), json_string_length(j)); break;
-	case JSON_INTEGER: jw_int(w, json_integer_value(j)); break;
-	case JSON_REAL: jw_real(w, json_real_value(j)); break;
-	case JSON_TRUE: jw_lit(w, "true"); break;
-	case JSON_FALSE: jw_lit(w, "false"); break;
-	default: jw_lit(w, "null"); break;
-	}
-}
-
-/* Indices 0..n-1 ordered by KEYS (for writing records with sorted keys). */
-static uint32_t *sorted_order(const char *const *keys, uint32_t n)
-{
-	uint32_t *o = pc_xmalloc((n + 1) * sizeof *o);
-	for (uint32_t i = 0; i < n; i++)
-		o[i] = i;
-	for (uint32_t i = 1; i < n; i++) /* insertion sort: records are small */
-		for (uint32_t j = i; j > 0 && strcmp(keys[o[j - 1]], keys[o[j]]) > 0; j--) {
-			uint32_t t = o[j];
-			o[j] = o[j - 1];
-			o[j - 1] = t;
-		}
-	return o;
-}
-
-static void jw_lval(jw *w, const lval *v)
-{
-	switch (v->kind) {
-	case LV_INT: jw_int(w, v->i); break;
-	case LV_FLOAT: jw_real(w, v->f); break;
-	case LV_BOOL: jw_lit(w, v->i ? "true" : "false"); break;
-	case LV_STR: jw_value(w); jw_strn(w, v->s, v->n); break;
-	case LV_ENUM: jw_string(w, v->s); break;
-	case LV_NONE: jw_lit(w, "null"); break;
-	case LV_REF:
-		jw_open(w, '{');
-		if (v->out) {
-			jw_key(w, "output");
-			jw_string(w, v->out);
-		}
-		jw_key(w, "ref");
-		jw_string(w, v->s);
-		jw_close(w, '}');
-		break;
-	case LV_LIST:
-		jw_open(w, '[');
-		for (uint32_t i = 0; i < v->count; i++)
-			jw_lval(w, v->items[i]);
-		jw_close(w, ']');
-		break;
-	case LV_REC: {
-		uint32_t *o = sorted_order(v->keys, v->count);
-		jw_open(w, '{');
-		for (uint32_t i = 0; i < v->count; i++) {
-			jw_key(w, v->keys[o[i]]);
-			jw_lval(w, v->items[o[i]]);
-		}
-		jw_close(w, '}');
-		free(o);
-		break;
-	}
-	default: jw_json(w, v->rt); break;
-	}
-}
-
-/* An output's type: as declared, and the base the runtime checks ("Corpus" is a File). */
-static void jw_type(jw *w, lowerer *L, const pc_type *t)
-{
-	jw_open(w, '{');
-	jw_key(w, "base");
-	jw_string(w, type_name(L, pc_type_base(t)));
-	jw_key(w, "type");
-	jw_string(w, type_name(L, t));
-	jw_close(w, '}');
-}
-
-static void jw_loc(jw *w, lowerer *L, const pc_ast *n)
-{
-	if (!w->out)
-		return;
-	w->canon_off++;
-	const pc_source *s = L->ctx->files[n->span.file];
-	uint32_t line, col;
-	pc_source_linecol(s, n->span.start, &line, &col);
-	jw_key(w, "loc");
-	jw_open(w, '{');
-	jw_key(w, "column");
-	jw_int(w, col);
-	jw_key(w, "file");
-	jw_string(w, s->path);
-	jw_key(w, "line");
-	jw_int(w, line);
-	jw_close(w, '}');
-	w->canon_off--;
-}
-
-/* KEY: each parameter of SIG by name, {type, value} with its value in VALUES. */
-static void jw_params(jw *w, lowerer *L, const char *key, const pc_sig *sig, lval **values)
-{
-	const char **names = pc_xmalloc((sig->nparams + 1) * sizeof *names);
-	for (uint32_t k = 0; k < sig->nparams; k++)
-		names[k] = sig->params[k].name;
-	uint32_t *o = sorted_order(names, sig->nparams);
-	jw_key(w, key);
-	jw_open(w, '{');
-	for (uint32_t k = 0; k < sig->nparams; k++) {
-		jw_key(w, sig->params[o[k]].name);
-		jw_open(w, '{');
-		jw_key(w, "type");
-		jw_string(w, type_name(L, sig->params[o[k]].type));
-		jw_key(w, "value");
-		jw_lval(w, values[o[k]]);
-		jw_close(w, '}');
-	}
-	jw_close(w, '}');
-	free(o);
-	free(names);
-}
-
-static void jw_task(jw *w, lowerer *L, const task *t)
-{
-	const pc_sig *sig = t->sig;
-	jw_open(w, '{');
-	jw_key(w, "after");
-	jw_open(w, '[');
-	if (t->after)
-		for (size_t i = 0; i < json_array_size(t->after); i++)
-			jw_json(w, json_array_get(t->after, i));
-	jw_close(w, ']');
-	jw_key(w, "cache");
-	jw_lit(w, t->cache ? "true" : "false");
-	jw_key(w, "checkpoint");
-	jw_lit(w, t->checkpoint ? "true" : "false");
-	if (t->checks) {
-		jw_key(w, "checks");
-		jw_json(w, t->checks);
-	}
-	jw_key(w, "command");
-	if (t->command)
-		jw_json(w, t->command);
-	else
-		jw_lit(w, "null");
-	jw_key(w, "deps");
-	jw_open(w, '[');
-	for (uint32_t i = 0; i < t->ndeps; i++)
-		jw_string(w, t->deps[i]);
-	jw_close(w, ']');
-	jw_key(w, "env");
-	if (t->env)
-		jw_lval(w, t->env);
-	else {
-		jw_open(w, '{');
-		jw_close(w, '}');
-	}
-	if (t->fallback) {
-		jw_key(w, "fallback_of");
-		jw_json(w, t->fallback);
-	}
-	jw_key(w, "id");
-	jw_string(w, t->id);
-	jw_key(w, "image");
-	if (t->image)
-		jw_lval(w, t->image);
-	else
-		jw_lit(w, "null");
-	jw_params(w, L, "inputs", sig, t->inputs);
-	jw_loc(w, L, t->call);
-	jw_key(w, "module");
-	jw_string(w, t->module);
-	jw_key(w, "outputs");
-	jw_open(w, '{');
-	const pc_type *r = sig->result;
-	if (r->kind == PC_T_RECORD && r->outputs) {
-		const char **on = pc_xmalloc((r->nfields + 1) * sizeof *on);
-		for (uint32_t k = 0; k < r->nfields; k++)
-			on[k] = r->fields[k].name;
-		uint32_t *oo = sorted_order(on, r->nfields);
-		for (uint32_t k = 0; k < r->nfields; k++) {
-			jw_key(w, r->fields[oo[k]].name);
-			jw_type(w, L, r->fields[oo[k]].type);
-		}
-		free(oo);
-		free(on);
-	} else if (r->kind != PC_T_UNIT) {
-		jw_key(w, "out");
-		jw_type(w, L, r);
-	}
-	jw_close(w, '}');
-	jw_key(w, "priority");
-	jw_int(w, t->priority);
-	jw_key(w, "resources");
-	if (t->resources)
-		jw_lval(w, t->resources);
-	else {
-		jw_open(w, '{');
-		jw_close(w, '}');
-	}
-	jw_key(w, "retry");
-	jw_open(w, '{');
-	jw_key(w, "attempts");
-	jw_int(w, t->attempts);
-	jw_key(w, "backoff_ns");
-	jw_int(w, t->backoff_ns);
-	jw_close(w, '}');
-	jw_key(w, "sandbox");
-	jw_open(w, '{');
-	jw_key(w, "network");
-	jw_lit(w, t->network ? "true" : "false");
-	if (t->pids) {
-		jw_key(w, "pids");
-		jw_int(w, t->pids);
-	}
-	jw_close(w, '}');
-	if (t->scatter) {
-		jw_key(w, "scatter");
-		jw_json(w, t->scatter);
-	}
-	jw_key(w, "stage");
-	jw_string(w, t->stage);
-	jw_key(w, "timeout_ns");
-	if (t->timeout)
-		jw_lval(w, t->timeout);
-	else
-		jw_lit(w, "null");
-	if (t->when) {
-		jw_key(w, "when");
-		jw_json(w, t->when);
-	}
-	jw_close(w, '}');
-}
-
-typedef struct plan_top {
-	const char *file, *pipeline, *hash;
-	const pc_sig *sig;
-	lval **params;
-	lval *result;
-} plan_top;
-
-static void jw_plan(jw *w, lowerer *L, const plan_top *p)
-{
-	pc_buf_grow(&w->buf, 1u << 17);
-	pc_buf_grow(&w->cbuf, 1u << 17);
-	jw_open(w, '{');
-	jw_key(w, "checks");
-	jw_json(w, L->checks);
-	if (w->out) {
-		/* the hash, or a placeholder of its length patched at the end */
-		w->canon_off++;
-		jw_key(w, "hash");
-		jw_value(w);
-		emit(w, "\"", 1);
-		if (!p->hash)
-			w->hash_at = w->written + (long)w->buf.len;
-		emit(w, p->hash ? p->hash : "blake2b-256:0000000000000000000000000000000000000000000000000000000000000000",
-		     strlen("blake2b-256:") + 64);
-		emit(w, "\"", 1);
-		w->canon_off--;
-	}
-	const pc_sig *sig = p->sig;
-	jw_params(w, L, "params", sig, p->params);
-	jw_key(w, "pipec_plan");
-	jw_int(w, PC_PLAN_VERSION);
-	jw_key(w, "result");
-	jw_lval(w, p->result);
-	jw_key(w, "result_type");
-	jw_string(w, type_name(L, sig->result));
-	if (L->scatters) {
-		jw_key(w, "scatters");
-		jw_json(w, L->scatters);
-	}
-	jw_key(w, "source");
-	jw_open(w, '{');
-	w->canon_off++;
-	jw_key(w, "file");
-	jw_string(w, p->file);
-	w->canon_off--;
-	jw_key(w, "pipeline");
-	jw_string(w, p->pipeline);
-	jw_close(w, '}');
-	jw_key(w, "tasks");
-	jw_open(w, '[');
-	for (uint32_t i = 0; i < L->ntasks; i++)
-		jw_task(w, L, &L->tasks[i]);
-	jw_close(w, ']');
-	jw_close(w, '}');
-	emit_pretty(w, "\n", 1);
-	jw_flush(w, 1);
 }
 
 int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *const *params,
@@ -2117,44 +1202,11 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 	lowerer *L = &lw;
 	L->checks = json_array();
 	L->pool = json_array();
-	pc_sig *sig = pc_sema_sig(S, sym);
+	pc_sig *sig = pc_resolve_sig(S, sym);
 
 	/* parameters: -p name=value, else the defaults */
 	lval **vals = pc_arena_alloc(ctx->arena, (sig->nparams + 1) * sizeof *vals);
-	int rc = 0;
-	for (size_t i = 0; i < nparams; i++) {
-		const char *eq = strchr(params[i], '=');
-		if (!eq) {
-			pc_buf_printf(err, "-p %s: write -p name=value", params[i]);
-			rc = 2;
-			break;
-		}
-		const char *name = pc_intern(ctx->names, params[i], (size_t)(eq - params[i]));
-		uint32_t k = 0;
-		while (k < sig->nparams && sig->params[k].name != name)
-			k++;
-		if (k == sig->nparams) {
-			pc_buf_printf(err, "-p %s: pipeline '%s' has no parameter '%s'", params[i], pipeline, name);
-			if (sig->nparams) {
-				pc_buf_adds(err, " (its parameters: ");
-				for (uint32_t j = 0; j < sig->nparams; j++)
-					pc_buf_printf(err, "%s%s: %s", j ? ", " : "", sig->params[j].name,
-						      pc_type_str(ctx, sig->params[j].type));
-				pc_buf_adds(err, ")");
-			}
-			rc = 2;
-			break;
-		}
-		pc_buf why = {0};
-		vals[k] = parse_param(L, eq + 1, sig->params[k].type, &why);
-		if (!vals[k]) {
-			pc_buf_printf(err, "-p %s: '%s' is not %s", name, eq + 1, why.data ? why.data : "valid");
-			pc_buf_free(&why);
-			rc = 2;
-			break;
-		}
-		pc_buf_free(&why);
-	}
+	int rc = pc_param_read(L, sig, pipeline, params, nparams, vals, err);
 	env e;
 	push_env(L, &e);
 	for (uint32_t k = 0; rc == 0 && k < sig->nparams; k++) {
@@ -2176,7 +1228,7 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 		lval *r = eval(L, w);
 		if (r->kind == LV_BOOL && !r->i) {
 			pc_buf v = {0};
-			text_of(&v, vals[k]);
+			pc_lv_text(&v, vals[k]);
 			const pc_source *src = ctx->files[w->span.file];
 			pc_buf_printf(err, "-p %s: %s breaks the constraint %.*s", sig->params[k].name, v.data ? v.data : "none",
 				      (int)(w->span.end - w->span.start), src->text + w->span.start);
@@ -2192,47 +1244,8 @@ int pc_lower(pc_ctx *ctx, const char *file, const char *pipeline, const char *co
 	pop_env(L);
 	if (rc == 0 && (L->failed || pc_error_count(ctx)))
 		rc = 1;
-	if (rc == 0) {
-		plan_top top = {root->path, pipeline, NULL, sig, vals, result};
-		crypto_generichash_state st;
-		crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
-		long start = ftell(out);
-		int seekable = start >= 0 && fseek(out, start, SEEK_SET) == 0;
-		jw w = {.out = out, .hash = &st, .flat_below = 2, .hash_at = -1};
-		if (!seekable) {
-			/* a pipe: hash first, then write with the hash known */
-			jw hw = {.hash = &st};
-			jw_plan(&hw, L, &top);
-			pc_buf_free(&hw.cbuf);
-			w.hash = NULL;
-		}
-		unsigned char h[crypto_generichash_BYTES];
-		char hex[2 * sizeof h + 1];
-		pc_buf hb = {0};
-		if (!seekable) {
-			crypto_generichash_final(&st, h, sizeof h);
-			sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-			pc_buf_printf(&hb, "blake2b-256:%s", hex);
-			top.hash = hb.data;
-		}
-		/* one line per task: readable, diffable, and half the size */
-		jw_plan(&w, L, &top);
-		if (seekable) {
-			crypto_generichash_final(&st, h, sizeof h);
-			sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-			long end = ftell(out);
-			if (w.hash_at < 0 || fseek(out, start + w.hash_at + (long)strlen("blake2b-256:"), SEEK_SET) != 0 ||
-			    fwrite(hex, 1, 64, out) != 64 || fseek(out, end, SEEK_SET) != 0)
-				w.error = 1;
-		}
-		pc_buf_free(&w.buf);
-		pc_buf_free(&w.cbuf);
-		pc_buf_free(&hb);
-		if (w.error || fflush(out) != 0) {
-			pc_buf_printf(err, "cannot write the plan: %s", strerror(errno));
-			rc = 2;
-		}
-	}
+	if (rc == 0)
+		rc = pc_plan_write(L, root->path, pipeline, sig, vals, result, out, err);
 	for (uint32_t i = 0; i < L->ntasks; i++) {
 		task *t = &L->tasks[i];
 		json_decref(t->command);

@@ -100,7 +100,7 @@ static const char *join_dotted(pc_parser *P, const char *a, const char *b)
 	return s;
 }
 
-static pc_ast *binary(pc_parser *P, int op, pc_ast *a, pc_ast *b, pc_loc l)
+static pc_ast *binary(pc_parser *P, pc_op op, pc_ast *a, pc_ast *b, pc_loc l)
 {
 	pc_ast *n = pc_ast_make(P->ctx, PC_AST_BINARY, SP(l), a, b, NULL);
 	n->op = (uint16_t)op;
@@ -109,7 +109,7 @@ static pc_ast *binary(pc_parser *P, int op, pc_ast *a, pc_ast *b, pc_loc l)
 
 /* a < b < c: the left operand, if itself an unparenthesized comparison,
  * grows into a chain. */
-static pc_ast *compare(pc_parser *P, int op, pc_ast *a, pc_ast *b, pc_loc l)
+static pc_ast *compare(pc_parser *P, pc_op op, pc_ast *a, pc_ast *b, pc_loc l)
 {
 	pc_ast *step = pc_ast_make(P->ctx, PC_AST_CMP_STEP, b->span, b, NULL, NULL);
 	step->op = (uint16_t)op;
@@ -473,22 +473,22 @@ ident_list:
 expr:
 	KW_TRY expr KW_ELSE expr %prec TRY_PREC { $$ = MAKE(TRY, @$, $2, $4, NULL); }
 	| expr KW_AFTER expr { $$ = MAKE(AFTER, @$, $1, $3, NULL); }
-	| expr OROR expr { $$ = binary(P, OROR, $1, $3, @$); }
-	| expr ANDAND expr { $$ = binary(P, ANDAND, $1, $3, @$); }
-	| expr EQ expr { $$ = compare(P, EQ, $1, $3, @$); }
-	| expr NE expr { $$ = compare(P, NE, $1, $3, @$); }
-	| expr '<' expr { $$ = compare(P, '<', $1, $3, @$); }
-	| expr '>' expr { $$ = compare(P, '>', $1, $3, @$); }
-	| expr LE expr { $$ = compare(P, LE, $1, $3, @$); }
-	| expr GE expr { $$ = compare(P, GE, $1, $3, @$); }
+	| expr OROR expr { $$ = binary(P, PC_OP_OR, $1, $3, @$); }
+	| expr ANDAND expr { $$ = binary(P, PC_OP_AND, $1, $3, @$); }
+	| expr EQ expr { $$ = compare(P, PC_OP_EQ, $1, $3, @$); }
+	| expr NE expr { $$ = compare(P, PC_OP_NE, $1, $3, @$); }
+	| expr '<' expr { $$ = compare(P, PC_OP_LT, $1, $3, @$); }
+	| expr '>' expr { $$ = compare(P, PC_OP_GT, $1, $3, @$); }
+	| expr LE expr { $$ = compare(P, PC_OP_LE, $1, $3, @$); }
+	| expr GE expr { $$ = compare(P, PC_OP_GE, $1, $3, @$); }
 	| expr DOTDOT expr { $$ = MAKE(RANGE, @$, $1, $3, NULL); }
-	| expr '+' expr { $$ = binary(P, '+', $1, $3, @$); }
-	| expr '-' expr { $$ = binary(P, '-', $1, $3, @$); }
-	| expr '*' expr { $$ = binary(P, '*', $1, $3, @$); }
-	| expr '/' expr { $$ = binary(P, '/', $1, $3, @$); }
-	| expr '%' expr { $$ = binary(P, '%', $1, $3, @$); }
-	| '-' expr %prec UNARY { $$ = MAKE(UNARY, @$, $2, NULL, NULL); $$->op = '-'; }
-	| '!' expr %prec UNARY { $$ = MAKE(UNARY, @$, $2, NULL, NULL); $$->op = '!'; }
+	| expr '+' expr { $$ = binary(P, PC_OP_ADD, $1, $3, @$); }
+	| expr '-' expr { $$ = binary(P, PC_OP_SUB, $1, $3, @$); }
+	| expr '*' expr { $$ = binary(P, PC_OP_MUL, $1, $3, @$); }
+	| expr '/' expr { $$ = binary(P, PC_OP_DIV, $1, $3, @$); }
+	| expr '%' expr { $$ = binary(P, PC_OP_MOD, $1, $3, @$); }
+	| '-' expr %prec UNARY { $$ = MAKE(UNARY, @$, $2, NULL, NULL); $$->op = PC_OP_NEG; }
+	| '!' expr %prec UNARY { $$ = MAKE(UNARY, @$, $2, NULL, NULL); $$->op = PC_OP_NOT; }
 	| postfix
 	;
 

@@ -124,6 +124,14 @@ char *pc_format(pc_ctx *ctx, const pc_ast *module, size_t *len);
  */
 char *pc_ast_dump(const pc_ast *module, size_t *len);
 
+/*
+ * Writes into BUF (N bytes; 32 hold any double) the shortest text that
+ * strtod() reads back to V, in %g's form: "0.1", "1e+300", "-0", "3" (an
+ * integral value has no ".0": add it where the text must look like a
+ * Float, as the plan's JSON does).  Returns what snprintf() returns.
+ */
+int pc_format_double(double v, char *buf, size_t n);
+
 /* The language's reserved words, in the lexer's table order. */
 const char *const *pc_keywords(size_t *count);
 

@@ -3,7 +3,9 @@
  *
  *   types.c    type representation, equality, assignability, display
  *   module.c   loading a module and what it imports; symbol tables
+ *   resolve.c  declared types and signatures, resolved in their module
  *   check.c    names and types of every declaration, statement, expression
+ *   suggest.c  "did you mean" for misspelt names
  *
  * Everything lives in the compilation arena and is freed with it.
  */
@@ -66,6 +68,8 @@ struct pc_type {
 };
 
 const pc_type *pc_type_basic(pc_type_kind k);
+/* A new type of kind K (a record, enum or distinct type) named NAME, declared at DECL; fields to fill in. */
+pc_type *pc_type_new(pc_ctx *ctx, pc_type_kind k, const char *name, const pc_ast *decl);
 const pc_type *pc_type_list(pc_ctx *ctx, const pc_type *elem);
 const pc_type *pc_type_map(pc_ctx *ctx, const pc_type *value);
 const pc_type *pc_type_optional(pc_ctx *ctx, const pc_type *inner);

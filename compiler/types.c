@@ -44,6 +44,15 @@ static pc_type *new_type(pc_ctx *ctx, pc_type_kind k, const pc_type *elem)
 	return t;
 }
 
+pc_type *pc_type_new(pc_ctx *ctx, pc_type_kind k, const char *name, const pc_ast *decl)
+{
+	pc_type *t = pc_arena_alloc(ctx->arena, sizeof *t);
+	t->kind = k;
+	t->name = name;
+	t->decl = decl;
+	return t;
+}
+
 const pc_type *pc_type_list(pc_ctx *ctx, const pc_type *elem)
 {
 	return new_type(ctx, PC_T_LIST, elem);

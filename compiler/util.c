@@ -1,5 +1,6 @@
 /*
- * util.c - the allocation funnel, the growable buffer and UTF-8 decoding.
+ * util.c - the allocation funnel, the growable buffer, UTF-8 decoding and
+ * the text of a double.
  *
  * Every heap allocation in the compiler passes through pc_xmalloc() and
  * friends, so that running out of memory is handled in exactly one place
@@ -7,6 +8,7 @@
  */
 #include "internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,4 +226,21 @@ void pc_map_free(pc_map *m)
 	free(m->slots);
 	m->slots = NULL;
 	m->cap = m->n = 0;
+}
+
+/*
+ * The shortest of %.15g, %.16g and %.17g that strtod() reads back to V:
+ * 15 significant digits are exact for every decimal of that length and %g
+ * drops trailing zeros, so no shorter text can read back where %.15g
+ * does not; 17 always does.
+ */
+int pc_format_double(double v, char *buf, size_t n)
+{
+	int len = 0;
+	for (int prec = 15; prec <= 17; prec++) {
+		len = snprintf(buf, n, "%.*g", prec, v);
+		if (prec == 17 || isnan(v) || (len > 0 && (size_t)len < n && strtod(buf, NULL) == v))
+			break;
+	}
+	return len;
 }

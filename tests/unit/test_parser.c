@@ -1,8 +1,6 @@
 /* The parser: tree shapes, precedence, recovery. */
 #include "helpers.h"
 
-#include "parser.h"
-
 static pc_ctx *ctx;
 
 static void teardown(void)
@@ -59,19 +57,21 @@ Test(parser, precedence)
 	pc_ast *e = parse_expr(&ctx, "1 + 2 * 3 - 4");
 	cr_assert(e);
 	/* (1 + (2 * 3)) - 4 */
-	cr_expect_eq(e->op, '-');
-	cr_expect_eq(e->a->op, '+');
-	cr_expect_eq(e->a->b->op, '*');
+	cr_expect_eq(e->op, PC_OP_SUB);
+	cr_expect_eq(e->a->op, PC_OP_ADD);
+	cr_expect_eq(e->a->b->op, PC_OP_MUL);
 }
 
 Test(parser, logic_binds_looser_than_comparison)
 {
 	pc_ast *e = parse_expr(&ctx, "a < b && c || !d");
 	cr_assert(e);
-	cr_expect_eq(e->op, OROR);
-	cr_expect_eq(e->a->op, ANDAND);
+	cr_expect_eq(e->op, PC_OP_OR);
+	cr_expect_eq(e->a->op, PC_OP_AND);
+	cr_expect_eq(e->a->a->list.items[0]->op, PC_OP_LT);
 	cr_expect_eq(e->a->a->kind, PC_AST_COMPARE);
 	cr_expect_eq(e->b->kind, PC_AST_UNARY);
+	cr_expect_eq(e->b->op, PC_OP_NOT);
 }
 
 Test(parser, parenthesized_comparison_does_not_chain)
