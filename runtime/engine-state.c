@@ -40,6 +40,11 @@ static const unsigned char legal[S__COUNT][S__COUNT] = {
 	[S_PAUSED] = {[S_READY] = 1, [S_CANCELLED] = 1},
 };
 
+int pe_state_legal(tstate from, tstate to)
+{
+	return from >= 0 && from < S__COUNT && to >= 0 && to < S__COUNT && legal[from][to];
+}
+
 int pe_terminal(tstate s)
 {
 	return s == S_SUCCEEDED || s == S_FAILED || s == S_ERROR || s == S_CACHED || s == S_SKIPPED || s == S_CANCELLED;
@@ -76,7 +81,7 @@ static void ended(runner *R, uint32_t i)
 void pe_transition(runner *R, uint32_t i, tstate to, const char *detail)
 {
 	rtask *t = &R->t[i];
-	if (!legal[t->st][to]) {
+	if (!pe_state_legal(t->st, to)) {
 		fprintf(stderr, "pipec: internal error: %s -> %s for task %s\n", pe_state_names[t->st], pe_state_names[to], t->id);
 		abort();
 	}

@@ -27,14 +27,11 @@
 
 #include "exec.h"
 #include "runtime.h"
+#include "state.h"
 
 #include <jansson.h>
 #include <stdio.h>
 
-typedef enum {
-	S_PENDING, S_READY, S_RUNNING, S_SUCCEEDED, S_FAILED, S_ERROR, S_CACHED, S_RETRYING, S_SKIPPED,
-	S_CANCELLED, S_PAUSED, S__COUNT
-} tstate;
 
 typedef struct rtask {
 	json_t *j;             /* the plan's task (borrowed from the plan) */
@@ -116,11 +113,7 @@ typedef struct runner {
 
 extern char pe_no_dir[];
 
-/* engine-state.c */
-extern const char *const pe_state_names[S__COUNT];
-int pe_terminal(tstate s);
-int pe_ok_state(tstate s);
-int pe_state_of(const char *name); /* -1 when NAME is not a state */
+/* engine-state.c (and state.h) */
 /* Moves task I to TO (a legal change, else abort) with the event's DETAIL; a task that ends joins the ended queue. */
 void pe_transition(runner *R, uint32_t i, tstate to, const char *detail);
 /* The ended queue: each task that ended has its users looked at, in order, without recursion. */
