@@ -52,6 +52,60 @@ static json_t *by_content(runner *R, json_t *v, int consts_only)
 	return json_incref(v);
 }
 
+/* The record shapes around a point of a "files" shape, innermost first ({"cycle": N} names the Nth). */
+typedef struct shape_stack {
+	json_t *record;
+	const struct shape_stack *out;
+} shape_stack;
+
+/*
+ * V with each File or Dir that SHAPE (the plan's "files" of its type,
+ * docs/plan.md) says it holds replaced by its content hash (new): "file" and
+ * "dir", {"list": S}, {"map": S}, {"optional": S}, {"record": {FIELD: S}},
+ * {"cycle": N} (the Nth record shape around it, for a record that holds
+ * itself).  The type decides, never a value's look: a String that happens
+ * to be a path is a String.
+ */
+static json_t *by_shape(runner *R, json_t *v, json_t *shape, const shape_stack *up)
+{
+	if (!v || json_is_null(v))
+		return json_incref(v ? v : json_null());
+	if (json_is_string(shape))
+		return by_content(R, v, 0); /* a File or Dir: its path, by its content */
+	json_t *sub;
+	if ((sub = json_object_get(shape, "cycle"))) {
+		json_int_t n = json_integer_value(sub);
+		while (up && --n > 0)
+			up = up->out;
+		return up ? by_shape(R, v, up->record, up->out) : json_incref(v);
+	}
+	if ((sub = json_object_get(shape, "optional")))
+		return by_shape(R, v, sub, up);
+	size_t k;
+	const char *key;
+	json_t *x, *r;
+	if ((sub = json_object_get(shape, "list")) && json_is_array(v)) {
+		r = json_array();
+		json_array_foreach(v, k, x) json_array_append_new(r, by_shape(R, x, sub, up));
+		return r;
+	}
+	if ((sub = json_object_get(shape, "map")) && json_is_object(v)) {
+		r = json_object();
+		json_object_foreach(v, key, x) json_object_set_new(r, key, by_shape(R, x, sub, up));
+		return r;
+	}
+	if ((sub = json_object_get(shape, "record")) && json_is_object(v)) {
+		shape_stack here = {shape, up};
+		r = json_object();
+		json_object_foreach(v, key, x) {
+			json_t *f = json_object_get(sub, key);
+			json_object_set_new(r, key, f ? by_shape(R, x, f, &here) : json_incref(x));
+		}
+		return r;
+	}
+	return json_incref(v);
+}
+
 void pe_cache_key(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
@@ -77,18 +131,18 @@ void pe_cache_key(runner *R, uint32_t i)
 	json_object_foreach(json_object_get(t->j, "inputs"), k, in) {
 		int missing = 0;
 		json_t *v = pe_eval(R, json_object_get(in, "value"), 1, &missing);
-		/* a File or Dir given by its path (a parameter, an element of a run-time
-		 * for's list) counts by its content, as task outputs do */
-		const char *type = json_string_value(json_object_get(in, "type"));
-		if (v && type && (strstr(type, "File") || strstr(type, "Dir"))) {
-			json_t *c = by_content(R, v, 0);
+		/* the Files and Dirs in it, wherever its resolved type puts them (the plan's "files"), count by
+		 * their content, as task outputs do: a parameter's, an element of a run-time for's list */
+		json_t *shape = json_object_get(in, "files");
+		if (v && shape) {
+			json_t *c = by_shape(R, v, shape, NULL);
 			json_decref(v);
 			v = c;
 		}
 		json_object_set_new(ins, k, v ? v : json_null());
 	}
 	json_object_set_new(parts, "inputs", ins);
-	char *text = json_dumps(parts, JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = pr_json_text(parts);
 	unsigned char h[32];
 	crypto_generichash(h, 32, (const unsigned char *)text, strlen(text), NULL, 0);
 	/* its checkpoints belong to what made it: kept across its attempts and resumes, never offered to
@@ -132,7 +186,7 @@ int pe_try_cache(runner *R, uint32_t i)
 	t->outputs = outs;
 	pe_begin(R);
 	json_object_foreach(outs, name, out) {
-		char *v = json_dumps(json_object_get(out, "value"), JSON_ENCODE_ANY | JSON_COMPACT);
+		char *v = pr_json_text(json_object_get(out, "value"));
 		pr_store_artifact(&R->store, R->run, t->id, name, json_string_value(json_object_get(out, "path")),
 				  json_string_value(json_object_get(out, "hash")), v);
 		free(v);

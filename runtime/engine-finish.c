@@ -354,7 +354,7 @@ void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev)
 		pe_hash_path(path, h);
 		if (!json_is_string(val) || strcmp(json_string_value(val), path) != 0) {
 			/* a scalar: its hash is of its value */
-			char *txt = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+			char *txt = pr_json_text(val);
 			unsigned char hb[32];
 			crypto_generichash(hb, 32, (const unsigned char *)txt, strlen(txt), NULL, 0);
 			pe_hex_of(hb, h);
@@ -365,7 +365,7 @@ void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev)
 		json_object_set_new(o, "hash", json_string(h));
 		json_object_set_new(o, "value", val);
 		json_object_set_new(outs, name, o);
-		char *vtxt = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT);
+		char *vtxt = pr_json_text(val);
 		pe_begin(R);
 		pr_store_artifact(&R->store, R->run, t->id, name, path, h, vtxt);
 		free(vtxt);
@@ -373,7 +373,7 @@ void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev)
 	json_decref(t->outputs);
 	t->outputs = outs;
 	if (t->key[0]) {
-		char *o = json_dumps(outs, JSON_COMPACT | JSON_SORT_KEYS);
+		char *o = pr_json_text(outs);
 		pe_begin(R);
 		pr_store_cache_put(&R->store, t->key, R->run, t->id, NULL, o); /* its parts are in keys */
 		free(o);

@@ -70,7 +70,7 @@ void pe_commit(runner *R)
 {
 	for (uint32_t k = 0; k < R->ndirty; k++) {
 		rtask *t = &R->t[R->dirty[k]];
-		char *ins = t->ready_row ? json_dumps(t->inputs, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		char *ins = t->ready_row ? pr_json_text(t->inputs) : NULL;
 		pr_store_row(&R->store, R->run, t->id, pe_state_names[t->st], t->attempt, ins, t->ready_row ? t->key : NULL,
 			     t->ready_row ? t->parts : NULL);
 		free(ins);

@@ -96,7 +96,7 @@ static int outcome(runner *R, pr_summary *sum)
 	sum->status = R->cancelled ? "cancelled" : bad ? "failed" : "succeeded";
 	int missing = 0;
 	json_t *result = pe_eval(R, json_object_get(R->plan, "result"), 0, &missing);
-	sum->result = json_dumps(result ? result : json_null(), JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+	sum->result = pr_json_text(result);
 	json_decref(result);
 	if (!R->store_failed) { /* else it stays "running": a resume finishes it */
 		pe_begin(R);

@@ -159,6 +159,17 @@ int pe_start(runner *R, uint32_t i, int ahead)
 		pe_transition(R, i, S_ERROR, why);
 		return -1;
 	}
+	/* a List[File] output is a directory the command writes its files into: made for it */
+	const char *oname;
+	json_t *decl;
+	json_object_foreach(json_object_get(t->j, "outputs"), oname, decl) {
+		const char *base = json_string_value(json_object_get(decl, "base"));
+		if (base && !strcmp(base, "List[File]") && !strchr(oname, '/') && strcmp(oname, ".") && strcmp(oname, "..")) {
+			char od[8400];
+			snprintf(od, sizeof od, "%s/%s", t->dir, oname);
+			mkdir(od, 0755);
+		}
+	}
 	free(t->cmd);
 	t->cmd = render(R, i);
 	int checkpoint = json_is_true(json_object_get(t->j, "checkpoint"));

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "engine.h"
+#include "pipec-compiler.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -43,8 +44,11 @@ void pe_text_of(json_t *v, char **out, size_t *len)
 		fwrite(json_string_value(v), 1, json_string_length(v), f);
 	else if (json_is_integer(v))
 		fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	else if (json_is_real(v))
-		fprintf(f, "%.17g", json_real_value(v));
+	else if (json_is_real(v)) {
+		char num[40];
+		pc_format_double(json_real_value(v), num, sizeof num); /* 0.1, not 0.10000000000000001 */
+		fputs(num, f);
+	}
 	else if (json_is_boolean(v))
 		fputs(json_is_true(v) ? "true" : "false", f);
 	else if (json_is_array(v)) {

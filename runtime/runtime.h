@@ -135,6 +135,14 @@ int pr_store_each_replayed(pr_store *st, long base, void (*fn)(void *ctx, const 
 int pr_store_reopen_run(pr_store *st, long run);
 const char *pr_store_errmsg(pr_store *st);
 
+/*
+ * json-text.c: V as compact JSON with sorted keys (new string), each Float
+ * the shortest text that reads back to the same double (0.1, not jansson's
+ * 0.10000000000000001): results, artifact values, inputs, key parts, reports.
+ */
+typedef struct json_t json_t;
+char *pr_json_text(json_t *v);
+
 /* ---- resources.c: nodes, GPUs, placing a task -------------------------------- */
 
 typedef struct pr_gpu {

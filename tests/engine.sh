@@ -53,6 +53,32 @@ c=$("$PIPEC" run --quiet --no-sandbox --state-dir "$S" -p n=1 tests/engine/check
 	&& ok "a checkpoint is offered only to a task with the same inputs (n=1: 1, n=2: 2, n=1 again: 1, from its checkpoint)" \
 	|| fail "checkpoint key: n=1 gave $a, n=2 gave $b, n=1 again gave $c"
 
+# a File is keyed by its content wherever its type puts it (a distinct type,
+# a record's field, a list of records, a map's values): edit it and every
+# task that takes it runs again; leave it and every one is cached
+S="$TMP/cf"; mkdir -p "$S"; F="$TMP/cf-reads.fq"
+printf 'a\nb\n' > "$F"
+cf() { "$PIPEC" run --no-sandbox --progress lines --state-dir "$S" -p f="$F" -p "s={\"name\":\"a\",\"reads\":\"$F\"}" \
+	-p "ss=[{\"name\":\"a\",\"reads\":\"$F\"}]" -p "m={\"a\":\"$F\"}" tests/engine/cache-files.pipe 2>&1; }
+cf > "$TMP/cf1" && cf > "$TMP/cf2"
+printf 'a\nb\nc\n' > "$F"
+cf > "$TMP/cf3"
+[ "$(grep -c '^cached ' "$TMP/cf2")" = 4 ] && [ "$(grep -c '^succeeded ' "$TMP/cf3")" = 4 ] && grep -qx '\[3,3,1,2\]' "$TMP/cf3" \
+	&& ok "a File in a distinct type, a record, a list of records and a map is keyed by its content: all four re-run when it changes" \
+	|| fail "cache by content: $(cat "$TMP/cf2" "$TMP/cf3")"
+
+# a Float made at run time reads as 0.1 in the next command and the result
+S="$TMP/fl"; mkdir -p "$S"
+out=$("$PIPEC" run --quiet --no-sandbox --state-dir "$S" tests/engine/floats.pipe 2>/dev/null)
+[ "$out" = '{"said":"0.1","x":0.1}' ] && ok "a Float made at run time is written 0.1 in a command and in the result" || fail "floats: $out"
+
+# a List[File] output's directory exists before the command writes into it
+for mode in --no-sandbox ""; do
+	S="$TMP/lo$mode"; mkdir -p "$S"
+	out=$("$PIPEC" run --quiet $mode --state-dir "$S" tests/engine/list-out.pipe 2>&1 | tail -1)
+	[ "$out" = 2 ] && ok "a List[File] output's directory is there for the command to write into (${mode:-sandbox})" || fail "list out ${mode:-sandbox}: $out"
+done
+
 # a checkpointing task that runs out of memory in every attempt: paused a
 # bounded number of times, then failed saying why (it once paused for ever)
 S="$TMP/oom"; mkdir -p "$S"

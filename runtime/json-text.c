@@ -1,0 +1,107 @@
+/*
+ * json-text.c - values as JSON text, as the store and the reports keep
+ * them: compact, keys sorted, and each Float the shortest text that reads
+ * back to the same double (pc_format_double(): 0.1, where jansson writes
+ * 0.10000000000000001).  A value without Floats is jansson's own output.
+ */
+#define _GNU_SOURCE
+#include "runtime.h"
+#include "pipec-compiler.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int by_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void json_text(FILE *f, json_t *v)
+{
+	size_t k;
+	json_t *x;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		size_t n = json_object_size(v), c = 0;
+		const char **keys = malloc((n + 1) * sizeof *keys);
+		const char *key;
+		json_object_foreach(v, key, x) keys[c++] = key;
+		qsort(keys, c, sizeof *keys, by_key);
+		fputc('{', f);
+		for (k = 0; k < c; k++) {
+			if (k)
+				fputc(',', f);
+			json_t *s = json_string(keys[k]);
+			json_text(f, s);
+			json_decref(s);
+			fputc(':', f);
+			json_text(f, json_object_get(v, keys[k]));
+		}
+		fputc('}', f);
+		free(keys);
+		break;
+	}
+	case JSON_ARRAY:
+		fputc('[', f);
+		json_array_foreach(v, k, x) {
+			if (k)
+				fputc(',', f);
+			json_text(f, x);
+		}
+		fputc(']', f);
+		break;
+	case JSON_REAL: {
+		char num[48];
+		double d = json_real_value(v);
+		if (!isfinite(d)) {
+			fputs("null", f); /* as jansson: JSON has no infinities */
+			break;
+		}
+		pc_format_double(d, num, sizeof num);
+		fputs(num, f);
+		if (!strpbrk(num, ".eE"))
+			fputs(".0", f); /* still reads back as a Float */
+		break;
+	}
+	default: { /* strings, integers, true, false, null: as jansson writes them */
+		char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		if (t)
+			fputs(t, f);
+		free(t);
+	}
+	}
+}
+
+static int has_real(json_t *v)
+{
+	size_t k;
+	const char *key;
+	json_t *x;
+	if (json_is_real(v))
+		return 1;
+	if (json_is_array(v))
+		json_array_foreach(v, k, x) if (has_real(x)) return 1;
+	if (json_is_object(v))
+		json_object_foreach(v, key, x) if (has_real(x)) return 1;
+	return 0;
+}
+
+char *pr_json_text(json_t *v)
+{
+	if (!v)
+		v = json_null();
+	if (!has_real(v)) /* jansson writes all else as we would */
+		return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+	char *out;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		abort();
+	json_text(f, v);
+	fclose(f);
+	return out;
+}
+
