@@ -79,6 +79,28 @@ for mode in --no-sandbox ""; do
 	[ "$out" = 2 ] && ok "a List[File] output's directory is there for the command to write into (${mode:-sandbox})" || fail "list out ${mode:-sandbox}: $out"
 done
 
+# resume after the runtime was killed while `slow` ran (and went on to finish
+# on its own), with `other` ready and waiting: `slow` is accepted from what it
+# left, its dependent runs at once, `other` sees its input in the sandbox, the
+# resume ends; the accepted result is cached for the next run
+IN=$(mktemp -d /tmp/pipec-rin.XXXXXX); echo data > "$IN/f"
+for mode in --no-sandbox ""; do
+	S="$TMP/res$mode"; mkdir -p "$S"
+	killed_after 0.6 "$PIPEC" run -j1 $mode --state-dir "$S" -p f="$IN/f" tests/engine/resume.pipe
+	sleep 1.6 # slow ends meanwhile, its runtime gone
+	out=$(timeout 30 "$PIPEC" resume -j1 $mode --quiet --state-dir "$S" 2>"$TMP/res.err"); rc=$?
+	again=$(timeout 30 "$PIPEC" run -j1 $mode --state-dir "$S" -p f="$IN/f" tests/engine/resume.pipe 2>&1)
+	why=$("$PIPEC" why s --state-dir "$S" 2>&1)
+	[ $rc -eq 0 ] && [ "$out" = '{"a":"next-data","b":"data"}' ] \
+		&& ok "resume after a kill: the finished task accepted, its dependent run, the waiting one sees its input, exit 0 (${mode:-sandbox})" \
+		|| fail "resume (${mode:-sandbox}): exit $rc, $out $(cat "$TMP/res.err")"
+	echo "$again" | grep -q '^pipec: run [0-9]* \(succeeded\|repeats\)' && ! echo "$again" | grep -q '^succeeded' \
+		&& ! echo "$why" | grep -q 'did not succeed' \
+		&& ok "the results of a resumed run, the accepted one's too, are cached for the next run (${mode:-sandbox})" \
+		|| fail "cached after resume (${mode:-sandbox}): $again / $why"
+done
+rm -rf "$IN"
+
 # a checkpointing task that runs out of memory in every attempt: paused a
 # bounded number of times, then failed saying why (it once paused for ever)
 S="$TMP/oom"; mkdir -p "$S"
