@@ -4,7 +4,7 @@
  *
  *   engine-state.c   the states, the one table of legal transitions, the
  *                    one function that applies them, the queue of ended tasks
- *   engine-plan.c    reading the plan into tasks and their waits
+ *   engine-plan.c    the plan validated, then read into tasks and their waits
  *   engine-values.c  run-time expressions: values of outputs, operators, built-ins
  *   engine-ready.c   readiness: a task whose waits have ended is skipped,
  *                    failed by a check, or ready (its inputs resolved)
