@@ -6,9 +6,14 @@
  * once.  The plan is validated whole before anything runs (see
  * "validation": each documented key's type and range, unique ids, waits
  * that name tasks and form no cycle; a broken plan is refused naming the
- * field by its path); each task's fields (retries, timeout, priority,
- * resources) are read into its rtask, and its waits (deps, after,
- * fallback_of, an expanded `for`'s group) linked both ways.
+ * field by its path); then each task's fields are read once: retries,
+ * timeout, priority and resources into its rtask, the rest into its typed
+ * pr_plan_task (plan.h: directives, loc, sandbox, image, its outputs'
+ * names and base types in the runner's outdecl, shared by the tasks of a
+ * stage, and the lists and expressions it holds), and its waits (deps,
+ * after, fallback_of, an expanded `for`'s group) linked both ways.  The
+ * rest of the engine reads those fields, never a plan key by its name;
+ * only expressions stay JSON trees (engine-values.c walks them).
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -59,7 +64,51 @@ int pe_init_task(runner *R, uint32_t i, char **err)
 	t->req.memory = json_number_value(json_object_get(res, "memory"));
 	t->req.gpu_memory = json_number_value(json_object_get(res, "gpu_memory"));
 	t->req.gpu_type = json_string_value(json_object_get(res, "gpu_type"));
-	t->group = json_array_size(json_object_get(t->j, "scatter")) > 0;
+	pr_plan_task *p = &t->plan;
+	p->module = json_string_value(json_object_get(t->j, "module"));
+	json_t *loc = json_object_get(t->j, "loc");
+	p->has_loc = loc != NULL;
+	p->file = json_string_value(json_object_get(loc, "file"));
+	p->line = json_integer_value(json_object_get(loc, "line"));
+	p->column = json_integer_value(json_object_get(loc, "column"));
+	p->cache = json_is_true(json_object_get(t->j, "cache"));
+	p->checkpoint = json_is_true(json_object_get(t->j, "checkpoint"));
+	json_t *sbx = json_object_get(t->j, "sandbox");
+	p->network = json_is_true(json_object_get(sbx, "network"));
+	p->pids = (long)json_integer_value(json_object_get(sbx, "pids"));
+	p->image = json_string_value(json_object_get(t->j, "image"));
+	p->instance_of = json_string_value(json_object_get(t->j, "instance_of"));
+	p->inputs = json_object_get(t->j, "inputs");
+	p->command = json_object_get(t->j, "command");
+	p->env = json_object_get(t->j, "env");
+	p->after = json_object_get(t->j, "after");
+	p->fallback_of = json_object_get(t->j, "fallback_of");
+	p->when = json_object_get(t->j, "when");
+	p->checks = json_object_get(t->j, "checks");
+	p->scatter = json_object_get(t->j, "scatter");
+	p->instances = json_object_get(t->j, "group");
+	p->outputs = json_object_get(t->j, "outputs");
+	if (i > 0 && p->outputs && R->t[i - 1].plan.outputs == p->outputs) { /* a stage's outputs, read once */
+		p->outs = R->t[i - 1].plan.outs;
+		p->nouts = R->t[i - 1].plan.nouts;
+	} else {
+		p->outs = R->noutdecl;
+		p->nouts = 0;
+		const char *name;
+		json_t *decl;
+		json_object_foreach(p->outputs, name, decl) {
+			if (R->noutdecl == R->capoutdecl) {
+				R->capoutdecl = R->capoutdecl ? 2 * R->capoutdecl : 16;
+				R->outdecl = realloc(R->outdecl, R->capoutdecl * sizeof *R->outdecl);
+				if (!R->outdecl)
+					abort();
+			}
+			const char *base = json_string_value(json_object_get(decl, "base"));
+			R->outdecl[R->noutdecl++] = (pr_plan_output){name, base ? base : "File"};
+			p->nouts++;
+		}
+	}
+	t->group = json_array_size(p->scatter) > 0;
 	return 0;
 }
 
@@ -94,10 +143,11 @@ int pe_link_task(runner *R, uint32_t i, char **err)
 {
 	static const char *const kinds[] = {"deps", "after", "fallback_of", "group"};
 	rtask *t = &R->t[i];
+	json_t *lists[] = {json_object_get(t->j, "deps"), t->plan.after, t->plan.fallback_of, t->plan.instances};
 	for (int k = 0; k < 4; k++) {
 		size_t j;
 		json_t *x;
-		json_array_foreach(json_object_get(t->j, kinds[k]), j, x) {
+		json_array_foreach(lists[k], j, x) {
 			json_t *ix = json_object_get(R->index, json_string_value(x));
 			if (!ix) {
 				char p[300];
@@ -554,7 +604,10 @@ int pe_load(runner *R, const char *text, size_t len, char **err)
 	}
 	if (check_top(R->plan, err) < 0)
 		return -1;
-	json_t *tasks = json_object_get(R->plan, "tasks");
+	json_t *tasks = R->tasks = json_object_get(R->plan, "tasks");
+	R->scatters = json_object_get(R->plan, "scatters");
+	R->result = json_object_get(R->plan, "result");
+	R->hash = json_string_value(json_object_get(R->plan, "hash"));
 	R->n = (uint32_t)json_array_size(tasks);
 	R->cap = R->n + 1;
 	R->t = calloc(R->cap, sizeof *R->t);
