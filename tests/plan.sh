@@ -96,4 +96,9 @@ S="$TMP/good"; mkdir -p "$S"
 printf '{"pipec_plan": 1, "tasks": [{"id": "a", "stage": "s", "command": ["true"]}, {"id": "b", "stage": "s", "command": ["true"], "deps": ["a"]}]}' > "$TMP/small.json"
 expect_rc 0 "a plan with only ids, stages and commands runs" "$PIPEC" run --quiet --state-dir "$S" "$TMP/small.json"
 
+# the plan is read in one place: no other file of the engine looks a plan key up by its name
+# (a task's JSON, t->j, or the plan's top level, R->plan; expressions are walked as trees)
+looks=$(grep -nE 'json_object_get\([^,()]*(->j|\.j|R->plan),' runtime/engine-*.c | grep -v '^runtime/engine-plan\.c:')
+[ -z "$looks" ] && ok "only engine-plan.c reads the plan's keys" || fail "plan keys read outside engine-plan.c: $looks"
+
 finish
