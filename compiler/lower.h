@@ -9,7 +9,7 @@
 
 #include "sema-internal.h"
 
-#define PC_PLAN_VERSION 1
+#include "../runtime/plan.h" /* PC_PLAN_VERSION: the one constant the runtime checks */
 
 /*
  * Lowers PIPELINE of FILE with PARAMS ("name=value") and writes the plan

@@ -109,7 +109,7 @@ static json_t *by_shape(runner *R, json_t *v, json_t *shape, const shape_stack *
 void pe_cache_key(runner *R, uint32_t i)
 {
 	rtask *t = &R->t[i];
-	int cache = json_is_true(json_object_get(t->j, "cache")), checkpoint = json_is_true(json_object_get(t->j, "checkpoint"));
+	int cache = t->plan.cache, checkpoint = t->plan.checkpoint;
 	if (!cache && !checkpoint)
 		return;
 	json_t *parts = json_object();
@@ -119,16 +119,16 @@ void pe_cache_key(runner *R, uint32_t i)
 	 * moving the .pipe file keeps its results.
 	 */
 	json_object_set_new(parts, "format", json_integer(2));
-	json_object_set(parts, "stage", json_object_get(t->j, "stage"));
+	json_object_set_new(parts, "stage", json_string(t->stage));
 	/* an element of a run-time for's list is a constant of its instance's command */
-	json_object_set_new(parts, "command", by_content(R, json_object_get(t->j, "command"), 1));
-	json_object_set(parts, "image", json_object_get(t->j, "image"));
-	json_object_set(parts, "env", json_object_get(t->j, "env"));
-	json_object_set(parts, "outputs", json_object_get(t->j, "outputs"));
+	json_object_set_new(parts, "command", by_content(R, t->plan.command, 1));
+	json_object_set_new(parts, "image", t->plan.image ? json_string(t->plan.image) : json_null());
+	json_object_set(parts, "env", t->plan.env);
+	json_object_set(parts, "outputs", t->plan.outputs);
 	json_t *ins = json_object();
 	const char *k;
 	json_t *in;
-	json_object_foreach(json_object_get(t->j, "inputs"), k, in) {
+	json_object_foreach(t->plan.inputs, k, in) {
 		int missing = 0;
 		json_t *v = pe_eval(R, json_object_get(in, "value"), 1, &missing);
 		/* the Files and Dirs in it, wherever its resolved type puts them (the plan's "files"), count by

@@ -45,7 +45,7 @@ static char *instance_id(runner *R, const char *id, size_t k)
 		}
 		fclose(f);
 		json_t *ix = json_object_get(R->index, out);
-		if (!ix || json_object_get(R->t[json_integer_value(ix)].j, "instance_of"))
+		if (!ix || R->t[json_integer_value(ix)].plan.instance_of)
 			break;
 	}
 	return out;
@@ -57,7 +57,7 @@ static int in_scatter(runner *R, const char *id, const char *sid)
 	json_t *ix = id ? json_object_get(R->index, id) : NULL;
 	if (!ix)
 		return 0;
-	json_t *sc = json_object_get(R->t[json_integer_value(ix)].j, "scatter");
+	json_t *sc = R->t[json_integer_value(ix)].plan.scatter;
 	return json_array_size(sc) >= 1 && !strcmp(json_string_value(json_array_get(sc, 0)), sid);
 }
 
@@ -68,7 +68,7 @@ static int in_scatter(runner *R, const char *id, const char *sid)
  */
 char *pe_inner_for(runner *R, const char *x, const char *sid, size_t k, json_t *elem)
 {
-	json_t *scs = json_object_get(R->plan, "scatters"), *sc = json_object_get(scs, x);
+	json_t *scs = R->scatters, *sc = json_object_get(scs, x);
 	int inside = 0;
 	size_t i;
 	json_t *w;
@@ -142,7 +142,7 @@ json_t *pe_for_element(runner *R, json_t *e, const char *sid, size_t k, json_t *
 /* The list run-time for SID goes over, now (NULL when its tasks did not succeed). */
 json_t *pe_scatter_list(runner *R, const char *sid, int *missing)
 {
-	json_t *over = json_object_get(json_object_get(json_object_get(R->plan, "scatters"), sid), "over");
+	json_t *over = json_object_get(json_object_get(R->scatters, sid), "over");
 	json_t *list = over ? pe_eval(R, over, 0, missing) : NULL;
 	if (!json_is_array(list)) {
 		json_decref(list);
@@ -166,11 +166,11 @@ void pe_expand(runner *R, const char *sid)
 	json_t *list = pe_scatter_list(R, sid, &missing);
 	if (!list)
 		return;
-	json_t *tasks = json_object_get(R->plan, "tasks");
+	json_t *tasks = R->tasks;
 	uint32_t n0 = R->n;
 	size_t nel = json_array_size(list);
 	for (uint32_t i = 0; i < n0; i++) {
-		if (!in_scatter(R, R->t[i].id, sid) || json_object_get(R->t[i].j, "group"))
+		if (!in_scatter(R, R->t[i].id, sid) || R->t[i].plan.instances)
 			continue;
 		json_t *group = json_array();
 		for (size_t k = 0; k < nel; k++) {
@@ -179,7 +179,7 @@ void pe_expand(runner *R, const char *sid)
 			json_t *rest = json_array();
 			size_t x;
 			json_t *other;
-			json_array_foreach(json_object_get(R->t[i].j, "scatter"), x, other) {
+			json_array_foreach(R->t[i].plan.scatter, x, other) {
 				char *inner = x ? pe_inner_for(R, json_string_value(other), sid, k, json_array_get(list, k)) : NULL;
 				if (x)
 					json_array_append_new(rest, json_string(inner ? inner : json_string_value(other)));
@@ -196,6 +196,7 @@ void pe_expand(runner *R, const char *sid)
 			json_array_append_new(tasks, inst);
 		}
 		json_object_set_new(R->t[i].j, "group", group);
+		R->t[i].plan.instances = group;
 	}
 	json_decref(list);
 	/* the runner's tasks: the new ones, and the templates' waits for them */
@@ -225,7 +226,7 @@ void pe_expand(runner *R, const char *sid)
 		json_t *x;
 		if (!in_scatter(R, R->t[i].id, sid))
 			continue;
-		json_array_foreach(json_object_get(R->t[i].j, "group"), k, x) {
+		json_array_foreach(R->t[i].plan.instances, k, x) {
 			uint32_t d = (uint32_t)json_integer_value(json_object_get(R->index, json_string_value(x)));
 			R->t[d].remaining = R->t[i].remaining;
 			R->t[i].pending += pe_add_wait(R, i, d);

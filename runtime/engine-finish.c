@@ -184,7 +184,7 @@ double pe_newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn)
 {
 	rtask *t = &R->t[i];
 	*best = 0;
-	if (!json_is_true(json_object_get(t->j, "checkpoint")))
+	if (!t->plan.checkpoint)
 		return -1;
 	char dir[8300];
 	pe_checkpoint_dir(R, i, dir, sizeof dir);
@@ -337,13 +337,11 @@ void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev)
 	}
 	/* the finishing protocol: every output exists and parses, then hash and commit */
 	json_t *outs = json_object();
-	const char *name;
-	json_t *decl;
-	json_object_foreach(json_object_get(t->j, "outputs"), name, decl) {
+	for (uint32_t o = 0; o < t->plan.nouts; o++) {
+		const char *name = R->outdecl[t->plan.outs + o].name;
 		json_t *val = NULL;
 		char reason[1000];
-		const char *base = json_string_value(json_object_get(decl, "base"));
-		if (check_output(t->dir, name, base ? base : "File", &val, reason, sizeof reason) < 0) {
+		if (check_output(t->dir, name, R->outdecl[t->plan.outs + o].base, &val, reason, sizeof reason) < 0) {
 			snprintf(why, sizeof why, "%s: %s", pe_where(t, w, sizeof w), reason);
 			json_decref(outs);
 			fail_or_retry(R, i, why);

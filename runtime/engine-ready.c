@@ -29,7 +29,7 @@ int pe_inputs(runner *R, uint32_t i)
 	t->inputs = json_object();
 	const char *name;
 	json_t *in;
-	json_object_foreach(json_object_get(t->j, "inputs"), name, in) {
+	json_object_foreach(t->plan.inputs, name, in) {
 		int missing = 0;
 		json_t *v = pe_eval(R, json_object_get(in, "value"), 0, &missing);
 		if (missing) {
@@ -50,9 +50,9 @@ void pe_consider(runner *R, uint32_t i)
 	size_t k;
 	json_t *x;
 	if (t->group) { /* a task inside a run-time for: it runs as its instances */
-		json_t *sc = json_object_get(t->j, "scatter");
+		json_t *sc = t->plan.scatter;
 		const char *sid = json_string_value(json_array_get(sc, 0));
-		json_t *group = json_object_get(t->j, "group");
+		json_t *group = t->plan.instances;
 		if (!group) {
 			int missing = 0;
 			json_t *list = pe_scatter_list(R, sid, &missing);
@@ -77,7 +77,7 @@ void pe_consider(runner *R, uint32_t i)
 		}
 		return;
 	}
-	json_t *fb = json_object_get(t->j, "fallback_of");
+	json_t *fb = t->plan.fallback_of;
 	if (json_array_size(fb)) {
 		int all_ok = 1;
 		json_array_foreach(fb, k, x) {
@@ -89,14 +89,14 @@ void pe_consider(runner *R, uint32_t i)
 			return;
 		}
 	}
-	json_array_foreach(json_object_get(t->j, "after"), k, x) {
+	json_array_foreach(t->plan.after, k, x) {
 		json_t *ix = json_object_get(R->index, json_string_value(x));
 		if (!ix || !pe_ok_state(R->t[json_integer_value(ix)].st)) {
 			pe_transition(R, i, S_SKIPPED, "a task it runs after did not succeed");
 			return;
 		}
 	}
-	json_array_foreach(json_object_get(t->j, "when"), k, x) {
+	json_array_foreach(t->plan.when, k, x) {
 		int missing = 0;
 		json_t *c = pe_eval(R, json_object_get(x, "expr"), 0, &missing);
 		int holds = c && json_equal(c, json_object_get(x, "is"));
@@ -110,7 +110,7 @@ void pe_consider(runner *R, uint32_t i)
 		pe_transition(R, i, S_SKIPPED, "an input did not succeed");
 		return;
 	}
-	json_array_foreach(json_object_get(t->j, "checks"), k, x) {
+	json_array_foreach(t->plan.checks, k, x) {
 		int missing = 0;
 		json_t *c = pe_eval(R, json_object_get(x, "expr"), 0, &missing);
 		int holds = c && json_is_true(c);

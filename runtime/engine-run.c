@@ -45,6 +45,7 @@ static void free_runner(runner *R)
 	}
 	free(R->t);
 	free(R->heap);
+	free(R->outdecl);
 	free(R->active);
 	free(R->dirty);
 	free(R->ended);
@@ -84,7 +85,7 @@ static int outcome(runner *R, pr_summary *sum)
 				rtask *f = &R->t[t->users[u]];
 				size_t k;
 				json_t *x;
-				json_array_foreach(json_object_get(f->j, "fallback_of"), k, x)
+				json_array_foreach(f->plan.fallback_of, k, x)
 					handled |= !strcmp(json_string_value(x), t->id) && pe_ok_state(f->st);
 			}
 			bad |= !handled;
@@ -95,7 +96,7 @@ static int outcome(runner *R, pr_summary *sum)
 	}
 	sum->status = R->cancelled ? "cancelled" : bad ? "failed" : "succeeded";
 	int missing = 0;
-	json_t *result = pe_eval(R, json_object_get(R->plan, "result"), 0, &missing);
+	json_t *result = pe_eval(R, R->result, 0, &missing);
 	sum->result = pr_json_text(result);
 	json_decref(result);
 	if (!R->store_failed) { /* else it stays "running": a resume finishes it */
@@ -213,7 +214,7 @@ int pe_run_with(const char *plan, size_t len, const pr_options *opt, pr_executor
 	}
 	R->store.defer_rows = 1;
 	set_root(R);
-	R->run = pr_store_new_run(&R->store, json_string_value(json_object_get(R->plan, "hash")), plan, len, key);
+	R->run = pr_store_new_run(&R->store, R->hash, plan, len, key);
 	if (R->run < 0) {
 		if (asprintf(err, "cannot record the run in the store %s/state.db: %s", R->store.dir,
 			     pr_store_errmsg(&R->store)) < 0)

@@ -77,7 +77,7 @@ static char *render(runner *R, uint32_t i)
 	FILE *f = open_memstream(&cmd, &len);
 	size_t k;
 	json_t *part;
-	json_array_foreach(json_object_get(t->j, "command"), k, part) {
+	json_array_foreach(t->plan.command, k, part) {
 		if (json_is_string(part)) {
 			fwrite(json_string_value(part), 1, json_string_length(part), f);
 			continue;
@@ -123,11 +123,9 @@ static char *render(runner *R, uint32_t i)
 /* "stage 'fetch' (quickstart.pipe:20:11)": the stage and where it was called. */
 const char *pe_where(const rtask *t, char *buf, size_t n)
 {
-	json_t *loc = json_object_get(t->j, "loc");
-	if (loc)
-		snprintf(buf, n, "stage '%s' (%s:%lld:%lld)", t->stage, json_string_value(json_object_get(loc, "file")),
-			 (long long)json_integer_value(json_object_get(loc, "line")),
-			 (long long)json_integer_value(json_object_get(loc, "column")));
+	if (t->plan.has_loc)
+		snprintf(buf, n, "stage '%s' (%s:%lld:%lld)", t->stage, t->plan.file, (long long)t->plan.line,
+			 (long long)t->plan.column);
 	else
 		snprintf(buf, n, "stage '%s'", t->stage);
 	return buf;
@@ -160,19 +158,17 @@ int pe_start(runner *R, uint32_t i, int ahead)
 		return -1;
 	}
 	/* a List[File] output is a directory the command writes its files into: made for it */
-	const char *oname;
-	json_t *decl;
-	json_object_foreach(json_object_get(t->j, "outputs"), oname, decl) {
-		const char *base = json_string_value(json_object_get(decl, "base"));
-		if (base && !strcmp(base, "List[File]") && !strchr(oname, '/') && strcmp(oname, ".") && strcmp(oname, "..")) {
+	for (uint32_t o = 0; o < t->plan.nouts; o++) {
+		const pr_plan_output *d = &R->outdecl[t->plan.outs + o];
+		if (d->base && !strcmp(d->base, "List[File]")) { /* names are file names (the plan reader checks) */
 			char od[8400];
-			snprintf(od, sizeof od, "%s/%s", t->dir, oname);
+			snprintf(od, sizeof od, "%s/%s", t->dir, d->name);
 			mkdir(od, 0755);
 		}
 	}
 	free(t->cmd);
 	t->cmd = render(R, i);
-	int checkpoint = json_is_true(json_object_get(t->j, "checkpoint"));
+	int checkpoint = t->plan.checkpoint;
 	char cpdir[8300] = "";
 	if (checkpoint) {
 		pe_checkpoint_dir(R, i, cpdir, sizeof cpdir);
@@ -181,7 +177,7 @@ int pe_start(runner *R, uint32_t i, int ahead)
 		t->checkpoint_before = pe_newest_checkpoint(R, i, best, sizeof best);
 	}
 	/* a clean environment: nothing of the host's but what is set here */
-	size_t cap = 64 + json_object_size(json_object_get(t->j, "env"));
+	size_t cap = 64 + json_object_size(t->plan.env);
 	char **envp = calloc(cap + 1, sizeof *envp);
 	size_t ne = 0;
 	char buf[9000];
@@ -204,12 +200,11 @@ int pe_start(runner *R, uint32_t i, int ahead)
 		SETENV("PIPEC_NODE=%s", nd->name);
 	const char *k;
 	json_t *v;
-	json_object_foreach(json_object_get(t->j, "env"), k, v) if (json_is_string(v) && ne < cap) SETENV("%s=%s", k, json_string_value(v));
+	json_object_foreach(t->plan.env, k, v) if (json_is_string(v) && ne < cap) SETENV("%s=%s", k, json_string_value(v));
 #undef SETENV
 	envp[ne] = NULL;
 	char work[4200];
 	snprintf(work, sizeof work, "%s/work", R->root);
-	json_t *sbx = json_object_get(t->j, "sandbox");
 	pr_attempt a = {
 		.task = i,
 		.attempt = t->attempt,
@@ -220,8 +215,8 @@ int pe_start(runner *R, uint32_t i, int ahead)
 		.inputs = t->inputs,
 		.work = work,
 		.cpdir = cpdir,
-		.network = json_is_true(json_object_get(sbx, "network")),
-		.pids = (long)json_integer_value(json_object_get(sbx, "pids")),
+		.network = t->plan.network,
+		.pids = t->plan.pids,
 		.memory = t->req.memory,
 		.cpu = t->req.cpu,
 		.ahead = ahead,

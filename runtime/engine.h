@@ -4,7 +4,7 @@
  *
  *   engine-state.c   the states, the one table of legal transitions, the
  *                    one function that applies them, the queue of ended tasks
- *   engine-plan.c    reading the plan into tasks and their waits
+ *   engine-plan.c    the plan validated, then read into tasks and their waits
  *   engine-values.c  run-time expressions: values of outputs, operators, built-ins
  *   engine-ready.c   readiness: a task whose waits have ended is skipped,
  *                    failed by a check, or ready (its inputs resolved)
@@ -26,6 +26,7 @@
 #define PIPEC_ENGINE_H
 
 #include "exec.h"
+#include "plan.h"
 #include "runtime.h"
 #include "state.h"
 
@@ -34,8 +35,9 @@
 
 
 typedef struct rtask {
-	json_t *j;             /* the plan's task (borrowed from the plan) */
+	json_t *j;             /* the plan's task (borrowed from the plan): for what rewrites it, never read by key */
 	const char *id, *stage;
+	pr_plan_task plan;     /* the rest of what the plan says of it, typed (plan.h) */
 	uint32_t *waits;       /* everything it waits for (deps, after, fallback_of, group) */
 	uint32_t nwaits, capwaits;
 	uint32_t marked_by;    /* 1 + the last task add_wait() made wait for it */
@@ -80,6 +82,12 @@ typedef struct runner {
 	pr_store store;
 	long run;
 	json_t *plan;
+	json_t *tasks;         /* the plan's "tasks" (borrowed from PLAN) */
+	json_t *scatters;      /* the plan's "scatters": run-time for id -> {over, within}, or NULL */
+	json_t *result;        /* the plan's "result": the pipeline's value (an expression) */
+	const char *hash;      /* the plan's "hash", or NULL */
+	pr_plan_output *outdecl; /* the tasks' outputs (pr_plan_task.outs), shared by tasks of one stage */
+	uint32_t noutdecl, capoutdecl;
 	json_t *index;         /* task id -> index */
 	rtask *t;
 	uint32_t n, cap;

@@ -74,7 +74,7 @@ S2="$TMP/state-plan2"; mkdir -p "$S2"
 	&& ok "a plan on one line, its keys in another order, runs the same" || fail "plan2: $(cat "$TMP/p2.json")"
 printf '{"pipec_plan": 1, "tasks": [{"id": "a", "stage": "s", "command": ["true"]}, 42]}' > "$TMP/bad-plan.json"
 "$PIPEC" run --quiet --state-dir "$S2" "$TMP/bad-plan.json" > /dev/null 2> "$TMP/bad-plan.err"; rc=$?
-[ $rc -eq 2 ] && grep -q 'no id or stage' "$TMP/bad-plan.err" && ok "a task of a plan that is not an object: exit 2, said" || fail "bad plan: rc $rc $(cat "$TMP/bad-plan.err")"
+[ $rc -eq 2 ] && grep -q 'the plan is invalid: tasks\[1\]: 42 is not an object' "$TMP/bad-plan.err" && ok "a task of a plan that is not an object: exit 2, said" || fail "bad plan: rc $rc $(cat "$TMP/bad-plan.err")"
 
 # retries, missing outputs, timeouts
 run tests/run/retry.pipe > "$TMP/r.json"; rc=$?
