@@ -270,7 +270,7 @@ void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev)
 			t->not_started++;
 			t->attempts++;
 			size_t wl = strlen(why);
-			snprintf(why + wl, sizeof why - wl, "; it did not start, and is tried again");
+			snprintf(why + wl, sizeof why - wl, "; " PE_DID_NOT_START PE_NOT_COUNTED);
 			pe_transition(R, i, S_RETRYING, why);
 			t->not_before = pe_now(R);
 		} else {
@@ -282,7 +282,7 @@ void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev)
 		/* running when a runtime died, and ended without an exit status: failed by the crash, and tried
 		 * again (not counted against its retries) */
 		t->attempts++;
-		pe_transition(R, i, S_RETRYING, "the runtime stopped while it ran and it left no exit status");
+		pe_transition(R, i, S_RETRYING, "the runtime stopped while it ran and it left no exit status" PE_NOT_COUNTED);
 		t->not_before = pe_now(R);
 		return;
 	}

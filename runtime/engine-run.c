@@ -257,10 +257,13 @@ static rtask *task_named(runner *R, const char *id)
 	return ix ? &R->t[json_integer_value(ix)] : NULL;
 }
 
-/* An event of the run: a task's state is the last state it entered, its attempt the latest. */
+/*
+ * An event of the run: a task's state is the last state it entered, its
+ * attempt the latest; each pause (out of memory after a checkpoint) and
+ * each retry that spent none (PE_NOT_COUNTED) gives it one attempt more.
+ */
 static void fold_event(void *ctx, const char *task, int attempt, const char *to, const char *detail)
 {
-	(void)detail;
 	rtask *t = task_named(ctx, task);
 	int s = pe_state_of(to);
 	if (!t || s < 0)
@@ -268,6 +271,14 @@ static void fold_event(void *ctx, const char *task, int attempt, const char *to,
 	t->st = (tstate)s;
 	if (attempt > t->attempt)
 		t->attempt = attempt;
+	size_t dl = detail ? strlen(detail) : 0, ml = strlen(PE_NOT_COUNTED);
+	if (s == S_PAUSED) {
+		t->oom_pauses++;
+		t->attempts++;
+	} else if (s == S_RETRYING && dl >= ml && !strcmp(detail + dl - ml, PE_NOT_COUNTED)) {
+		t->attempts++;
+		t->not_started += strstr(detail, PE_DID_NOT_START) != NULL;
+	}
 }
 
 /* An attempt of the run: the latest one's process, directory and placement are the task's. */

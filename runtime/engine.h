@@ -121,6 +121,12 @@ typedef struct runner {
 
 extern char pe_no_dir[];
 
+/* The end of the detail of a "retrying" event that spends no retry (a lost attempt, one that never
+ * started): a resumed run folds its events back into the task's limit of attempts. */
+#define PE_NOT_COUNTED " (not counted as a retry)"
+#define PE_DID_NOT_START "it did not start, and is tried again"
+
+
 /* engine-state.c (and state.h) */
 /* Moves task I to TO (a legal change, else abort) with the event's DETAIL; a task that ends joins the ended queue. */
 void pe_transition(runner *R, uint32_t i, tstate to, const char *detail);

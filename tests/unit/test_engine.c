@@ -381,3 +381,49 @@ Test(engine, resume_retries_a_lost_attempt_without_spending_a_retry)
 	cr_assert_eq(events_to("b", "retrying"), 1);
 	pr_summary_free(&sum);
 }
+
+static fake_fate not_started_then_ok(fake *f, const pr_attempt *a)
+{
+	(void)f;
+	return (fake_fate){.duration = 1, .kind = a->attempt == 1 ? PR_END_NOT_STARTED : PR_END_EXITED};
+}
+
+static fake_fate adopted_fails(fake *f, const char *id, int attempt, long handle)
+{
+	(void)f, (void)id, (void)attempt, (void)handle;
+	return (fake_fate){.duration = 1, .code = 1};
+}
+
+/* Attempt 1 never started (no retry spent), attempt 2 runs when the process dies; resumed, attempt 2
+ * fails: its one retry is left, as the events say (a count kept only in memory would say none). */
+Test(engine, resume_folds_the_attempts_a_task_has_left_from_its_events)
+{
+	static const char src[] = "stage s() -> Int {\n  retry: 1\n  run: \"echo 1 > ${out}\"\n}\n"
+				  "pipeline main() -> Int {\n  let b = s()\n  return b\n}\n";
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		fake f;
+		fake_init(&f);
+		f.crash_on = "b";
+		f.script = not_started_then_ok;
+		pr_summary sum;
+		run(&f, src, 1, &sum);
+		_exit(3);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child died at b's durable start (status %d)", status);
+	fake f;
+	fake_init(&f);
+	f.script = not_started_then_ok;
+	f.adopted = adopted_fails;
+	pr_summary sum;
+	char *err = NULL;
+	pr_options o = {.state_dir = state, .jobs = 1, .no_sandbox = 1};
+	int rc = pe_resume_with(0, &o, &f.x, &sum, &err);
+	cr_assert_eq(rc, 0, "%s", err ? err : "");
+	cr_assert_eq(fake_start_index(&f, "b", 3), 0, "b's retry: its attempt 3");
+	cr_assert_str_eq(sum.status, "succeeded");
+	pr_summary_free(&sum);
+}
