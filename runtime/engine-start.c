@@ -86,11 +86,11 @@ static char *render(runner *R, uint32_t i)
 		if ((v = json_object_get(part, "output"))) {
 			char path[8192];
 			snprintf(path, sizeof path, "%s/%s", t->dir, json_string_value(v));
-			pe_quote(f, path, strlen(path));
+			pr_shell_quote(f, path, strlen(path));
 		} else if (json_object_get(part, "checkpoint_dir")) {
 			char path[8300];
 			pe_checkpoint_dir(R, i, path, sizeof path);
-			pe_quote(f, path, strlen(path));
+			pr_shell_quote(f, path, strlen(path));
 		} else if ((v = json_object_get(part, "value"))) {
 			int missing = 0;
 			json_t *val = pe_eval(R, v, 0, &missing);
@@ -103,14 +103,14 @@ static char *render(runner *R, uint32_t i)
 					pe_text_of(x, &s, &n);
 					if (j)
 						fputc(' ', f);
-					pe_quote(f, s, n);
+					pr_shell_quote(f, s, n);
 					free(s);
 				}
 			} else if (val) {
 				char *s;
 				size_t n;
 				pe_text_of(val, &s, &n);
-				pe_quote(f, s, n);
+				pr_shell_quote(f, s, n);
 				free(s);
 			}
 			json_decref(val);

@@ -5,7 +5,7 @@
  * run-time `for` gathers.  pe_eval() with FOR_KEY gives an output's content
  * hash instead of its value (what a cache key is made of); *MISSING is set
  * when a value depends on a task that did not succeed.  pe_text_of() is how
- * a value reads in a command; pe_quote() shell-quotes it.
+ * a value reads in a command (text.c quotes it as a shell word).
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -296,21 +296,4 @@ json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing)
 }
 
 /* ---- hashing and outputs ---------------------------------------------------------- */
-void pe_quote(FILE *f, const char *s, size_t n)
-{
-	int plain = n > 0;
-	for (size_t i = 0; i < n && plain; i++)
-		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,", s[i]) && s[i];
-	if (plain) {
-		fwrite(s, 1, n, f);
-		return;
-	}
-	fputc('\'', f);
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(s[i], f);
-	fputc('\'', f);
-}
 

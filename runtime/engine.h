@@ -157,7 +157,6 @@ void pe_set_dir(rtask *t, const char *dir);
 json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing);
 void pe_text_of(json_t *v, char **out, size_t *len);
 
-void pe_quote(FILE *f, const char *s, size_t n);
 
 /* engine-ready.c */
 void pe_consider(runner *R, uint32_t i);

@@ -130,7 +130,7 @@ pid_t lx_take_shell(local *L, uint32_t i, const char *dir, char *const *envp, co
 	size_t len;
 	FILE *f = open_memstream(&text, &len);
 	fputs("unset __pipec_fd __pipec_go\ncd ", f);
-	lx_quote(f, dir, strlen(dir));
+	pr_shell_quote(f, dir, strlen(dir));
 	fputs(" || exit 127\nunset OLDPWD\nexec </dev/null >.stdout 2>.stderr || exit 127\n", f);
 	for (char *const *e = envp; *e; e++) {
 		const char *eq = strchr(*e, '=');
@@ -144,7 +144,7 @@ pid_t lx_take_shell(local *L, uint32_t i, const char *dir, char *const *envp, co
 			return -1;
 		}
 		fprintf(f, "export %.*s=", (int)k, *e);
-		lx_quote(f, eq + 1, strlen(eq + 1));
+		pr_shell_quote(f, eq + 1, strlen(eq + 1));
 		fputc('\n', f);
 	}
 	fputs("trap 'st=$?; trap \"\" PIPE; { echo e$st >&3; } 2>/dev/null || echo $st > .exit' EXIT\n", f);

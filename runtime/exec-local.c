@@ -61,23 +61,6 @@ lx_task *lx_task_of(local *L, uint32_t task)
 	return &L->t[task];
 }
 
-void lx_quote(FILE *f, const char *s, size_t n)
-{
-	int plain = n > 0;
-	for (size_t i = 0; i < n && plain; i++)
-		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,", s[i]) && s[i];
-	if (plain) {
-		fwrite(s, 1, n, f);
-		return;
-	}
-	fputc('\'', f);
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(s[i], f);
-	fputc('\'', f);
-}
 
 /*
  * The last line of a task's script: its command, run by eval, so that what
@@ -87,7 +70,7 @@ void lx_quote(FILE *f, const char *s, size_t n)
 void lx_command_line(FILE *f, const char *cmd)
 {
 	fputs("eval ", f);
-	lx_quote(f, cmd, strlen(cmd));
+	pr_shell_quote(f, cmd, strlen(cmd));
 	fputc('\n', f);
 }
 

@@ -86,7 +86,6 @@ typedef struct local {
 
 /* exec-local.c */
 lx_task *lx_task_of(local *L, uint32_t task);
-void lx_quote(FILE *f, const char *s, size_t n);
 /* The last line of a task's script: its command, run by eval. */
 void lx_command_line(FILE *f, const char *cmd);
 /* TASK has a process now: listed among those a reaped pid may be. */

@@ -4,6 +4,7 @@
  *   store.c        the SQLite store (every SQL statement the engine runs)
  *                  and the state directory's lock
  *   store-query.c  what the reports read from the store
+ *   text.c         values as JSON text and as shell words
  *   engine.h       the engine: state machine, scheduler, cache, finishing,
  *                  resume (engine-*.c; its own header lists them)
  *   exec.h         the executor interface; exec-local*.c the local executor
@@ -136,12 +137,15 @@ int pr_store_reopen_run(pr_store *st, long run);
 const char *pr_store_errmsg(pr_store *st);
 
 /*
- * json-text.c: V as compact JSON with sorted keys (new string), each Float
- * the shortest text that reads back to the same double (0.1, not jansson's
- * 0.10000000000000001): results, artifact values, inputs, key parts, reports.
+ * text.c: pr_json_text(): V as compact JSON with sorted keys (new string),
+ * each Float the shortest text that reads back to the same double (0.1, not
+ * jansson's 0.10000000000000001): results, artifact values, inputs, key
+ * parts, reports.  pr_shell_quote(): the N bytes of S as one shell word
+ * (as they are when they need no quotes, else in single quotes).
  */
 typedef struct json_t json_t;
 char *pr_json_text(json_t *v);
+void pr_shell_quote(FILE *f, const char *s, size_t n);
 
 /* ---- resources.c: nodes, GPUs, placing a task -------------------------------- */
 

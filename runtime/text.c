@@ -1,8 +1,10 @@
 /*
- * json-text.c - values as JSON text, as the store and the reports keep
- * them: compact, keys sorted, and each Float the shortest text that reads
- * back to the same double (pc_format_double(): 0.1, where jansson writes
- * 0.10000000000000001).  A value without Floats is jansson's own output.
+ * text.c - values as text: as JSON, the way the store and the reports keep
+ * them (compact, keys sorted, each Float the shortest text that reads back
+ * to the same double — pc_format_double(): 0.1, where jansson writes
+ * 0.10000000000000001; a value without Floats is jansson's own output);
+ * and as a word of a shell command, quoted (the engine renders commands
+ * with it, the local executor the scripts that run them).
  */
 #define _GNU_SOURCE
 #include "runtime.h"
@@ -105,3 +107,21 @@ char *pr_json_text(json_t *v)
 	return out;
 }
 
+
+void pr_shell_quote(FILE *f, const char *s, size_t n)
+{
+	int plain = n > 0;
+	for (size_t i = 0; i < n && plain; i++)
+		plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=@%+,", s[i]) && s[i];
+	if (plain) {
+		fwrite(s, 1, n, f);
+		return;
+	}
+	fputc('\'', f);
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(s[i], f);
+	fputc('\'', f);
+}
