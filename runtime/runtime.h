@@ -10,7 +10,9 @@
  *   resources.c    the nodes (this machine, or a resources file's), GPU
  *                  discovery (NVML, the CUDA driver), placing a task
  *   sandbox.c      the local sandbox: namespaces, mounts, cgroups
- *   report.c       runs, show, why, lineage, cancel
+ *   report.h       what the reports share: report-runs.c (runs, show),
+ *                  report-why.c (why), report-lineage.c (lineage)
+ *   cancel.c       pipec cancel: signal the runtime, or record the run cancelled
  */
 #ifndef PIPEC_RUNTIME_INTERNAL_H
 #define PIPEC_RUNTIME_INTERNAL_H

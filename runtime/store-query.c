@@ -6,7 +6,7 @@
  * without the lock so that the reports work while a run writes: SQLite's
  * WAL gives the reader a consistent snapshot per statement.  Every SQL
  * statement the reports use lives here (and the two pipec cancel reads,
- * on the store it holds); report.c only formats what these functions
+ * on the store it holds); report-*.c only format what these functions
  * return.
  *
  * A damaged store is never read as an empty or a partial one.  Opening
