@@ -301,9 +301,12 @@ json_t *pr_query_plan(pr_query *qy, long run);
 json_t *pr_query_task(pr_query *qy, long run, const char *task);
 /* For a TASK of RUN whose result came from the cache: the task that made it, {run, command}, or NULL. */
 json_t *pr_query_made_by(pr_query *qy, long run, const char *task);
-/* For pipec cancel, on the store it holds (pr_store_open()): the newest run still 'running', or 0; and
- * RUN's tasks that have not ended, [{id, state, attempts, pid (0: none)}]. */
+/* For pipec cancel, on the store it holds (pr_store_open()): the newest run still 'running', or 0; RUN's
+ * status ("running", "succeeded", ...; a new string), or NULL when there is no such run; and each of RUN's
+ * tasks, whatever its state, [{id, state, attempts, pid (0: none)}] (which of them can be cancelled is the
+ * state table's to say: state.h). */
 long pr_query_live_run(pr_store *st);
-json_t *pr_query_live_tasks(pr_store *st, long run);
+char *pr_query_run_status(pr_store *st, long run);
+json_t *pr_query_task_states(pr_store *st, long run);
 
 #endif

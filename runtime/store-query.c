@@ -480,12 +480,25 @@ long pr_query_live_run(pr_store *st)
 	return run;
 }
 
-json_t *pr_query_live_tasks(pr_store *st, long run)
+char *pr_query_run_status(pr_store *st, long run)
+{
+	char *status = NULL;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(status, '') FROM runs WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, run);
+		if (sqlite3_step(q) == SQLITE_ROW && !(status = strdup(col(q, 0))))
+			abort();
+	}
+	sqlite3_finalize(q);
+	return status;
+}
+
+json_t *pr_query_task_states(pr_store *st, long run)
 {
 	json_t *arr = json_array();
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid FROM tasks WHERE run = ? AND state IN"
-				       " ('pending', 'ready', 'running', 'retrying')", -1, &q, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid FROM tasks WHERE run = ? ORDER BY rowid", -1, &q,
+			       NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, run);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			json_t *o = json_object();
