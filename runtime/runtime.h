@@ -1,8 +1,9 @@
 /*
  * runtime.h - what the runtime's modules share (not the driver).
  *
- *   store.c        the SQLite store (every SQL statement the engine runs)
- *                  and the state directory's lock
+ *   store.c        the SQLite store (every SQL statement the engine runs);
+ *                  store.h lists its other files: store-writer.c (group
+ *                  commit), store-wal.c, store-lock.c
  *   store-query.c  what the reports read from the store
  *   engine.h       the engine: state machine, scheduler, cache, finishing,
  *                  resume (engine-*.c; its own header lists them)
@@ -46,13 +47,12 @@ double pr_now(void);
 int pr_store_open(pr_store *st, const char *state_dir, char **err);
 void pr_store_close(pr_store *st);
 void pr_store_finalize(pr_store *st);
-int pr_exec(pr_store *st, const char *sql);
 /*
- * Transactions.  pr_store_begin() opens one where none is; pr_store_commit()
+ * Transactions (store-writer.c).  pr_store_begin() opens one where none is; pr_store_commit()
  * makes what was written since durable and then hands TOKENS (whatever the
  * caller needs back: the engine's are its executor's, see exec.h) to the
  * function pr_store_on_durable() set, with OK 1 once the commit's frames are
- * in the WAL (before its fsync: see store.c), or OK 0 where it failed.
+ * in the WAL (before its fsync: see store-wal.c), or OK 0 where it failed.
  * With pr_store_async(st, 1) a writer thread does the committing: writes
  * are kept in memory, pr_store_commit() hands them over and returns, and
  * the thread commits all it was handed since its last commit in one
