@@ -8,8 +8,9 @@
  *   engine.h       the engine: state machine, scheduler, cache, finishing,
  *                  resume (engine-*.c; its own header lists them)
  *   exec.h         the executor interface; exec-local*.c the local executor
- *   resources.c    the nodes (this machine, or a resources file's), GPU
- *                  discovery (NVML, the CUDA driver), placing a task
+ *   resources-nodes.c  the nodes (this machine, or a resources file's)
+ *   resources-gpu.c    GPU discovery (NVML, the CUDA driver)
+ *   resources-place.c  placing a task on a node and its devices
  *   sandbox.c      the local sandbox: namespaces, mounts, cgroups
  *   report.h       what the reports share: report-runs.c (runs, show),
  *                  report-why.c (why), report-lineage.c (lineage)
@@ -137,7 +138,8 @@ int pr_store_each_replayed(pr_store *st, long base, void (*fn)(void *ctx, const 
 int pr_store_reopen_run(pr_store *st, long run);
 const char *pr_store_errmsg(pr_store *st);
 
-/* ---- resources.c: nodes, GPUs, placing a task -------------------------------- */
+/* ---- resources-*.c: nodes (resources-nodes.c), GPUs (resources-gpu.c), placing a task
+ * (resources-place.c) ---------------------------------------------------------------- */
 
 typedef struct pr_gpu {
 	char uuid[96];         /* CUDA_VISIBLE_DEVICES names it by this */
@@ -174,7 +176,11 @@ typedef struct pr_place {
 	uint8_t ngpus, gpu[15]; /* device indexes in the node's list */
 } pr_place;
 
-/* This machine: cores, memory, and GPUs from NVML or the CUDA driver (dlopen). */
+/* ND's GPUs from NVML, else the CUDA driver (dlopen): 0 (ND->gpus, ND->ngpus; maybe none), or -1 with WHY. */
+int pr_gpu_discover(pr_node *nd, char *why, size_t n);
+/* Every device of ND reaches every other (peer access), until something says otherwise. */
+void pr_gpu_all_peers(pr_node *nd);
+/* This machine: cores, memory, and GPUs (pr_gpu_discover()). */
 void pr_nodes_local(pr_nodes *ns);
 /* Simulated nodes from JSON [{name, cpu, memory, gpus: [{type, memory}]}]: 0, or -1 with *ERR. */
 int pr_nodes_from_json(pr_nodes *ns, const char *json, char **err);
