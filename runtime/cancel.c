@@ -1,15 +1,16 @@
 /*
  * cancel.c - `pipec cancel [RUN]`: stop a run.
  *
- * While the runtime that owns the state directory lives (its pid is in
- * STATE/.pipec/lock), cancel sends it SIGTERM, which it turns into a
- * cancellation: it kills its tasks and records them and the run.  When
- * that runtime is gone, cancel takes the lock itself, kills what the run
- * left running and records the cancellation, in one transaction: for each
- * task, the state machine's table (state.h) says whether `cancelled` may
- * follow the state the store has for it; a task that ended (or is in a
- * state the table does not know) is left as it is, each other one gets
- * its event FROM -> cancelled; then the run is `cancelled`.
+ * While the runtime that owns the state directory lives (it holds
+ * STATE/.pipec/lock: pr_store_lock_owner()), cancel sends it SIGTERM,
+ * which it turns into a cancellation: it kills its tasks and records
+ * them and the run.  When that runtime is gone, cancel takes the lock
+ * itself, kills what the run left running and records the cancellation,
+ * in one transaction: for each task, the state machine's table (state.h)
+ * says whether `cancelled` may follow the state the store has for it; a
+ * task that ended (or is in a state the table does not know) is left as
+ * it is, each other one gets its event FROM -> cancelled; then the run is
+ * `cancelled`.
  *
  * A run that already ended is never rewritten, nor is a live runtime
  * signalled on its behalf: cancel of RUN looks at RUN's status first (read
@@ -57,21 +58,6 @@ static int still_running(const char *state_dir, long run, char **err)
 	return rc;
 }
 
-/* The pid in STATE_DIR's lock (the runtime that owns the directory), or 0. */
-static long lock_owner(const char *state_dir)
-{
-	char lock[4200];
-	snprintf(lock, sizeof lock, "%s/.pipec/lock", state_dir);
-	FILE *f = fopen(lock, "r");
-	long pid = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1)
-			pid = 0;
-		fclose(f);
-	}
-	return pid;
-}
-
 /* Records RUN of ST (whose runtime is gone) cancelled, with each task the table lets be: 0, or 2 with *ERR. */
 static int record(pr_store *st, long run, char **err)
 {
@@ -112,7 +98,7 @@ int pr_cancel(const char *state_dir, long run, char **err)
 {
 	if (run && still_running(state_dir, run, err))
 		return 2;
-	long pid = lock_owner(state_dir);
+	long pid = pr_store_lock_owner(state_dir);
 	if (pid > 0 && kill((pid_t)pid, SIGTERM) == 0)
 		return 0; /* the runtime cancels: kills its tasks and records it */
 	/* no runtime: record the cancellation ourselves */

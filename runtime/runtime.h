@@ -46,6 +46,8 @@ typedef struct pr_store {
 
 double pr_now(void);
 int pr_store_open(pr_store *st, const char *state_dir, char **err);
+/* The pid of the runtime that holds STATE_DIR's lock (store-lock.c; it may be gone since), or 0. */
+long pr_store_lock_owner(const char *state_dir);
 void pr_store_close(pr_store *st);
 void pr_store_finalize(pr_store *st);
 /*

@@ -3,10 +3,11 @@
  * on a local disk.
  *
  * STATE/.pipec/lock holds the owner's pid, created with O_EXCL; a lock
- * whose process is gone is taken over.  `pipec cancel` reads the same
- * file to find the runtime to signal (cancel.c).  A state directory on a
- * network filesystem (NFS, SMB/CIFS, AFS, Ceph, Lustre, known by statfs's
- * magic number) is refused: SQLite's locks and its WAL do not hold there.
+ * whose process is gone is taken over.  `pipec cancel` asks who holds it
+ * (pr_store_lock_owner()) to find the runtime to signal (cancel.c).  A
+ * state directory on a network filesystem (NFS, SMB/CIFS, AFS, Ceph,
+ * Lustre, known by statfs's magic number) is refused: SQLite's locks and
+ * its WAL do not hold there.
  */
 #include "store.h"
 
@@ -17,6 +18,26 @@
 #include <string.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+
+/* The pid the lock at PATH names, or 0 (no lock, or not a pid). */
+static long lock_pid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1 || pid < 0)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
+
+long pr_store_lock_owner(const char *state_dir)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s/.pipec/lock", state_dir);
+	return lock_pid(path);
+}
 
 int pr_store_lock_take(pr_store *st, const char *dir, char **err)
 {
@@ -35,13 +56,7 @@ int pr_store_lock_take(pr_store *st, const char *dir, char **err)
 		}
 		if (errno != EEXIST)
 			return pr_store_fail(err, "cannot create the lock %s: %s", st->lock_path, strerror(errno));
-		FILE *f = fopen(st->lock_path, "r");
-		long pid = 0;
-		if (f) {
-			if (fscanf(f, "%ld", &pid) != 1)
-				pid = 0;
-			fclose(f);
-		}
+		long pid = lock_pid(st->lock_path);
 		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
 			char who[32];
 			snprintf(who, sizeof who, "%ld", pid);
