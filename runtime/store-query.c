@@ -5,9 +5,9 @@
  * A pr_query is a read-only connection to STATE/.pipec/state.db, opened
  * without the lock so that the reports work while a run writes: SQLite's
  * WAL gives the reader a consistent snapshot per statement.  Every SQL
- * statement the reports use lives here (and the two pipec cancel reads,
- * on the store it holds); report-*.c only format what these functions
- * return.
+ * statement the reports use lives here (and pipec cancel's three reads,
+ * on the store it holds: cancel.c); report-*.c only format what these
+ * functions return.
  *
  * A damaged store is never read as an empty or a partial one.  Opening
  * checks it (pr_query_check(): quick_check, and the tables a store has, so
