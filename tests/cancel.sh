@@ -31,7 +31,7 @@ PY
 S="$TMP/killed"; mkdir -p "$S"
 "$PIPEC" run --no-sandbox --quiet --state-dir "$S" c.pipe > /dev/null 2>&1 &
 bg=$!
-for i in $(seq 50); do [ "$(states "$S")" = "running last=pending nap=running quick=succeeded" ] && break; sleep 0.1; done
+for i in $(seq 150); do [ "$(states "$S")" = "running last=pending nap=running quick=succeeded" ] && break; sleep 0.1; done
 kill -9 $bg; wait $bg 2>/dev/null
 got=$(states "$S")
 [ "$got" = "running last=pending nap=running quick=succeeded" ] && ok "killed mid-run: quick succeeded, nap running, last pending" \
@@ -86,7 +86,7 @@ cmp -s "$TMP/before" "$TMP/after" && ok "cancel of a finished run changes nothin
 # the same while another run's runtime owns the directory: that run goes on
 "$PIPEC" run --no-sandbox --quiet --state-dir "$D" c.pipe > /dev/null 2>&1 &
 bg=$!
-for i in $(seq 50); do [ "$(states "$D")" = "running last=pending nap=running quick=succeeded" ] && break; sleep 0.1; done
+for i in $(seq 150); do [ "$(states "$D")" = "running last=pending nap=running quick=succeeded" ] && break; sleep 0.1; done
 "$PIPEC" cancel 1 --state-dir "$D" > /dev/null 2> "$TMP/err"; rc=$?
 sleep 0.3
 [ $rc -eq 2 ] && kill -0 $bg 2>/dev/null && [ "$(states "$D")" = "running last=pending nap=running quick=succeeded" ] \
