@@ -84,7 +84,7 @@ sqlite3_stmt *pr_store_stmt(pr_store *st, const char *sql)
 	return q;
 }
 
-
+/* The store's clock (wall time, seconds since the epoch) for the times it records; the engine reads it too. */
 double pr_now(void)
 {
 	struct timespec ts;
@@ -100,7 +100,6 @@ int pr_store_fail(char **err, const char *fmt, const char *a, const char *b)
 		snprintf(*err, n, fmt, a ? a : "", b ? b : "");
 	return -1;
 }
-
 
 int pr_store_open(pr_store *st, const char *state_dir, char **err)
 {
