@@ -4,7 +4,7 @@
  * Ready tasks are ordered by priority, then by the longest remaining path
  * to the end of the DAG (pe_critical_paths()), then by plan order; the
  * loop starts the top of the heap when a slot (-j) is free and the nodes
- * have all it asks for (resources.c places it: best-fit GPUs).  A task no
+ * have all it asks for (resources-place.c places it: best-fit GPUs).  A task no
  * node can ever hold is an error at once.
  */
 #define _GNU_SOURCE

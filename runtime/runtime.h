@@ -1,17 +1,21 @@
 /*
  * runtime.h - what the runtime's modules share (not the driver).
  *
- *   store.c        the SQLite store (every SQL statement the engine runs)
- *                  and the state directory's lock
+ *   store.c        the SQLite store (every SQL statement the engine runs);
+ *                  store.h lists its other files: store-writer.c (group
+ *                  commit), store-wal.c, store-lock.c
  *   store-query.c  what the reports read from the store
  *   text.c         values as JSON text and as shell words
  *   engine.h       the engine: state machine, scheduler, cache, finishing,
  *                  resume (engine-*.c; its own header lists them)
  *   exec.h         the executor interface; exec-local*.c the local executor
- *   resources.c    the nodes (this machine, or a resources file's), GPU
- *                  discovery (NVML, the CUDA driver), placing a task
+ *   resources-nodes.c  the nodes (this machine, or a resources file's)
+ *   resources-gpu.c    GPU discovery (NVML, the CUDA driver)
+ *   resources-place.c  placing a task on a node and its devices
  *   sandbox.c      the local sandbox: namespaces, mounts, cgroups
- *   report.c       runs, show, why, lineage, cancel
+ *   report.h       what the reports share: report-runs.c (runs, show),
+ *                  report-why.c (why), report-lineage.c (lineage)
+ *   cancel.c       pipec cancel: signal the runtime, or record the run cancelled
  */
 #ifndef PIPEC_RUNTIME_INTERNAL_H
 #define PIPEC_RUNTIME_INTERNAL_H
@@ -43,15 +47,16 @@ typedef struct pr_store {
 
 double pr_now(void);
 int pr_store_open(pr_store *st, const char *state_dir, char **err);
+/* The pid of the runtime that holds STATE_DIR's lock (store-lock.c; it may be gone since), or 0. */
+long pr_store_lock_owner(const char *state_dir);
 void pr_store_close(pr_store *st);
 void pr_store_finalize(pr_store *st);
-int pr_exec(pr_store *st, const char *sql);
 /*
- * Transactions.  pr_store_begin() opens one where none is; pr_store_commit()
+ * Transactions (store-writer.c).  pr_store_begin() opens one where none is; pr_store_commit()
  * makes what was written since durable and then hands TOKENS (whatever the
  * caller needs back: the engine's are its executor's, see exec.h) to the
  * function pr_store_on_durable() set, with OK 1 once the commit's frames are
- * in the WAL (before its fsync: see store.c), or OK 0 where it failed.
+ * in the WAL (before its fsync: see store-wal.c), or OK 0 where it failed.
  * With pr_store_async(st, 1) a writer thread does the committing: writes
  * are kept in memory, pr_store_commit() hands them over and returns, and
  * the thread commits all it was handed since its last commit in one
@@ -147,7 +152,8 @@ typedef struct json_t json_t;
 char *pr_json_text(json_t *v);
 void pr_shell_quote(FILE *f, const char *s, size_t n);
 
-/* ---- resources.c: nodes, GPUs, placing a task -------------------------------- */
+/* ---- resources-*.c: nodes (resources-nodes.c), GPUs (resources-gpu.c), placing a task
+ * (resources-place.c) ---------------------------------------------------------------- */
 
 typedef struct pr_gpu {
 	char uuid[96];         /* CUDA_VISIBLE_DEVICES names it by this */
@@ -184,7 +190,11 @@ typedef struct pr_place {
 	uint8_t ngpus, gpu[15]; /* device indexes in the node's list */
 } pr_place;
 
-/* This machine: cores, memory, and GPUs from NVML or the CUDA driver (dlopen). */
+/* ND's GPUs from NVML, else the CUDA driver (dlopen): 0 (ND->gpus, ND->ngpus; maybe none), or -1 with WHY. */
+int pr_gpu_discover(pr_node *nd, char *why, size_t n);
+/* Every device of ND reaches every other (peer access), until something says otherwise. */
+void pr_gpu_all_peers(pr_node *nd);
+/* This machine: cores, memory, and GPUs (pr_gpu_discover()). */
 void pr_nodes_local(pr_nodes *ns);
 /* Simulated nodes from JSON [{name, cpu, memory, gpus: [{type, memory}]}]: 0, or -1 with *ERR. */
 int pr_nodes_from_json(pr_nodes *ns, const char *json, char **err);
@@ -311,9 +321,12 @@ json_t *pr_query_plan(pr_query *qy, long run);
 json_t *pr_query_task(pr_query *qy, long run, const char *task);
 /* For a TASK of RUN whose result came from the cache: the task that made it, {run, command}, or NULL. */
 json_t *pr_query_made_by(pr_query *qy, long run, const char *task);
-/* For pipec cancel, on the store it holds (pr_store_open()): the newest run still 'running', or 0; and
- * RUN's tasks that have not ended, [{id, state, attempts, pid (0: none)}]. */
+/* For pipec cancel, on the store it holds (pr_store_open()): the newest run still 'running', or 0; RUN's
+ * status ("running", "succeeded", ...; a new string), or NULL when there is no such run; and each of RUN's
+ * tasks, whatever its state, [{id, state, attempts, pid (0: none)}] (which of them can be cancelled is the
+ * state table's to say: state.h). */
 long pr_query_live_run(pr_store *st);
-json_t *pr_query_live_tasks(pr_store *st, long run);
+char *pr_query_run_status(pr_store *st, long run);
+json_t *pr_query_task_states(pr_store *st, long run);
 
 #endif

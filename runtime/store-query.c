@@ -5,9 +5,9 @@
  * A pr_query is a read-only connection to STATE/.pipec/state.db, opened
  * without the lock so that the reports work while a run writes: SQLite's
  * WAL gives the reader a consistent snapshot per statement.  Every SQL
- * statement the reports use lives here (and the two pipec cancel reads,
- * on the store it holds); report.c only formats what these functions
- * return.
+ * statement the reports use lives here (and pipec cancel's three reads,
+ * on the store it holds: cancel.c); report-*.c only format what these
+ * functions return.
  *
  * A damaged store is never read as an empty or a partial one.  Opening
  * checks it (pr_query_check(): quick_check, and the tables a store has, so
@@ -480,12 +480,25 @@ long pr_query_live_run(pr_store *st)
 	return run;
 }
 
-json_t *pr_query_live_tasks(pr_store *st, long run)
+char *pr_query_run_status(pr_store *st, long run)
+{
+	char *status = NULL;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(st->db, "SELECT coalesce(status, '') FROM runs WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, run);
+		if (sqlite3_step(q) == SQLITE_ROW && !(status = strdup(col(q, 0))))
+			abort();
+	}
+	sqlite3_finalize(q);
+	return status;
+}
+
+json_t *pr_query_task_states(pr_store *st, long run)
 {
 	json_t *arr = json_array();
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid FROM tasks WHERE run = ? AND state IN"
-				       " ('pending', 'ready', 'running', 'retrying')", -1, &q, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid FROM tasks WHERE run = ? ORDER BY rowid", -1, &q,
+			       NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, run);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			json_t *o = json_object();

@@ -1,6 +1,6 @@
 /*
  * fake-nvml.c - a stand-in for NVML (libnvidia-ml.so.1) for tests/gpu.sh,
- * so that the runtime's own discovery (runtime/resources.c: dlopen, the
+ * so that the runtime's own discovery (runtime/resources-gpu.c: dlopen, the
  * NVML calls, UUIDs, memory, minor numbers, peer access) runs on a machine
  * with no GPU.  It answers the calls the runtime makes with the devices
  * PIPEC_FAKE_NVML describes: "TYPE:GiB[:GROUP],..." — devices of the same

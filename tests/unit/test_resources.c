@@ -1,4 +1,4 @@
-/* Placing tasks on nodes and GPUs (runtime/resources.c): best fit, shares, types, peers. */
+/* Placing tasks on nodes and GPUs (runtime/resources-place.c): best fit, shares, types, peers. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,242 +1,26 @@
 /*
- * resources.c - the nodes tasks run on, what they offer, and placing a task.
+ * resources-place.c - placing a task on a node: where its request fits,
+ * reserving it, and saying why it never can.
  *
- * Without a resources file there is one node, this machine: its cores and
- * memory from sysconf, its GPUs from NVML (libnvidia-ml.so.1) or, failing
- * that, the CUDA driver (libcuda.so.1), both loaded with dlopen so the same
- * binary runs with or without them.  A resources file (--resources) gives
- * other nodes instead, simulated: tasks still run here, but are placed and
- * reserved against those nodes' capacities.
- *
- * Placement: a task fits a node when the node's free cores and memory hold
- * its request and, for `gpu: N`, N devices of its type (and at least its
+ * A task fits a node when the node's free cores and memory hold its
+ * request and, for `gpu: N`, N devices of its type (and at least its
  * gpu_memory) are wholly free — chosen best-fit (the smallest that hold it),
  * devices with peer access to each other preferred; for a fraction `gpu: f`,
  * one device that is not held whole, whose shares stay within 1 and whose
  * free memory holds gpu_memory (or f of the device) — again the one with
- * the least free memory that holds it.
+ * the least free memory that holds it.  A device's type matches by whole
+ * words of its name ("H100" is an "NVIDIA H100 80GB HBM3", "A10" is not an
+ * "A100-SXM4-80GB").  A placement is kept in the store as JSON
+ * (pr_place_json()) and read back on resume (pr_place_parse()).
  */
 #define _GNU_SOURCE
 #include "runtime.h"
 
-#include <dlfcn.h>
 #include <jansson.h>
-#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p)
-		abort();
-	return p;
-}
-
-static pr_node *add_node(pr_nodes *ns, const char *name)
-{
-	ns->v = realloc(ns->v, (size_t)(ns->n + 1) * sizeof *ns->v);
-	if (!ns->v)
-		abort();
-	pr_node *nd = &ns->v[ns->n++];
-	memset(nd, 0, sizeof *nd);
-	snprintf(nd->name, sizeof nd->name, "%s", name);
-	return nd;
-}
-
-static void all_peers(pr_node *nd)
-{
-	for (int a = 0; a < nd->ngpus; a++)
-		nd->gpus[a].peers = nd->ngpus >= 64 ? ~0ULL : (1ULL << nd->ngpus) - 1;
-}
-
-/* ---- this machine's GPUs -------------------------------------------------------- */
-
-typedef struct {
-	unsigned long long total, free, used;
-} nvml_memory;
-
-/* Asks NVML for the devices; 0, or -1 with WHY. */
-static int gpus_nvml(pr_node *nd, char *why, size_t wn)
-{
-	void *h = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(why, wn, "libnvidia-ml.so.1 cannot be loaded");
-		return -1;
-	}
-	int (*init)(void) = (int (*)(void))dlsym(h, "nvmlInit_v2");
-	int (*count)(unsigned *) = (int (*)(unsigned *))dlsym(h, "nvmlDeviceGetCount_v2");
-	int (*handle)(unsigned, void **) = (int (*)(unsigned, void **))dlsym(h, "nvmlDeviceGetHandleByIndex_v2");
-	int (*uuid)(void *, char *, unsigned) = (int (*)(void *, char *, unsigned))dlsym(h, "nvmlDeviceGetUUID");
-	int (*name)(void *, char *, unsigned) = (int (*)(void *, char *, unsigned))dlsym(h, "nvmlDeviceGetName");
-	int (*mem)(void *, nvml_memory *) = (int (*)(void *, nvml_memory *))dlsym(h, "nvmlDeviceGetMemoryInfo");
-	int (*minor)(void *, unsigned *) = (int (*)(void *, unsigned *))dlsym(h, "nvmlDeviceGetMinorNumber");
-	int (*p2p)(void *, void *, int, int *) = (int (*)(void *, void *, int, int *))dlsym(h, "nvmlDeviceGetP2PStatus");
-	unsigned n = 0;
-	if (!init || !count || !handle || !uuid || !name || !mem || init() != 0 || count(&n) != 0) {
-		snprintf(why, wn, "NVML (libnvidia-ml.so.1) did not answer");
-		return -1; /* the library stays loaded: harmless, and unloading NVML is not safe everywhere */
-	}
-	void *dev[64];
-	if (n > 64)
-		n = 64;
-	nd->gpus = xcalloc(n, sizeof *nd->gpus);
-	for (unsigned i = 0; i < n; i++) {
-		pr_gpu *g = &nd->gpus[nd->ngpus];
-		nvml_memory m = {0};
-		if (handle(i, &dev[nd->ngpus]) != 0 || uuid(dev[nd->ngpus], g->uuid, sizeof g->uuid) != 0 ||
-		    name(dev[nd->ngpus], g->type, sizeof g->type) != 0 || mem(dev[nd->ngpus], &m) != 0)
-			continue;
-		unsigned mn = i;
-		if (minor)
-			minor(dev[nd->ngpus], &mn);
-		g->index = (int)i;
-		g->minor = (int)mn;
-		g->memory = (double)m.total;
-		nd->ngpus++;
-	}
-	all_peers(nd);
-	if (p2p) /* 0: NVML_P2P_CAPS_INDEX_READ; status 0: NVML_P2P_STATUS_OK */
-		for (int a = 0; a < nd->ngpus; a++)
-			for (int b = 0; b < nd->ngpus; b++) {
-				int st = 1;
-				if (a != b && (p2p(dev[a], dev[b], 0, &st) != 0 || st != 0))
-					nd->gpus[a].peers &= ~(1ULL << b);
-			}
-	return 0;
-}
-
-/* Asks the CUDA driver for the devices; 0, or -1 with WHY. */
-static int gpus_cuda(pr_node *nd, char *why, size_t wn)
-{
-	void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(why, wn, "neither libnvidia-ml.so.1 nor libcuda.so.1 can be loaded");
-		return -1;
-	}
-	int (*init)(unsigned) = (int (*)(unsigned))dlsym(h, "cuInit");
-	int (*count)(int *) = (int (*)(int *))dlsym(h, "cuDeviceGetCount");
-	int (*get)(int *, int) = (int (*)(int *, int))dlsym(h, "cuDeviceGet");
-	int (*name)(char *, int, int) = (int (*)(char *, int, int))dlsym(h, "cuDeviceGetName");
-	int (*total)(size_t *, int) = (int (*)(size_t *, int))dlsym(h, "cuDeviceTotalMem_v2");
-	int (*uuid)(unsigned char *, int) = (int (*)(unsigned char *, int))dlsym(h, "cuDeviceGetUuid");
-	int (*peer)(int *, int, int) = (int (*)(int *, int, int))dlsym(h, "cuDeviceCanAccessPeer");
-	int n = 0;
-	if (!init || !count || !get || !name || !total || !uuid || init(0) != 0 || count(&n) != 0) {
-		snprintf(why, wn, "the CUDA driver (libcuda.so.1) did not answer");
-		return -1;
-	}
-	if (n > 64)
-		n = 64;
-	int dev[64];
-	nd->gpus = xcalloc((size_t)n, sizeof *nd->gpus);
-	for (int i = 0; i < n; i++) {
-		pr_gpu *g = &nd->gpus[nd->ngpus];
-		size_t bytes = 0;
-		unsigned char u[16];
-		if (get(&dev[nd->ngpus], i) != 0 || name(g->type, (int)sizeof g->type, dev[nd->ngpus]) != 0 ||
-		    total(&bytes, dev[nd->ngpus]) != 0 || uuid(u, dev[nd->ngpus]) != 0)
-			continue;
-		snprintf(g->uuid, sizeof g->uuid,
-			 "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
-			 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-		g->index = g->minor = i;
-		g->memory = (double)bytes;
-		nd->ngpus++;
-	}
-	all_peers(nd);
-	if (peer)
-		for (int a = 0; a < nd->ngpus; a++)
-			for (int b = 0; b < nd->ngpus; b++) {
-				int can = 0;
-				if (a != b && (peer(&can, dev[a], dev[b]) != 0 || !can))
-					nd->gpus[a].peers &= ~(1ULL << b);
-			}
-	return 0;
-}
-
-void pr_nodes_local(pr_nodes *ns)
-{
-	memset(ns, 0, sizeof *ns);
-	char host[64] = "local";
-	gethostname(host, sizeof host - 1);
-	pr_node *nd = add_node(ns, host);
-	long cores = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-	nd->cpu = cores > 0 ? (double)cores : 1;
-	nd->memory = pages > 0 && page > 0 ? (double)pages * (double)page : 1e18;
-	char why[200];
-	if (gpus_nvml(nd, why, sizeof why) < 0 && gpus_cuda(nd, why, sizeof why) < 0)
-		snprintf(ns->no_gpu, sizeof ns->no_gpu, "%s", why);
-	else if (nd->ngpus == 0)
-		snprintf(ns->no_gpu, sizeof ns->no_gpu, "the GPU driver reports no devices");
-}
-
-int pr_nodes_from_json(pr_nodes *ns, const char *text, char **err)
-{
-	memset(ns, 0, sizeof *ns);
-	ns->simulated = 1;
-	json_error_t je;
-	json_t *a = json_loads(text, 0, &je);
-	if (!json_is_array(a) || json_array_size(a) == 0) {
-		*err = strdup("the resources file gives no nodes");
-		json_decref(a);
-		return -1;
-	}
-	size_t i;
-	json_t *o;
-	json_array_foreach(a, i, o) {
-		pr_node *nd = add_node(ns, json_string_value(json_object_get(o, "name")));
-		nd->cpu = json_number_value(json_object_get(o, "cpu"));
-		nd->memory = json_number_value(json_object_get(o, "memory"));
-		json_t *gs = json_object_get(o, "gpus");
-		nd->gpus = xcalloc(json_array_size(gs), sizeof *nd->gpus);
-		size_t k;
-		json_t *g;
-		json_array_foreach(gs, k, g) {
-			if (nd->ngpus == 64)
-				break;
-			pr_gpu *d = &nd->gpus[nd->ngpus];
-			snprintf(d->type, sizeof d->type, "%s", json_string_value(json_object_get(g, "type")) ?: "");
-			d->memory = json_number_value(json_object_get(g, "memory"));
-			d->index = d->minor = nd->ngpus;
-			/* a UUID in CUDA's form, made from the node's and the device's places */
-			snprintf(d->uuid, sizeof d->uuid, "GPU-00000000-0000-4000-%04x-%012x", (unsigned)i, (unsigned)k);
-			nd->ngpus++;
-		}
-		all_peers(nd);
-		/* devices that name a peer group reach only the devices of that group */
-		for (int x = 0; x < nd->ngpus; x++)
-			for (int y = 0; y < nd->ngpus; y++) {
-				const char *gx = json_string_value(json_object_get(json_array_get(gs, (size_t)x), "peers"));
-				const char *gy = json_string_value(json_object_get(json_array_get(gs, (size_t)y), "peers"));
-				if (x != y && (gx || gy) && (!gx || !gy || strcmp(gx, gy) != 0))
-					nd->gpus[x].peers &= ~(1ULL << y);
-			}
-	}
-	json_decref(a);
-	snprintf(ns->no_gpu, sizeof ns->no_gpu, "the resources file gives no GPUs");
-	return 0;
-}
-
-void pr_nodes_free(pr_nodes *ns)
-{
-	for (int i = 0; i < ns->n; i++)
-		free(ns->v[i].gpus);
-	free(ns->v);
-	memset(ns, 0, sizeof *ns);
-}
-
-int pr_nodes_gpus(const pr_nodes *ns)
-{
-	int n = 0;
-	for (int i = 0; i < ns->n; i++)
-		n += ns->v[i].ngpus;
-	return n;
-}
-
-/* ---- placing ------------------------------------------------------------------ */
 
 /* Whether device G is of the type R asks for (words of its name: "H100" is an "NVIDIA H100 80GB HBM3"). */
 static int type_ok(const pr_gpu *g, const pr_request *r)
