@@ -191,7 +191,7 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 	json_object_set_new(o, "upstream", up);
 	json_object_set_new(o, "downstream", down);
 	if (json) {
-		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *s = pr_json_text_as(o, 0);
 		fprintf(out, "%s\n", s);
 		free(s);
 	} else {
@@ -207,11 +207,11 @@ int pr_report_lineage(const char *state_dir, const char *what, int json, FILE *o
 			fprintf(out, "  %s (stage %s, %s)\n    command: %.200s\n", json_string_value(json_object_get(t, "task")),
 				json_string_value(json_object_get(t, "stage")), json_string_value(json_object_get(t, "state")),
 				json_string_value(json_object_get(t, "command")));
-			char *ins = json_dumps(json_object_get(t, "inputs"), JSON_COMPACT);
+			char *ins = pr_json_text(json_object_get(t, "inputs"));
 			fprintf(out, "    inputs: %.200s\n", ins ? ins : "{}");
 			free(ins);
 		}
-		char *ps = json_dumps(json_object_get(o, "params"), JSON_COMPACT);
+		char *ps = pr_json_text(json_object_get(o, "params"));
 		fprintf(out, "parameters: %s\nfed:%s\n", ps ? ps : "{}", json_array_size(down) ? "" : " nothing");
 		free(ps);
 		json_array_foreach(down, i, t)

@@ -63,7 +63,7 @@ int pr_report_runs(const char *state_dir, int json, FILE *out, char **err)
 	}
 	json_decref(runs);
 	if (json) {
-		char *s = json_dumps(arr, JSON_COMPACT);
+		char *s = pr_json_text_as(arr, 0);
 		fprintf(out, "%s\n", s);
 		free(s);
 	}
@@ -200,7 +200,7 @@ int pr_report_show(const char *state_dir, long run, int json, FILE *out, char **
 	if (pr_query_failed(qy, err)) /* an attempt's row (the text was printed before: it has none) */
 		rc = 2;
 	else if (json) {
-		char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *s = pr_json_text_as(o, 0);
 		fprintf(out, "%s\n", s);
 		free(s);
 	}

@@ -110,8 +110,8 @@ static void why_text(FILE *out, const json_t *why)
 	json_t *c;
 	json_array_foreach(json_object_get(why, "changed"), i, c) {
 		json_t *before = json_object_get(c, "before"), *after = json_object_get(c, "after");
-		char *s1 = json_is_null(before) ? strdup("(none)") : json_dumps(before, JSON_ENCODE_ANY | JSON_COMPACT);
-		char *s2 = json_is_null(after) ? strdup("(none)") : json_dumps(after, JSON_ENCODE_ANY | JSON_COMPACT);
+		char *s1 = json_is_null(before) ? strdup("(none)") : pr_json_text(before);
+		char *s2 = json_is_null(after) ? strdup("(none)") : pr_json_text(after);
 		if (json_object_get(c, "input"))
 			fprintf(out, "  input '%s' changed: ", report_str(c, "input"));
 		else
@@ -187,7 +187,7 @@ int pr_report_why_format(const char *state_dir, const char *task, long run, int 
 	json_object_set(why, "compared_with", earlier ? json_object_get(earlier, "run") : json_null());
 	json_object_set_new(why, "changed", changes);
 	if (json) {
-		char *s = json_dumps(why, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		char *s = pr_json_text_as(why, 0);
 		fprintf(out, "%s\n", s);
 		free(s);
 	} else {

@@ -150,6 +150,8 @@ const char *pr_store_errmsg(pr_store *st);
  */
 typedef struct json_t json_t;
 char *pr_json_text(json_t *v);
+/* ... with keys in their order (SORT 0) or sorted (1). */
+char *pr_json_text_as(json_t *v, int sort);
 void pr_shell_quote(FILE *f, const char *s, size_t n);
 
 /* ---- resources-*.c: nodes (resources-nodes.c), GPUs (resources-gpu.c), placing a task

@@ -21,7 +21,7 @@ static int by_key(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void json_text(FILE *f, json_t *v)
+static void json_text(FILE *f, json_t *v, int sort)
 {
 	size_t k;
 	json_t *x;
@@ -31,16 +31,17 @@ static void json_text(FILE *f, json_t *v)
 		const char **keys = malloc((n + 1) * sizeof *keys);
 		const char *key;
 		json_object_foreach(v, key, x) keys[c++] = key;
-		qsort(keys, c, sizeof *keys, by_key);
+		if (sort)
+			qsort(keys, c, sizeof *keys, by_key);
 		fputc('{', f);
 		for (k = 0; k < c; k++) {
 			if (k)
 				fputc(',', f);
 			json_t *s = json_string(keys[k]);
-			json_text(f, s);
+			json_text(f, s, sort);
 			json_decref(s);
 			fputc(':', f);
-			json_text(f, json_object_get(v, keys[k]));
+			json_text(f, json_object_get(v, keys[k]), sort);
 		}
 		fputc('}', f);
 		free(keys);
@@ -51,7 +52,7 @@ static void json_text(FILE *f, json_t *v)
 		json_array_foreach(v, k, x) {
 			if (k)
 				fputc(',', f);
-			json_text(f, x);
+			json_text(f, x, sort);
 		}
 		fputc(']', f);
 		break;
@@ -93,16 +94,21 @@ static int has_real(json_t *v)
 
 char *pr_json_text(json_t *v)
 {
+	return pr_json_text_as(v, 1);
+}
+
+char *pr_json_text_as(json_t *v, int sort)
+{
 	if (!v)
 		v = json_null();
 	if (!has_real(v)) /* jansson writes all else as we would */
-		return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+		return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | (sort ? JSON_SORT_KEYS : JSON_PRESERVE_ORDER));
 	char *out;
 	size_t len;
 	FILE *f = open_memstream(&out, &len);
 	if (!f)
 		abort();
-	json_text(f, v);
+	json_text(f, v, sort);
 	fclose(f);
 	return out;
 }

@@ -70,7 +70,9 @@ cf > "$TMP/cf3"
 # a Float made at run time reads as 0.1 in the next command and the result
 S="$TMP/fl"; mkdir -p "$S"
 out=$("$PIPEC" run --quiet --no-sandbox --state-dir "$S" tests/engine/floats.pipe 2>/dev/null)
-[ "$out" = '{"said":"0.1","x":0.1}' ] && ok "a Float made at run time is written 0.1 in a command and in the result" || fail "floats: $out"
+lin=$("$PIPEC" lineage say --state-dir "$S" 2>&1)
+[ "$out" = '{"said":"0.1","x":0.1}' ] && echo "$lin" | grep -qx '    inputs: {"x":0.1}' && echo "$lin" | grep -q 'echo 0.1 >' \
+	&& ok "a Float made at run time is written 0.1 in a command, the result and lineage" || fail "floats: $out $lin"
 
 # a List[File] output's directory exists before the command writes into it
 for mode in --no-sandbox ""; do
