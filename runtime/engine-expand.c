@@ -4,8 +4,11 @@
  * it per element (`clean[*]` becomes `clean[0]`, `clean[1]`, ...), whose
  * expressions have the element in place of `{"item": SID}`; the template
  * then waits for its instances (its group), and the `gather` that makes
- * the `for`'s own value is their outputs in order.  The plan kept with the
- * run is replaced by the expanded one, so a resume sees the instances.
+ * the `for`'s own value is their outputs in order.  What an expansion adds
+ * is recorded in the store in its own form (store.c, expansions: each
+ * instance, each template's group, each inner `for`), never by rewriting
+ * the plan kept with the run; a resume and the reports read the plan with
+ * those added back, in order.
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -90,6 +93,10 @@ char *pe_inner_for(runner *R, const char *x, const char *sid, size_t k, json_t *
 		}
 		json_object_set_new(n, "within", within);
 		json_object_set_new(scs, name, n);
+		char *body = pr_json_text(n);
+		pe_begin(R);
+		pr_store_expansion(&R->store, R->run, "scatter", name, body);
+		free(body);
 	}
 	return name;
 }
@@ -157,8 +164,8 @@ json_t *pe_scatter_list(runner *R, const char *sid, int *missing)
  * (a template, id "x[*]") gets one instance per element ("x[0]", ...), its
  * item and the references to its siblings made that element's; a template
  * then waits for its instances (its "group") and ends when they have.  The
- * instances are added to the plan kept in the store in the same
- * transaction as their first events, so a resume has them.
+ * instances are recorded in the store (expansions) in the same transaction
+ * as their first events, so a resume has them.
  */
 void pe_expand(runner *R, const char *sid)
 {
@@ -236,9 +243,20 @@ void pe_expand(runner *R, const char *sid)
 	for (uint32_t i = n0; i < n; i++) {
 		pr_store_new_task(&R->store, R->run, R->t[i].id, R->t[i].stage);
 	}
-	char *plan = json_dumps(R->plan, JSON_COMPACT);
-	pr_store_plan(&R->store, R->run, plan);
-	free(plan);
+	/* what the for added, in its own form (the plan kept is never rewritten): each instance, each
+	 * template's group; the inner fors were recorded as they were made (pe_inner_for()) */
+	for (uint32_t i = n0; i < n; i++) {
+		char *body = pr_json_text(R->t[i].j);
+		pr_store_expansion(&R->store, R->run, "task", R->t[i].id, body);
+		free(body);
+	}
+	for (uint32_t i = 0; i < n0; i++) {
+		if (!in_scatter(R, R->t[i].id, sid))
+			continue;
+		char *body = pr_json_text(R->t[i].plan.instances);
+		pr_store_expansion(&R->store, R->run, "group", R->t[i].id, body);
+		free(body);
+	}
 	for (uint32_t i = 0; i < n; i++) /* the instances that can go, and templates of an empty list */
 		if (R->t[i].pending == 0 && R->t[i].st == S_PENDING && (i >= n0 || in_scatter(R, R->t[i].id, sid)))
 			pe_consider(R, i);

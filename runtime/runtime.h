@@ -27,6 +27,8 @@
 
 #include "pipec-runtime.h"
 
+typedef struct json_t json_t;
+
 typedef struct pr_store {
 	sqlite3 *db;
 	struct {               /* other prepared statements, by their SQL's address */
@@ -95,8 +97,17 @@ int pr_store_running(pr_store *st, long run, const char *task, int attempt, long
 		     const char *command, const char *placement);
 /* Records a task's attempt ending: when, its exit status (-1: none) or the signal that killed it (0: none). */
 int pr_store_finished(pr_store *st, long run, const char *task, int attempt, double finished, int exit_code, int signal);
-/* Replaces the plan kept with RUN (a run-time for added tasks to it). */
-int pr_store_plan(pr_store *st, long run, const char *plan);
+/*
+ * What a run-time for added to RUN's plan, in its own form (the plan kept is
+ * never rewritten): KIND "task" (an instance; BODY its JSON), "group" (a
+ * template's instances, BODY the array of their ids), "scatter" (an inner
+ * for, BODY its {over, within}).  pr_store_apply_expansions(): adds RUN's,
+ * in order, to PLAN (the plan as run-time fors left it, as resume and the
+ * reports read it); 0 or -1.
+ */
+int pr_store_expansion(pr_store *st, long run, const char *kind, const char *id, const char *body);
+int pr_store_has_expansions(sqlite3 *db, long run);
+int pr_store_apply_expansions(sqlite3 *db, long run, json_t *plan);
 /* Keeps the simulated nodes (JSON) a run is placed on. */
 int pr_store_run_nodes(pr_store *st, long run, const char *nodes);
 int pr_store_finish_run(pr_store *st, long run, const char *status);
@@ -148,7 +159,6 @@ const char *pr_store_errmsg(pr_store *st);
  * parts, reports.  pr_shell_quote(): the N bytes of S as one shell word
  * (as they are when they need no quotes, else in single quotes).
  */
-typedef struct json_t json_t;
 char *pr_json_text(json_t *v);
 /* ... with keys in their order (SORT 0) or sorted (1). */
 char *pr_json_text_as(json_t *v, int sort);
@@ -282,7 +292,6 @@ int pr_sandbox_reap(const pr_sandbox *sb, const char *cgroup, char *note, size_t
  * column's zero ("", 0).  A question the store cannot answer (a table or
  * column an old store lacks) has the empty answer. */
 typedef struct pr_query pr_query;
-typedef struct json_t json_t; /* jansson's */
 
 /* Opens the store in STATE_DIR for reading and checks it (pr_query_check()), or NULL with *ERR (a new
  * message): no store there, one that cannot be opened, or one that is damaged, each said as `pipec run`

@@ -429,6 +429,9 @@ json_t *pr_query_plan(pr_query *qy, long run)
 			plan = json_loads(col(q, 0), 0, NULL);
 	}
 	sqlite3_finalize(q);
+	/* with what its run-time fors added, kept in their own form */
+	if (plan && pr_store_has_expansions(qy->db, planned))
+		pr_store_apply_expansions(qy->db, planned, plan);
 	return plan;
 }
 

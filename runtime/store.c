@@ -17,6 +17,11 @@
  *   cache(key, run, task, parts, outputs)                 -- results by what made them (parts:
  *                                                         -- NULL, they are in keys)
  *   checkpoints(run, task, attempt, path, at)             -- the newest checkpoint an attempt left
+ *   expansions(seq, run, kind, id, body)                  -- what run-time fors added to the run's
+ *                                                         -- plan, in order: an instance (task,
+ *                                                         -- its JSON), a template's instances
+ *                                                         -- (group), an inner for (scatter); the
+ *                                                         -- plan kept is never rewritten
  *
  * The database is opened with journal_mode=WAL, synchronous=FULL and a busy
  * timeout; `quick_check` must pass or the file is refused (and left as it
@@ -34,6 +39,8 @@
  * writer thread.
  */
 #include "store.h"
+
+#include <jansson.h>
 
 #include <sodium.h>
 
@@ -59,6 +66,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS cache(key TEXT PRIMARY KEY, run INTEGER, task TEXT, parts TEXT,"
 	" outputs TEXT);"
 	"CREATE TABLE IF NOT EXISTS checkpoints(run INTEGER, task TEXT, attempt INTEGER, path TEXT, at REAL);"
+	"CREATE TABLE IF NOT EXISTS expansions(seq INTEGER PRIMARY KEY, run INTEGER, kind TEXT, id TEXT, body TEXT);"
+	"CREATE INDEX IF NOT EXISTS expansions_run ON expansions(run);"
 	"CREATE TABLE IF NOT EXISTS attempts(run INTEGER, task TEXT, attempt INTEGER, pid INTEGER, dir TEXT,"
 	" started REAL, finished REAL, exit_code INTEGER, signal INTEGER, placement TEXT,"
 	" PRIMARY KEY(run, task, attempt));";
@@ -269,10 +278,6 @@ int pr_store_run_nodes(pr_store *st, long run, const char *nodes)
 	return pr_store_put(st, "UPDATE runs SET nodes = ? WHERE id = ?", "tl", nodes, run);
 }
 
-int pr_store_plan(pr_store *st, long run, const char *plan)
-{
-	return pr_store_put(st, "UPDATE runs SET plan = ? WHERE id = ?", "tl", plan, run);
-}
 
 int pr_store_finish_run(pr_store *st, long run, const char *status)
 {
@@ -422,6 +427,73 @@ int pr_store_run_plan(pr_store *st, long run, long *id, char **plan, size_t *len
 			*nodes = strdup((const char *)sqlite3_column_text(q, 2));
 		rc = 0;
 	}
+	sqlite3_finalize(q);
+	if (rc == 0 && pr_store_has_expansions(st->db, *id)) { /* the plan with what its run-time fors added */
+		json_t *p = json_loadb(*plan, *len, 0, NULL);
+		if (p && pr_store_apply_expansions(st->db, *id, p) == 0) {
+			char *text = json_dumps(p, JSON_COMPACT);
+			if (text) {
+				free(*plan);
+				*plan = text;
+				*len = strlen(text);
+			}
+		}
+		json_decref(p);
+	}
+	return rc;
+}
+
+int pr_store_expansion(pr_store *st, long run, const char *kind, const char *id, const char *body)
+{
+	return pr_store_put(st, "INSERT INTO expansions(run, kind, id, body) VALUES(?, ?, ?, ?)", "ltt" "t", run, kind, id,
+			    body);
+}
+
+int pr_store_has_expansions(sqlite3 *db, long run)
+{
+	sqlite3_stmt *q;
+	int any = 0;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM expansions WHERE run = ? LIMIT 1", -1, &q, NULL) != SQLITE_OK)
+		return 0; /* a store from before there were expansions: its runs rewrote their plans */
+	sqlite3_bind_int64(q, 1, run);
+	any = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return any;
+}
+
+int pr_store_apply_expansions(sqlite3 *db, long run, json_t *plan)
+{
+	sqlite3_stmt *q;
+	if (sqlite3_prepare_v2(db, "SELECT kind, id, body FROM expansions WHERE run = ? ORDER BY seq", -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(q, 1, run);
+	json_t *tasks = json_object_get(plan, "tasks"), *byid = json_object();
+	size_t k;
+	json_t *t;
+	json_array_foreach(tasks, k, t) if (json_is_string(json_object_get(t, "id")))
+		json_object_set(byid, json_string_value(json_object_get(t, "id")), t);
+	int rc = json_is_array(tasks) ? 0 : -1;
+	while (rc == 0 && sqlite3_step(q) == SQLITE_ROW) {
+		const char *kind = (const char *)sqlite3_column_text(q, 0), *id = (const char *)sqlite3_column_text(q, 1);
+		json_t *body = sqlite3_column_text(q, 2) ? json_loads((const char *)sqlite3_column_text(q, 2), JSON_DECODE_ANY, NULL)
+							  : NULL;
+		if (!kind || !id || !body) {
+			rc = -1;
+		} else if (!strcmp(kind, "task")) {
+			json_array_append(tasks, body);
+			json_object_set(byid, id, body);
+		} else if (!strcmp(kind, "group")) {
+			json_t *tmpl = json_object_get(byid, id);
+			if (tmpl)
+				json_object_set(tmpl, "group", body);
+		} else if (!strcmp(kind, "scatter")) {
+			if (!json_object_get(plan, "scatters"))
+				json_object_set_new(plan, "scatters", json_object());
+			json_object_set(json_object_get(plan, "scatters"), id, body);
+		}
+		json_decref(body);
+	}
+	json_decref(byid);
 	sqlite3_finalize(q);
 	return rc;
 }

@@ -103,6 +103,24 @@ for mode in --no-sandbox ""; do
 done
 rm -rf "$IN"
 
+# a run-time for's instances are recorded in their own form: the plan kept
+# with the run is the plan it was given, byte for byte; a resume and lineage
+# see the instances
+S="$TMP/exp"; mkdir -p "$S"
+"$PIPEC" build tests/run/scatter.pipe -p n=3 -o "$TMP/exp-plan.json" 2>/dev/null
+"$PIPEC" run --quiet --no-sandbox --state-dir "$S" "$TMP/exp-plan.json" > "$TMP/exp.out" 2>&1
+python3 - "$S/.pipec/state.db" "$TMP/exp-plan.json" <<'PY' && "$PIPEC" lineage 'score[2]' --state-dir "$S" | grep -q 'score\[2\]' \
+	&& ok "the plan kept with a run is the one it was given; its run-time for's instances are recorded on their own (and lineage finds them)" \
+	|| fail "expansions: $(cat "$TMP/exp.out")"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+plan, kept = db.execute("SELECT r.plan, p.plan FROM runs r JOIN plans p ON p.key = r.plan_key").fetchone()
+assert plan is None, "the run's plan was rewritten"
+assert kept == open(sys.argv[2]).read(), "the plan kept is not the plan given"
+kinds = dict(db.execute("SELECT kind, count(*) FROM expansions GROUP BY kind").fetchall())
+assert kinds.get("task", 0) >= 6 and kinds.get("group", 0) >= 2, kinds
+PY
+
 # a checkpointing task that runs out of memory in every attempt: paused a
 # bounded number of times, then failed saying why (it once paused for ever)
 S="$TMP/oom"; mkdir -p "$S"
