@@ -31,7 +31,16 @@
  * The clone shares the runtime's memory (CLONE_VM | CLONE_VFORK, as
  * posix_spawn does) so starting a task costs no copy of the runtime; the
  * child does only system calls on what the parent prepared, and reports a
- * failed step through that shared memory.
+ * failed step (and the kept path it was on) through that shared memory.
+ * So everything the jail points to is read by the child, in the caller's
+ * memory, while other threads run: it must be the caller's own and stay
+ * unchanged until pr_sandbox_spawn() returns.  (The work tree's path was
+ * once a static buffer that the loop rewrote for the next task while a
+ * spawner thread's child read it; glibc's snprintf stores a NUL first, so
+ * the child now and then read "": "cannot put back the attempt's
+ * directories: No such file or directory", or, read by open_tree, a task
+ * silently without the work tree.  A kept path that cannot be cloned now
+ * fails the start, named, instead of being left out.)
  */
 #define _GNU_SOURCE
 #include "runtime.h"
@@ -569,6 +578,7 @@ typedef struct child {
 	int flags;
 	int fd_null;             /* /dev/null of the host, opened before */
 	int step, err;           /* where the child failed, and errno (shared memory: read by the parent) */
+	const char *what;        /* ... and the kept path that step was on, or NULL */
 	pid_t task;              /* entering the run's namespaces: the task's pid */
 	char *stack;             /* ... and the stack it runs on */
 	int tree[PR_JAIL_KEEP];  /* clones of the kept paths */
@@ -700,18 +710,19 @@ static int child_main(void *arg)
 		if (!c->from_template && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			FAIL(ST_PRIVATE);
 		if (sb->rdonly) {
-			/* the paths that stay visible, cloned before anything covers them */
+			/* the paths that stay visible, cloned before anything covers them: each is there (the
+			 * caller looked), and one that is not fails the start rather than run without it */
 			for (int k = 0; k < j->nkeep; k++)
-				if ((c->tree[k] = open_tree(AT_FDCWD, j->keep[k].path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 &&
-				    errno != ENOENT)
+				if ((c->tree[k] = open_tree(AT_FDCWD, j->keep[k].path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0) {
+					c->what = j->keep[k].path;
 					FAIL(ST_CLONE);
+				}
 			int st = c->from_template ? 0 : base_tree(j->gpu_minor, j->ngpus);
 			if (st || (st = private_mounts()))
 				FAIL(st);
 			/* the kept paths, parents first (they are listed so), read-only unless writable */
 			for (int k = 0; k < j->nkeep; k++) {
-				if (c->tree[k] < 0)
-					continue;
+				c->what = j->keep[k].path;
 				mkpath(j->keep[k].path, j->keep[k].dir);
 				if (move_mount(c->tree[k], "", AT_FDCWD, j->keep[k].path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 					FAIL(ST_KEEP);
@@ -724,6 +735,7 @@ static int child_main(void *arg)
 					FAIL(ST_KEEP);
 				close(c->tree[k]);
 			}
+			c->what = NULL;
 		}
 		if ((c->flags & CLONE_NEWPID) && sb->own_proc) {
 			if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -813,6 +825,7 @@ void pr_sandbox_thread_end(void)
 	}
 }
 
+/* J and the strings it points to are read by the child until this returns: the caller's own, unchanged meanwhile. */
 pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 {
 	if (cg_make(sb, j, why, wn) < 0)
@@ -868,7 +881,10 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 		return -1;
 	}
 	if (c.step) {
-		snprintf(why, wn, "sandbox: cannot %s: %s", steps[c.step], strerror(c.err));
+		if (c.what)
+			snprintf(why, wn, "sandbox: cannot %s (%s): %s", steps[c.step], c.what, strerror(c.err));
+		else
+			snprintf(why, wn, "sandbox: cannot %s: %s", steps[c.step], strerror(c.err));
 		if (!enter)
 			waitpid(pid, NULL, 0);
 		pr_sandbox_reap(sb, j->cgroup, NULL, 0);
