@@ -64,6 +64,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -133,6 +134,16 @@ static int lo_up(void)
  */
 static int base_tree(const int *gpu_minor, int ngpus);
 
+/*
+ * In a helper the runtime forks (the namespace holder, the probe): it dies
+ * with the runtime (the thread that forked it), also when that is killed
+ * before it can kill the helper; 0, or -1 when the runtime is gone already.
+ */
+static int die_with(pid_t parent)
+{
+	return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 && getppid() == parent ? 0 : -1;
+}
+
 static void make_holder(pr_sandbox *sb)
 {
 	int p[2];
@@ -140,10 +151,14 @@ static void make_holder(pr_sandbox *sb)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return;
 	int more = sb->flags & (CLONE_NEWIPC | CLONE_NEWUTS);
+	pid_t runtime = getpid();
 	pid_t h = fork();
 	if (h == 0) {
 		close(p[0]);
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 && map_ids(sb->uid_map, sb->gid_map) == 0 && lo_up() == 0) {
+		if (die_with(runtime) < 0)
+			_exit(0);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 && map_ids(sb->uid_map, sb->gid_map) == 0 && lo_up() == 0 &&
+		    die_with(runtime) == 0 /* again: a change of credentials may clear it */) {
 			char k = more && unshare(more) == 0 && (!(more & CLONE_NEWUTS) || sethostname("pipec", 5) == 0) ? 'a' : 'k';
 			/* the mount template: what every task's mount namespace has, made once */
 			char m = sb->rdonly && (sb->flags & CLONE_NEWNS) && unshare(CLONE_NEWNS) == 0 &&
@@ -312,10 +327,11 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 		return;
 	snprintf(sb->uid_map, sizeof sb->uid_map, "%ld %ld 1", (long)geteuid(), (long)geteuid());
 	snprintf(sb->gid_map, sizeof sb->gid_map, "%ld %ld 1", (long)getegid(), (long)getegid());
+	pid_t runtime = getpid();
 	pid_t p = fork();
 	int got = 0, st;
 	if (p == 0)
-		_exit(probe_child(sb));
+		_exit(die_with(runtime) == 0 ? probe_child(sb) : 0);
 	if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st))
 		got = WEXITSTATUS(st);
 	sb->flags = (got & PB_USER ? CLONE_NEWUSER : 0) | (got & PB_MOUNT ? CLONE_NEWNS : 0) |
@@ -568,6 +584,30 @@ int pr_sandbox_reap(const pr_sandbox *sb, const char *name, char *note, size_t n
 			usleep(1000);
 	}
 	return oom;
+}
+
+void pr_sandbox_sweep(const pr_sandbox *sb, const char *prefix, int (*claimed)(const char *name, void *arg), void *arg)
+{
+	if (!sb->on)
+		return;
+	size_t pl = strlen(prefix);
+	for (int c = 0; c < PR_CG_N; c++) {
+		int seen = 0; /* v2: the controllers share one directory, looked at once */
+		for (int b = 0; b < c; b++)
+			seen |= sb->cg_version[b] && !strcmp(sb->cg_base[b], sb->cg_base[c]);
+		DIR *d = sb->cg_version[c] && !seen ? opendir(sb->cg_base[c]) : NULL;
+		if (!d)
+			continue;
+		for (struct dirent *e; (e = readdir(d));) {
+			const char *name = e->d_name;
+			if (strncmp(name, "pipec-", 6) || strncmp(name + 6, prefix, pl) || (claimed && claimed(name + 6, arg)))
+				continue;
+			char dir[8400];
+			cg_dir(sb, c, name + 6, dir, sizeof dir);
+			rmdir(dir); /* an empty one goes; one with a process in it stays (EBUSY) */
+		}
+		closedir(d);
+	}
 }
 
 /* ---- the child ------------------------------------------------------------------ */
