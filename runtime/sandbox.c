@@ -23,7 +23,11 @@
  * resort.  An attempt's cgroup is made before its process starts and the
  * process put in it before it is let go (the start handshake of run.c), so
  * nothing the command runs escapes it; when it ends, an out-of-memory kill
- * is read from the cgroup and reported as such.
+ * is read from the cgroup and reported as such.  A runtime that is killed
+ * leaves the cgroups of the attempts it had made ready: the executor has
+ * pr_sandbox_sweep() remove them when the state directory's next run or
+ * resume starts.  The helpers it forks (the namespace holder, the probe)
+ * die with it (a parent-death signal).
  *
  * What the host does not give is found once, by pr_sandbox_probe(), and
  * said once: the run goes on with the protections that remain.
@@ -130,7 +134,8 @@ static int lo_up(void)
  * and uts namespaces (hostname "pipec"), another ~0.08 ms a task: the tasks
  * of a run can see each other's System V and POSIX IPC, never the host's.
  * A forked child makes them; their /proc files, held open, keep them after
- * it is gone.
+ * it is gone (the runtime kills it once it has them, and a runtime killed
+ * before that takes it along: die_with()).
  */
 static int base_tree(const int *gpu_minor, int ngpus);
 
