@@ -5,7 +5,10 @@
 # from a ledger every task appends to); the store passes integrity_check; no
 # task process is left behind.  The tasks append to a ledger outside their
 # attempt directories, which the sandbox forbids, so these runs use
-# --no-sandbox; tests/sandbox.sh resumes a sandboxed run.
+# --no-sandbox; tests/sandbox.sh resumes a sandboxed run.  At the end, a
+# sandboxed run of short tasks is killed 5 times (run and resumes) and
+# resumed to the end, and one is killed, cancelled and run anew: no cgroup
+# of the state directory and no process of the run is left either way.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 cd "$TMP" || exit 2
 S="$TMP/state"; mkdir -p "$S"

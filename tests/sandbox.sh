@@ -5,7 +5,9 @@
 # read-only; host variables are not visible; no capabilities, a pid
 # namespace of its own; the memory limit is enforced and reported as out of
 # memory; the pids limit holds; a timeout kills everything the task started;
-# a sandboxed run killed mid-way resumes.  Where this host cannot give a
+# a sandboxed run killed mid-way resumes; many tasks prepared together, with
+# inputs in folders of their own under /tmp, each see theirs and the work
+# tree, and none fails to start.  Where this host cannot give a
 # protection, the run says so once (shown by running as an unprivileged
 # user, who has no cgroups here), and the check looks for that instead.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
