@@ -21,7 +21,11 @@
  * waitpid(), reads the shells, and reports each end, after removing the
  * attempt's cgroups (which say whether its memory limit killed it).  An
  * adopted attempt (started by a runtime that died: not our child) is
- * looked at every 0.1 s: its .exit, or its process group gone.
+ * looked at every 0.1 s: its .exit, or its process group gone.  What a
+ * runtime of the same state directory that was killed left of cgroups (of
+ * attempts it had started ahead or was starting: known to no one after) is
+ * removed when a run or resume starts, and again when it ends, each empty
+ * pipec-TAG-* cgroup that no live attempt holds (sweep_cgroups()).
  *
  * The per-task slots (lx_task) are indexed like the engine's tasks and
  * grow as run-time `for`s add tasks.
@@ -84,6 +88,46 @@ int lx_reap_cgroups(local *L, uint32_t task, int attempt, char *note, size_t n)
 	char cg[128];
 	lx_cgroup_name(L, task, attempt, cg, sizeof cg);
 	return pr_sandbox_reap(&L->sb, cg, note, n);
+}
+
+/*
+ * Whether the cgroup NAME (TAG-RUN-TASK-ATTEMPT) is one this runtime still
+ * needs: any of its own run's until the resume has adopted what it adopts
+ * (an adopted attempt's cgroup says, when it is reaped, whether its memory
+ * limit killed it), then those of its live attempts.  Another run's, or an
+ * attempt's that no one runs (started ahead by a runtime that was killed,
+ * or being made when it was), is not.
+ */
+static int cgroup_claimed(const char *name, void *arg)
+{
+	local *L = arg;
+	long run;
+	unsigned task;
+	int attempt;
+	if (sscanf(name + strlen(L->tag), "-%ld-%u-%d", &run, &task, &attempt) != 3)
+		return 1; /* not an attempt's: left alone */
+	if (run != L->run)
+		return 0;
+	if (!L->swept)
+		return 1;
+	if (task >= L->cap)
+		return 0;
+	const lx_task *t = &L->t[task];
+	return t->attempt == attempt && (t->pid > 0 || t->spawning || t->parked || t->adopted);
+}
+
+/*
+ * The cgroups a runtime of this state directory made and could not remove
+ * (it was killed: the attempts it had started ahead, and those it was
+ * starting, are known to no one after): the empty ones go when a run or a
+ * resume starts — another run's at once, the run's own once the resume has
+ * adopted its attempts (the first poll) — and again when it ends.
+ */
+static void sweep_cgroups(local *L)
+{
+	char prefix[32];
+	snprintf(prefix, sizeof prefix, "%s-", L->tag);
+	pr_sandbox_sweep(&L->sb, prefix, cgroup_claimed, L);
 }
 
 /* PATH stays visible in J's sandbox (a directory when DIR), writable when WRITABLE. */
@@ -452,6 +496,10 @@ static void local_poll(pr_executor *x)
 	struct signalfd_siginfo si[16];
 	while (read(L->sfd, si, sizeof si) > 0) /* what woke us is looked at below, all of it */
 		;
+	if (!L->swept) { /* the resume has adopted what it adopts */
+		L->swept = 1;
+		sweep_cgroups(L);
+	}
 	lx_spawns_done(L);
 	lx_shells_read(L);
 	pid_t pid;
@@ -534,6 +582,8 @@ static void local_close(pr_executor *x)
 			kill(-t->pid, SIGKILL);
 		let_go(L, t);
 	}
+	L->swept = 1;
+	sweep_cgroups(L); /* what no attempt of the run holds now: none of its own is live */
 	free(L->t);
 	free(L->live);
 	if (L->exiting) /* the process ends next: its namespaces are let go of without waiting */
@@ -589,6 +639,7 @@ pr_executor *pr_local_new(int sandbox, int jobs, const char *root, const char *t
 	L->exiting = exiting;
 	pr_sandbox_probe(&L->sb, sandbox);
 	snprintf(missing, mn, "%s", L->sb.missing);
+	sweep_cgroups(L); /* other runs' leftovers; the run's own after the resume's adoptions */
 	L->pool = !L->sb.on && lx_proc_fds_open(); /* a standing shell reads a task's script through /proc */
 	/* started ahead, while tasks run: up to 4 × -j (at most 16) sandboxed attempts */
 	L->x.ahead = L->sb.on ? (4 * L->jobs < 16 ? 4 * L->jobs : 16) : 0;

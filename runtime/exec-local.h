@@ -61,6 +61,7 @@ typedef struct local {
 	char tag[20];          /* a short hash of ROOT: the attempts' cgroups are TAG-RUN-TASK-ATTEMPT */
 	long run;
 	int exiting;           /* the process ends after the run */
+	int swept;             /* the run's own leftover cgroups were removed (after the resume's adoptions) */
 	lx_task *t;            /* by the engine's task index */
 	uint32_t cap;
 	int nadopted;          /* adopted attempts still running: poll() looks at them every 0.1 s */

@@ -283,6 +283,9 @@ void pr_sandbox_thread_end(void);
 void pr_sandbox_end(pr_sandbox *sb);
 /* After the attempt ended: 1 if its memory limit killed it; NOTE says if the pids limit refused forks; its cgroups go. */
 int pr_sandbox_reap(const pr_sandbox *sb, const char *cgroup, char *note, size_t n);
+/* Removes each empty attempt cgroup whose name starts with PREFIX (a state directory's "TAG-") that CLAIMED
+ * (given the name, without "pipec-") does not say is a live attempt's: what a runtime killed had made. */
+void pr_sandbox_sweep(const pr_sandbox *sb, const char *prefix, int (*claimed)(const char *name, void *arg), void *arg);
 
 /* ---- store-query.c: the store's read side, what the reports ask ----------------
  *

@@ -23,7 +23,11 @@
  * resort.  An attempt's cgroup is made before its process starts and the
  * process put in it before it is let go (the start handshake of run.c), so
  * nothing the command runs escapes it; when it ends, an out-of-memory kill
- * is read from the cgroup and reported as such.
+ * is read from the cgroup and reported as such.  A runtime that is killed
+ * leaves the cgroups of the attempts it had made ready: the executor has
+ * pr_sandbox_sweep() remove them when the state directory's next run or
+ * resume starts.  The helpers it forks (the namespace holder, the probe)
+ * die with it (a parent-death signal).
  *
  * What the host does not give is found once, by pr_sandbox_probe(), and
  * said once: the run goes on with the protections that remain.
@@ -31,7 +35,16 @@
  * The clone shares the runtime's memory (CLONE_VM | CLONE_VFORK, as
  * posix_spawn does) so starting a task costs no copy of the runtime; the
  * child does only system calls on what the parent prepared, and reports a
- * failed step through that shared memory.
+ * failed step (and the kept path it was on) through that shared memory.
+ * So everything the jail points to is read by the child, in the caller's
+ * memory, while other threads run: it must be the caller's own and stay
+ * unchanged until pr_sandbox_spawn() returns.  (The work tree's path was
+ * once a static buffer that the loop rewrote for the next task while a
+ * spawner thread's child read it; glibc's snprintf stores a NUL first, so
+ * the child now and then read "": "cannot put back the attempt's
+ * directories: No such file or directory", or, read by open_tree, a task
+ * silently without the work tree.  A kept path that cannot be cloned now
+ * fails the start, named, instead of being left out.)
  */
 #define _GNU_SOURCE
 #include "runtime.h"
@@ -55,6 +68,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -120,9 +134,20 @@ static int lo_up(void)
  * and uts namespaces (hostname "pipec"), another ~0.08 ms a task: the tasks
  * of a run can see each other's System V and POSIX IPC, never the host's.
  * A forked child makes them; their /proc files, held open, keep them after
- * it is gone.
+ * it is gone (the runtime kills it once it has them, and a runtime killed
+ * before that takes it along: die_with()).
  */
 static int base_tree(const int *gpu_minor, int ngpus);
+
+/*
+ * In a helper the runtime forks (the namespace holder, the probe): it dies
+ * with the runtime (the thread that forked it), also when that is killed
+ * before it can kill the helper; 0, or -1 when the runtime is gone already.
+ */
+static int die_with(pid_t parent)
+{
+	return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 && getppid() == parent ? 0 : -1;
+}
 
 static void make_holder(pr_sandbox *sb)
 {
@@ -131,10 +156,14 @@ static void make_holder(pr_sandbox *sb)
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return;
 	int more = sb->flags & (CLONE_NEWIPC | CLONE_NEWUTS);
+	pid_t runtime = getpid();
 	pid_t h = fork();
 	if (h == 0) {
 		close(p[0]);
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 && map_ids(sb->uid_map, sb->gid_map) == 0 && lo_up() == 0) {
+		if (die_with(runtime) < 0)
+			_exit(0);
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 && map_ids(sb->uid_map, sb->gid_map) == 0 && lo_up() == 0 &&
+		    die_with(runtime) == 0 /* again: a change of credentials may clear it */) {
 			char k = more && unshare(more) == 0 && (!(more & CLONE_NEWUTS) || sethostname("pipec", 5) == 0) ? 'a' : 'k';
 			/* the mount template: what every task's mount namespace has, made once */
 			char m = sb->rdonly && (sb->flags & CLONE_NEWNS) && unshare(CLONE_NEWNS) == 0 &&
@@ -303,10 +332,11 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 		return;
 	snprintf(sb->uid_map, sizeof sb->uid_map, "%ld %ld 1", (long)geteuid(), (long)geteuid());
 	snprintf(sb->gid_map, sizeof sb->gid_map, "%ld %ld 1", (long)getegid(), (long)getegid());
+	pid_t runtime = getpid();
 	pid_t p = fork();
 	int got = 0, st;
 	if (p == 0)
-		_exit(probe_child(sb));
+		_exit(die_with(runtime) == 0 ? probe_child(sb) : 0);
 	if (p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st))
 		got = WEXITSTATUS(st);
 	sb->flags = (got & PB_USER ? CLONE_NEWUSER : 0) | (got & PB_MOUNT ? CLONE_NEWNS : 0) |
@@ -561,6 +591,30 @@ int pr_sandbox_reap(const pr_sandbox *sb, const char *name, char *note, size_t n
 	return oom;
 }
 
+void pr_sandbox_sweep(const pr_sandbox *sb, const char *prefix, int (*claimed)(const char *name, void *arg), void *arg)
+{
+	if (!sb->on)
+		return;
+	size_t pl = strlen(prefix);
+	for (int c = 0; c < PR_CG_N; c++) {
+		int seen = 0; /* v2: the controllers share one directory, looked at once */
+		for (int b = 0; b < c; b++)
+			seen |= sb->cg_version[b] && !strcmp(sb->cg_base[b], sb->cg_base[c]);
+		DIR *d = sb->cg_version[c] && !seen ? opendir(sb->cg_base[c]) : NULL;
+		if (!d)
+			continue;
+		for (struct dirent *e; (e = readdir(d));) {
+			const char *name = e->d_name;
+			if (strncmp(name, "pipec-", 6) || strncmp(name + 6, prefix, pl) || (claimed && claimed(name + 6, arg)))
+				continue;
+			char dir[8400];
+			cg_dir(sb, c, name + 6, dir, sizeof dir);
+			rmdir(dir); /* an empty one goes; one with a process in it stays (EBUSY) */
+		}
+		closedir(d);
+	}
+}
+
 /* ---- the child ------------------------------------------------------------------ */
 
 typedef struct child {
@@ -569,6 +623,7 @@ typedef struct child {
 	int flags;
 	int fd_null;             /* /dev/null of the host, opened before */
 	int step, err;           /* where the child failed, and errno (shared memory: read by the parent) */
+	const char *what;        /* ... and the kept path that step was on, or NULL */
 	pid_t task;              /* entering the run's namespaces: the task's pid */
 	char *stack;             /* ... and the stack it runs on */
 	int tree[PR_JAIL_KEEP];  /* clones of the kept paths */
@@ -700,18 +755,19 @@ static int child_main(void *arg)
 		if (!c->from_template && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			FAIL(ST_PRIVATE);
 		if (sb->rdonly) {
-			/* the paths that stay visible, cloned before anything covers them */
+			/* the paths that stay visible, cloned before anything covers them: each is there (the
+			 * caller looked), and one that is not fails the start rather than run without it */
 			for (int k = 0; k < j->nkeep; k++)
-				if ((c->tree[k] = open_tree(AT_FDCWD, j->keep[k].path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 &&
-				    errno != ENOENT)
+				if ((c->tree[k] = open_tree(AT_FDCWD, j->keep[k].path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0) {
+					c->what = j->keep[k].path;
 					FAIL(ST_CLONE);
+				}
 			int st = c->from_template ? 0 : base_tree(j->gpu_minor, j->ngpus);
 			if (st || (st = private_mounts()))
 				FAIL(st);
 			/* the kept paths, parents first (they are listed so), read-only unless writable */
 			for (int k = 0; k < j->nkeep; k++) {
-				if (c->tree[k] < 0)
-					continue;
+				c->what = j->keep[k].path;
 				mkpath(j->keep[k].path, j->keep[k].dir);
 				if (move_mount(c->tree[k], "", AT_FDCWD, j->keep[k].path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 					FAIL(ST_KEEP);
@@ -724,6 +780,7 @@ static int child_main(void *arg)
 					FAIL(ST_KEEP);
 				close(c->tree[k]);
 			}
+			c->what = NULL;
 		}
 		if ((c->flags & CLONE_NEWPID) && sb->own_proc) {
 			if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
@@ -813,6 +870,7 @@ void pr_sandbox_thread_end(void)
 	}
 }
 
+/* J and the strings it points to are read by the child until this returns: the caller's own, unchanged meanwhile. */
 pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 {
 	if (cg_make(sb, j, why, wn) < 0)
@@ -868,7 +926,10 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 		return -1;
 	}
 	if (c.step) {
-		snprintf(why, wn, "sandbox: cannot %s: %s", steps[c.step], strerror(c.err));
+		if (c.what)
+			snprintf(why, wn, "sandbox: cannot %s (%s): %s", steps[c.step], c.what, strerror(c.err));
+		else
+			snprintf(why, wn, "sandbox: cannot %s: %s", steps[c.step], strerror(c.err));
 		if (!enter)
 			waitpid(pid, NULL, 0);
 		pr_sandbox_reap(sb, j->cgroup, NULL, 0);

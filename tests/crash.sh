@@ -5,7 +5,10 @@
 # from a ledger every task appends to); the store passes integrity_check; no
 # task process is left behind.  The tasks append to a ledger outside their
 # attempt directories, which the sandbox forbids, so these runs use
-# --no-sandbox; tests/sandbox.sh resumes a sandboxed run.
+# --no-sandbox; tests/sandbox.sh resumes a sandboxed run.  At the end, a
+# sandboxed run of short tasks is killed 5 times (run and resumes) and
+# resumed to the end, and one is killed, cancelled and run anew: no cgroup
+# of the state directory and no process of the run is left either way.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 cd "$TMP" || exit 2
 S="$TMP/state"; mkdir -p "$S"
@@ -211,4 +214,46 @@ rows = db.execute(\"SELECT attempt, path FROM checkpoints WHERE task = 'train' O
 key = db.execute(\"SELECT cache_key FROM tasks WHERE id = 'train'\").fetchone()[0]
 assert key and rows and rows[-1][1].endswith('/checkpoints/%s/step' % key), (key, rows)
 " && ok "the newest checkpoint is recorded in the store, kept under the task's key" || fail "checkpoints table"
+# a sandboxed run of many short tasks killed mid-way a few times, each
+# resume killed too, then resumed to the end: no cgroup of the state
+# directory (pipec-TAG-*: those of attempts started ahead are known to no
+# one after a SIGKILL) and no process of the run (a task, a shell started
+# ahead, a namespace holder) is left
+X="$TMP/sbx-state"; XC="$TMP/sbx-cwd"; mkdir -p "$X" "$XC"
+python3 - > "$XC/short.pipe" <<'PY'
+n = 120
+print('stage s(i: Int) -> (out: Int) {\n  run: "sleep 0.1; echo ${i} > ${out}"\n}')
+print('pipeline main() -> List[Int] {')
+for k in range(n):
+    print('  let t%d = s(%d)' % (k, k))
+print('  return [%s]\n}' % ', '.join('t%d.out' % k for k in range(n)))
+PY
+(cd "$XC" && killed_after 0.6 "$PIPEC" run --quiet -j 2 --state-dir "$X" short.pipe)
+for d in 0.4 0.5 0.3 0.6; do
+	(cd "$XC" && killed_after "$d" "$PIPEC" resume --quiet -j 2 --state-dir "$X")
+done
+(cd "$XC" && "$PIPEC" resume --quiet -j 2 --state-dir "$X" --format json > "$TMP/sbx.json" 2> "$TMP/sbx.err"); rc=$?
+sleep 0.3
+xleft=$(cgroups_left "$X")
+xprocs="$(procs_under "$X") $(procs_under "$XC")"
+[ $rc -eq 0 ] && python3 -c "
+import json; r = json.load(open('$TMP/sbx.json'))
+assert r['status'] == 'succeeded' and r['result'] == list(range(120)), r
+" && ok "a sandboxed run killed mid-way 5 times resumes to the end" || fail "sandboxed kills: rc $rc $(tail -c 400 "$TMP/sbx.json") $(tail -3 "$TMP/sbx.err")"
+[ -z "$xleft" ] && ok "... leaving no cgroup of its state directory" || fail "cgroups left after 5 kills and resumes: $xleft"
+[ -z "$(echo $xprocs)" ] && ok "... and no process of the run" || fail "processes left: $(ps -o pid,ppid,args -p $(echo $xprocs | tr ' ' ,))"
+# a run killed and left for a new run (never resumed, or cancelled): what it
+# had started ahead is known to no one; the next run of the state directory
+# removes it
+sed 's/sleep 0.1;/sleep 0.11;/' "$XC/short.pipe" > "$XC/short2.pipe"
+(cd "$XC" && killed_after 0.8 "$PIPEC" run --quiet -j 2 --state-dir "$X" short2.pipe)
+(cd "$XC" && "$PIPEC" cancel --state-dir "$X" > /dev/null 2>&1)
+sleep 0.3
+(cd "$XC" && "$PIPEC" run --quiet -j 2 --state-dir "$X" short2.pipe > /dev/null 2> "$TMP/sbx2.err"); rc=$?
+sleep 0.3
+xleft=$(cgroups_left "$X")
+xprocs="$(procs_under "$X") $(procs_under "$XC")"
+[ $rc -eq 0 ] && [ -z "$xleft" ] && [ -z "$(echo $xprocs)" ] \
+	&& ok "a sandboxed run killed, cancelled and run anew: no cgroup and no process of the killed run is left" \
+	|| fail "killed, cancelled, run anew: rc $rc, cgroups left: $xleft, processes left: $xprocs $(tail -2 "$TMP/sbx2.err")"
 finish

@@ -5,7 +5,9 @@
 # read-only; host variables are not visible; no capabilities, a pid
 # namespace of its own; the memory limit is enforced and reported as out of
 # memory; the pids limit holds; a timeout kills everything the task started;
-# a sandboxed run killed mid-way resumes.  Where this host cannot give a
+# a sandboxed run killed mid-way resumes; many tasks prepared together, with
+# inputs in folders of their own under /tmp, each see theirs and the work
+# tree, and none fails to start.  Where this host cannot give a
 # protection, the run says so once (shown by running as an unprivileged
 # user, who has no cgroups here), and the check looks for that instead.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
@@ -114,6 +116,41 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 else
 	ok "state directory under /dev/shm: not tried (no writable /dev/shm)"
 fi
+
+# many short tasks prepared together, each keeping an input in a folder of its
+# own under /tmp and reading, through the kept work tree, what the task before
+# it wrote: every one sees both, and none fails to start (the work tree's path
+# was once a buffer the loop rewrote for the next task while a spawner's child
+# read it: "cannot put back the attempt's directories", or the tree silently
+# missing); a kept path that cannot be put back is named in the message
+SIB=$(mktemp -d /tmp/pipec-sib.XXXXXX)
+python3 - "$SIB" 40 <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for k in range(n):
+    os.makedirs("%s-%d" % (d, k), exist_ok=True)
+    open("%s-%d/f" % (d, k), "w").write("%d\n" % k)
+body = ['stage copy(f: File) -> File {\n  run: "cat ${f} > ${out}"\n}\n',
+        'stage show(g: File) -> String {\n  run: "cat ${g} > ${out}"\n}\n',
+        'pipeline main(%s) -> List[String] {\n' % ", ".join("f%d: File" % k for k in range(n)),
+        '  return [%s]\n}\n' % ", ".join("show(copy(f%d))" % k for k in range(n))]
+open(d + "/many.pipe", "w").write("".join(body))
+PY
+W="$TMP/siblings"; mkdir -p "$W"
+params=""
+for k in $(seq 0 39); do params="$params -p f$k=$SIB-$k/f"; done
+# shellcheck disable=SC2086
+"$PIPEC" run --quiet -j2 --format json --state-dir "$W" $params "$SIB/many.pipe" > "$TMP/sib.json" 2> "$TMP/sib.err"; rc=$?
+[ $rc -eq 0 ] && python3 -c "
+import json, sqlite3
+r = json.load(open('$TMP/sib.json'))['result']
+assert r == [str(k) for k in range(40)], r
+db = sqlite3.connect('$W/.pipec/state.db')
+bad = db.execute(\"SELECT task, detail FROM events WHERE detail LIKE '%sandbox:%'\").fetchall()
+assert not bad, bad
+" && ok "40 sandboxed tasks (-j2), inputs in 40 folders under /tmp and upstream outputs in the work tree: each sees its own, none fails to start" \
+	|| fail "siblings: rc $rc $(tail -3 "$TMP/sib.err") $(head -c 600 "$TMP/sib.json")"
+rm -rf "$SIB" "$SIB"-*
 
 # memory, pids and timeouts
 "$PIPEC" run --progress lines --format json --state-dir "$S" tests/sandbox/limits.pipe > "$TMP/limits.json" 2> "$TMP/limits.err"; rc=$?
