@@ -79,7 +79,7 @@ void pr_plan_key(const char *plan, size_t len, char key[65]);
 long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, size_t len, const char *key);
 /*
  * A run of a plan that is the same as an earlier run's may repeat it rather
- * than load the plan (run.c, try_replay()).  pr_store_replay_base(): the
+ * than load the plan (engine-cache.c, pe_try_replay()).  pr_store_replay_base(): the
  * run the latest run of plan KEY was or repeated, when that succeeded and
  * was recorded as one that can be repeated: its replay record (JSON, new
  * string) and *BASE; else NULL.  pr_store_replay_valid(): 0 when every

@@ -16,14 +16,14 @@
  *     directory under /tmp stays visible;
  *   - no_new_privs, a new session, every capability dropped (bounding set,
  *     and securebits so that uid 0 in the namespace gains none at exec);
- *   - the environment is the clean one run.c built.
+ *   - the environment is the clean one the engine built (engine-start.c).
  *
- * Memory, pids and cpu are limited by cgroups: v2 where the host has a
- * controller there, v1 where that is what it has, rlimits as the last
- * resort.  An attempt's cgroup is made before its process starts and the
- * process put in it before it is let go (the start handshake of run.c), so
- * nothing the command runs escapes it; when it ends, an out-of-memory kill
- * is read from the cgroup and reported as such.  A runtime that is killed
+ * Memory, pids and cpu are limited by cgroups (sandbox-cgroup.c), rlimits
+ * as the last resort.  An attempt's cgroup is made before its process
+ * starts and the process put in it before it is let go (the start
+ * handshake of exec-local.c), so nothing the command runs escapes it; when
+ * it ends, an out-of-memory kill is read from the cgroup and reported as
+ * such.  A runtime that is killed
  * leaves the cgroups of the attempts it had made ready: the executor has
  * pr_sandbox_sweep() remove them when the state directory's next run or
  * resume starts.  The helpers it forks (the namespace holder, the probe)
@@ -47,7 +47,7 @@
  * fails the start, named, instead of being left out.)
  */
 #define _GNU_SOURCE
-#include "runtime.h"
+#include "sandbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,11 +77,11 @@
 #define STACK_FRESH(p, n) ((void)(p), (void)(n))
 #endif
 
-static const char *const controllers[PR_CG_N] = {"memory", "pids", "cpu"};
+const char *const sb_controllers[PR_CG_N] = {"memory", "pids", "cpu"};
 
 /* ---- what the host gives ------------------------------------------------------ */
 
-static int write_file(const char *path, const char *text)
+int sb_write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -93,7 +93,7 @@ static int write_file(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-static int read_file(const char *path, char *buf, size_t n)
+int sb_read_file(const char *path, char *buf, size_t n)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -107,9 +107,9 @@ static int read_file(const char *path, char *buf, size_t n)
 /* Maps uid/gid of the parent namespace to themselves in a new user namespace (run in it). */
 static int map_ids(const char *uid_map, const char *gid_map)
 {
-	if (write_file("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
+	if (sb_write_file("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
 		return -1;
-	return write_file("/proc/self/uid_map", uid_map) < 0 || write_file("/proc/self/gid_map", gid_map) < 0 ? -1 : 0;
+	return sb_write_file("/proc/self/uid_map", uid_map) < 0 || sb_write_file("/proc/self/gid_map", gid_map) < 0 ? -1 : 0;
 }
 
 /* Brings up lo in this network namespace. */
@@ -239,89 +239,6 @@ static int probe_child(const pr_sandbox *sb)
 	return got;
 }
 
-/* Whether WORD is one of the words of LIST separated by any of SEPS ("cpu" is not in "cpuset memory"). */
-static int in_list(const char *list, const char *seps, const char *word)
-{
-	size_t n = strlen(word);
-	for (const char *p = list; *p; p += strcspn(p, seps), p += strspn(p, seps))
-		if (strcspn(p, seps) == n && !strncmp(p, word, n))
-			return 1;
-	return 0;
-}
-
-/* The directory of this process's cgroup for CONTROLLER, ready for children, in DIR; the version or 0. */
-static int cgroup_base(const char *controller, char *dir, size_t n, char *why, size_t wn)
-{
-	char mi[65536], cg[8192];
-	if (read_file("/proc/self/mountinfo", mi, sizeof mi) < 0 || read_file("/proc/self/cgroup", cg, sizeof cg) < 0) {
-		snprintf(why, wn, "cannot read /proc/self/cgroup");
-		return 0;
-	}
-	/* a cgroup2 mount, or a v1 cgroup mount whose options name the controller, and our path there */
-	for (char *line = strtok(mi, "\n"); line; line = strtok(NULL, "\n")) {
-		char mnt[4096], fstype[64], opts[1024];
-		char *sep = strstr(line, " - ");
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 || sscanf(sep, " - %63s %*s %1023s", fstype, opts) != 2)
-			continue;
-		int v2 = strcmp(fstype, "cgroup2") == 0;
-		if (!v2 && strcmp(fstype, "cgroup") != 0)
-			continue;
-		if (!v2 && !in_list(opts, ",", controller))
-			continue;
-		/* our place in this hierarchy: "0::/p" for v2, "N:ctl,...:/p" for v1 */
-		char path[4096] = "";
-		char cgc[8192];
-		snprintf(cgc, sizeof cgc, "%s", cg);
-		char *save = NULL;
-		for (char *l = strtok_r(cgc, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-			char *c1 = strchr(l, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-			if (!c2)
-				continue;
-			*c2 = 0;
-			if (v2 ? c1[1] == 0 : in_list(c1 + 1, ",", controller))
-				snprintf(path, sizeof path, "%s", c2 + 1);
-		}
-		if (!path[0])
-			continue;
-		char base[8300], file[8400], text[512];
-		snprintf(base, sizeof base, "%s%s", mnt, strcmp(path, "/") ? path : "");
-		if (v2) {
-			snprintf(file, sizeof file, "%s/cgroup.controllers", base);
-			if (read_file(file, text, sizeof text) < 0 || !in_list(text, " \n", controller))
-				continue;
-			/* children get the controller only if our cgroup hands it down: a cgroup
-			 * with processes cannot, so the runtime moves into a leaf of its own */
-			char want[64];
-			snprintf(want, sizeof want, "+%s", controller);
-			snprintf(file, sizeof file, "%s/cgroup.subtree_control", base);
-			if (write_file(file, want) < 0 && errno == EBUSY) {
-				char leaf[8400], pid[32];
-				snprintf(leaf, sizeof leaf, "%s/pipec-runtime-%ld", base, (long)getpid());
-				snprintf(pid, sizeof pid, "%ld", (long)getpid());
-				char procs[8500];
-				snprintf(procs, sizeof procs, "%s/cgroup.procs", leaf);
-				if ((mkdir(leaf, 0755) == 0 || errno == EEXIST) && write_file(procs, pid) == 0)
-					write_file(file, want);
-			}
-			if (read_file(file, text, sizeof text) < 0 || !in_list(text, " \n", controller))
-				continue;
-		}
-		/* can we make a child here? */
-		char probe[8400];
-		snprintf(probe, sizeof probe, "%s/pipec-probe-%ld", base, (long)getpid());
-		if (mkdir(probe, 0755) != 0) {
-			snprintf(why, wn, "cannot create a cgroup under %s: %s", base, strerror(errno));
-			continue;
-		}
-		rmdir(probe);
-		snprintf(dir, n, "%s", base);
-		return v2 ? 2 : 1;
-	}
-	if (!why[0])
-		snprintf(why, wn, "no cgroup hierarchy with the %s controller", controller);
-	return 0;
-}
-
 void pr_sandbox_probe(pr_sandbox *sb, int on)
 {
 	memset(sb, 0, sizeof *sb);
@@ -366,11 +283,11 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 	}
 	for (int c = 0; c < PR_CG_N; c++) {
 		char why[512] = "";
-		sb->cg_version[c] = cgroup_base(controllers[c], sb->cg_base[c], sizeof sb->cg_base[c], why, sizeof why);
+		sb->cg_version[c] = sb_cgroup_base(sb_controllers[c], sb->cg_base[c], sizeof sb->cg_base[c], why, sizeof why);
 		if (!sb->cg_version[c] && c == PR_CG_CPU)
 			MISSING("%sno cpu limit (%s)", len ? "; " : "", why);
 		else if (!sb->cg_version[c])
-			MISSING("%s%s limits by rlimit only (%s)", len ? "; " : "", controllers[c], why);
+			MISSING("%s%s limits by rlimit only (%s)", len ? "; " : "", sb_controllers[c], why);
 	}
 #undef MISSING
 }
@@ -447,171 +364,6 @@ void pr_sandbox_end(pr_sandbox *sb)
 		close(sb->let_go[1]); /* the thread reads to the end, closing each, and ends */
 		pthread_join(sb->let_go_th, NULL);
 		sb->let_go[0] = sb->let_go[1] = -1;
-	}
-}
-
-/* ---- one attempt ------------------------------------------------------------------ */
-
-/* The cgroup directory of controller C for an attempt named NAME. */
-static void cg_dir(const pr_sandbox *sb, int c, const char *name, char *out, size_t n)
-{
-	snprintf(out, n, "%s/pipec-%s", sb->cg_base[c], name);
-}
-
-static void cg_set(const char *dir, const char *file, const char *value)
-{
-	char path[8400];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	write_file(path, value);
-}
-
-/* Makes the attempt's cgroups with its limits; 0, or -1 with WHY. */
-/*
- * Whether the attempt gets a cgroup of controller C: only for a limit it has
- * (memory and cpu when its resources ask for them; pids always) — a cgroup
- * costs a few directory operations in each hierarchy, and a memory cgroup
- * without a limit would kill nothing.
- */
-static int cg_wanted(const pr_sandbox *sb, const pr_jail *j, int c)
-{
-	if (!sb->cg_version[c])
-		return 0;
-	return c == PR_CG_MEMORY ? j->memory > 0 : c == PR_CG_CPU ? j->cpu > 0 : j->pids > 0;
-}
-
-static int cg_make(const pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
-{
-	for (int c = 0; c < PR_CG_N; c++) {
-		if (!cg_wanted(sb, j, c))
-			continue;
-		int v2 = sb->cg_version[c] == 2;
-		char dir[8400], val[64];
-		cg_dir(sb, c, j->cgroup, dir, sizeof dir);
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-			snprintf(why, wn, "cannot create the cgroup %s: %s", dir, strerror(errno));
-			return -1;
-		}
-		if (c == PR_CG_MEMORY && j->memory > 0) {
-			snprintf(val, sizeof val, "%.0f", j->memory);
-			cg_set(dir, v2 ? "memory.max" : "memory.limit_in_bytes", val);
-			if (v2)
-				cg_set(dir, "memory.swap.max", "0");
-			else
-				cg_set(dir, "memory.memsw.limit_in_bytes", val);
-		} else if (c == PR_CG_PIDS && j->pids > 0) {
-			snprintf(val, sizeof val, "%ld", j->pids);
-			cg_set(dir, "pids.max", val);
-		} else if (c == PR_CG_CPU && j->cpu > 0) {
-			long quota = (long)(j->cpu * 100000);
-			if (v2) {
-				snprintf(val, sizeof val, "%ld 100000", quota);
-				cg_set(dir, "cpu.max", val);
-			} else {
-				cg_set(dir, "cpu.cfs_period_us", "100000");
-				snprintf(val, sizeof val, "%ld", quota);
-				cg_set(dir, "cpu.cfs_quota_us", val);
-			}
-		}
-	}
-	return 0;
-}
-
-static int cg_join(const pr_sandbox *sb, const pr_jail *j, pid_t pid)
-{
-	const char *name = j->cgroup;
-	char pidtext[32];
-	snprintf(pidtext, sizeof pidtext, "%ld", (long)pid);
-	for (int c = 0; c < PR_CG_N; c++) {
-		if (!cg_wanted(sb, j, c))
-			continue;
-		char dir[8400], procs[8500];
-		cg_dir(sb, c, name, dir, sizeof dir);
-		snprintf(procs, sizeof procs, "%s/cgroup.procs", dir);
-		if (write_file(procs, pidtext) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* A number after KEY in a cgroup file ("oom_kill 1"), or 0. */
-static long cg_count(const pr_sandbox *sb, int c, const char *name, const char *file, const char *key)
-{
-	char dir[8400], path[8500], text[4096];
-	cg_dir(sb, c, name, dir, sizeof dir);
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	if (read_file(path, text, sizeof text) < 0)
-		return 0;
-	size_t kl = strlen(key);
-	for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (strncmp(l, key, kl) == 0 && l[kl] == ' ')
-			return strtol(l + kl + 1, NULL, 10);
-	return 0;
-}
-
-int pr_sandbox_reap(const pr_sandbox *sb, const char *name, char *note, size_t n)
-{
-	int oom = 0;
-	if (note && n)
-		note[0] = 0;
-	if (!sb->on)
-		return 0;
-	if (sb->cg_version[PR_CG_MEMORY]) {
-		int v2 = sb->cg_version[PR_CG_MEMORY] == 2;
-		oom = cg_count(sb, PR_CG_MEMORY, name, v2 ? "memory.events" : "memory.oom_control", "oom_kill") > 0;
-	}
-	long refused = sb->cg_version[PR_CG_PIDS] ? cg_count(sb, PR_CG_PIDS, name, "pids.events", "max") : 0;
-	if (note && n && refused > 0)
-		snprintf(note, n, "the pids limit refused %ld fork%s", refused, refused == 1 ? "" : "s");
-	for (int c = 0; c < PR_CG_N; c++) {
-		if (!sb->cg_version[c])
-			continue;
-		char dir[8400], path[8500];
-		cg_dir(sb, c, name, dir, sizeof dir);
-		if (rmdir(dir) == 0 || errno != EBUSY)
-			continue; /* gone (the pid namespace took everything with it), or never made */
-		/* something is left in it (no pid namespace): killed first */
-		snprintf(path, sizeof path, "%s/cgroup.kill", dir);
-		if (write_file(path, "1") < 0) {
-			char procs[4096];
-			snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-			if (read_file(path, procs, sizeof procs) == 0)
-				for (char *p = procs; *p;) {
-					long pid = strtol(p, &p, 10);
-					if (pid > 0)
-						kill((pid_t)pid, SIGKILL);
-					while (*p == '\n')
-						p++;
-					if (!pid)
-						break;
-				}
-		}
-		for (int tries = 0; rmdir(dir) != 0 && errno == EBUSY && tries < 100; tries++)
-			usleep(1000);
-	}
-	return oom;
-}
-
-void pr_sandbox_sweep(const pr_sandbox *sb, const char *prefix, int (*claimed)(const char *name, void *arg), void *arg)
-{
-	if (!sb->on)
-		return;
-	size_t pl = strlen(prefix);
-	for (int c = 0; c < PR_CG_N; c++) {
-		int seen = 0; /* v2: the controllers share one directory, looked at once */
-		for (int b = 0; b < c; b++)
-			seen |= sb->cg_version[b] && !strcmp(sb->cg_base[b], sb->cg_base[c]);
-		DIR *d = sb->cg_version[c] && !seen ? opendir(sb->cg_base[c]) : NULL;
-		if (!d)
-			continue;
-		for (struct dirent *e; (e = readdir(d));) {
-			const char *name = e->d_name;
-			if (strncmp(name, "pipec-", 6) || strncmp(name + 6, prefix, pl) || (claimed && claimed(name + 6, arg)))
-				continue;
-			char dir[8400];
-			cg_dir(sb, c, name + 6, dir, sizeof dir);
-			rmdir(dir); /* an empty one goes; one with a process in it stays (EBUSY) */
-		}
-		closedir(d);
 	}
 }
 
@@ -873,7 +625,7 @@ void pr_sandbox_thread_end(void)
 /* J and the strings it points to are read by the child until this returns: the caller's own, unchanged meanwhile. */
 pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 {
-	if (cg_make(sb, j, why, wn) < 0)
+	if (sb_cg_make(sb, j, why, wn) < 0)
 		return -1;
 	char **stack = thread_stacks; /* CLONE_VFORK returns only once the child has exec'd or died */
 	for (int k = 0; k < 2; k++) {
@@ -935,7 +687,7 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 		pr_sandbox_reap(sb, j->cgroup, NULL, 0);
 		return -1;
 	}
-	if (cg_join(sb, j, pid) < 0) {
+	if (sb_cg_join(sb, j, pid) < 0) {
 		snprintf(why, wn, "sandbox: cannot put the task in its cgroup: %s", strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
