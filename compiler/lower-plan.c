@@ -676,6 +676,7 @@ int pc_plan_write(lowerer *L, const char *file, const char *pipeline, const pc_s
 		/* a pipe: hash first, then write with the hash known */
 		jw hw = {.hash = &st};
 		jw_plan(&hw, L, &top);
+		pc_buf_free(&hw.buf);
 		pc_buf_free(&hw.cbuf);
 		free(hw.first);
 		free(hw.cfirst);
