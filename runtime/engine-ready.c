@@ -123,7 +123,14 @@ void pe_consider(runner *R, uint32_t i)
 			return;
 		}
 	}
-	pe_cache_key(R, i);
+	char why[1200], where[600];
+	int rc = pe_cache_key(R, i, why, sizeof why);
+	if (rc < 0) { /* an input that cannot be hashed (a FIFO, a device): the task fails, nothing hangs */
+		char msg[1900];
+		snprintf(msg, sizeof msg, "%s: %s", pe_where(t, where, sizeof where), why);
+		pe_transition(R, i, rc == PE_HASH_CANCELLED ? S_CANCELLED : S_FAILED, msg);
+		return;
+	}
 	pe_transition(R, i, S_READY, NULL);
 	pe_dirty(R, i, 1); /* its inputs and key go into its row with the commit */
 }

@@ -381,7 +381,7 @@ int pe_resume_with(long run, const pr_options *opt, pr_executor *x, pr_summary *
 		if (t->st != S_RUNNING)
 			continue;
 		pe_occupy(R, i);
-		pe_cache_key(R, i); /* where its checkpoints are, for its end */
+		pe_cache_key(R, i, NULL, 0); /* where its checkpoints are, for its end */
 		t->token_sent = 1; /* its go-ahead went, or it never runs */
 		if (R->log && t->handle > 0)
 			fprintf(R->log, "%-10s %s: adopting (pid %ld)\n", "running", t->id, t->handle);
@@ -391,7 +391,7 @@ int pe_resume_with(long run, const pr_options *opt, pr_executor *x, pr_summary *
 		rtask *t = &R->t[i];
 		if (t->st == S_READY) { /* its inputs again (the sandbox keeps them visible), and its key */
 			pe_inputs(R, i);
-			pe_cache_key(R, i);
+			pe_cache_key(R, i, NULL, 0);
 			pe_heap_push(R, i);
 		} else if (t->st == S_PENDING && t->pending == 0) {
 			pe_consider(R, i);
