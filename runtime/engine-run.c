@@ -94,9 +94,14 @@ static int outcome(runner *R, pr_summary *sum)
 		default: break;
 		}
 	}
-	sum->status = R->cancelled ? "cancelled" : bad ? "failed" : "succeeded";
 	int missing = 0;
 	json_t *result = pe_eval(R, R->result, 0, &missing);
+	if ((missing & PE_EVAL_FAILED) && !R->cancelled) { /* its tasks succeeded, and its value cannot be computed */
+		if (R->log)
+			fprintf(R->log, "pipec: the pipeline's result: %s\n", R->eval_why);
+		bad = 1;
+	}
+	sum->status = R->cancelled ? "cancelled" : bad ? "failed" : "succeeded";
 	sum->result = pr_json_text(result);
 	json_decref(result);
 	if (!R->store_failed) { /* else it stays "running": a resume finishes it */

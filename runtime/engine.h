@@ -111,6 +111,7 @@ typedef struct runner {
 	int cancelled;
 	int resumed;           /* pr_resume(): the run began before */
 	int sandboxed;         /* attempts run in the sandbox (the executor says where started-ahead pays) */
+	char eval_why[400];    /* why pe_eval() set PE_EVAL_FAILED last */
 	json_t *sources;       /* path -> content hash ("": none) of each file outside the store a key hashed */
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
@@ -148,6 +149,8 @@ int pe_add_wait(runner *R, uint32_t i, uint32_t d);
 void pe_set_dir(rtask *t, const char *dir);
 
 /* engine-values.c */
+/* What pe_eval() sets in *MISSING (bits): a task it needs did not succeed; an operation failed (R->eval_why). */
+enum { PE_MISSING = 1, PE_EVAL_FAILED = 2 };
 json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing);
 void pe_text_of(json_t *v, char **out, size_t *len);
 
