@@ -40,7 +40,13 @@ verdict() {
 	if [ $rc -eq 137 ]; then fail "$name: still running after ${LIMIT}s (a hang)"; return; fi
 	if [ $rc -gt 128 ]; then fail "$name: the runtime died of signal $((rc - 128))"; return; fi
 	status=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['status'])" "$TMP/out" 2>/dev/null)
-	[ "$status" = "$want" ] && ok "$name: $want" || { fail "$name: $status (exit $rc), wanted $want: $(tail -3 "$TMP/err")"; return; }
+	wantrc=1; [ "$want" = succeeded ] && wantrc=0
+	if [ "$status" = "$want" ] && [ $rc -eq $wantrc ]; then
+		ok "$name: $want"
+	else
+		fail "$name: $status (exit $rc), wanted $want: $(tail -3 "$TMP/err")"
+		return
+	fi
 	header says "$p" | while IFS= read -r says; do
 		grep -qF -- "$says" "$TMP/err" || echo "$says"
 	done > "$TMP/unsaid"
