@@ -22,24 +22,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static json_t *by_content(runner *R, json_t *v, int consts_only)
+/* Why a key could not be made: the first File or Dir refused (a FIFO, a device, a tree too large), or a cancellation. */
+typedef struct key_fault {
+	int rc;         /* 0, PE_HASH_REFUSED or PE_HASH_CANCELLED */
+	char why[1000]; /* its reason */
+} key_fault;
+
+static json_t *by_content(runner *R, json_t *v, int consts_only, key_fault *kf)
 {
 	size_t k;
 	const char *key;
 	json_t *x, *r;
 	if (json_is_array(v)) {
 		r = json_array();
-		json_array_foreach(v, k, x) json_array_append_new(r, by_content(R, x, consts_only));
+		json_array_foreach(v, k, x) json_array_append_new(r, by_content(R, x, consts_only, kf));
 		return r;
 	}
 	if (json_is_object(v)) {
 		r = json_object();
-		json_object_foreach(v, key, x) json_object_set_new(r, key, by_content(R, x, consts_only && strcmp(key, "const")));
+		json_object_foreach(v, key, x) json_object_set_new(r, key, by_content(R, x, consts_only && strcmp(key, "const"), kf));
 		return r;
 	}
 	if (!consts_only && json_is_string(v) && json_string_value(v)[0] == '/') {
-		char h[65];
-		int ok = pe_hash_path(json_string_value(v), h) == 0;
+		char h[65], why[1000];
+		int rc = kf->rc ? PE_HASH_REFUSED : pe_hash_path(json_string_value(v), h, why, sizeof why);
+		int ok = rc == 0;
+		if (rc < PE_HASH_ABSENT && !kf->rc) /* refused, not absent: the task fails (absent: as before, by its path) */
+			kf->rc = rc, snprintf(kf->why, sizeof kf->why, "%s", why);
 		if (!R->sources)
 			R->sources = json_object();
 		json_object_set_new(R->sources, json_string_value(v), json_string(ok ? h : ""));
@@ -66,32 +75,32 @@ typedef struct shape_stack {
  * itself).  The type decides, never a value's look: a String that happens
  * to be a path is a String.
  */
-static json_t *by_shape(runner *R, json_t *v, json_t *shape, const shape_stack *up)
+static json_t *by_shape(runner *R, json_t *v, json_t *shape, const shape_stack *up, key_fault *kf)
 {
 	if (!v || json_is_null(v))
 		return json_incref(v ? v : json_null());
 	if (json_is_string(shape))
-		return by_content(R, v, 0); /* a File or Dir: its path, by its content */
+		return by_content(R, v, 0, kf); /* a File or Dir: its path, by its content */
 	json_t *sub;
 	if ((sub = json_object_get(shape, "cycle"))) {
 		json_int_t n = json_integer_value(sub);
 		while (up && --n > 0)
 			up = up->out;
-		return up ? by_shape(R, v, up->record, up->out) : json_incref(v);
+		return up ? by_shape(R, v, up->record, up->out, kf) : json_incref(v);
 	}
 	if ((sub = json_object_get(shape, "optional")))
-		return by_shape(R, v, sub, up);
+		return by_shape(R, v, sub, up, kf);
 	size_t k;
 	const char *key;
 	json_t *x, *r;
 	if ((sub = json_object_get(shape, "list")) && json_is_array(v)) {
 		r = json_array();
-		json_array_foreach(v, k, x) json_array_append_new(r, by_shape(R, x, sub, up));
+		json_array_foreach(v, k, x) json_array_append_new(r, by_shape(R, x, sub, up, kf));
 		return r;
 	}
 	if ((sub = json_object_get(shape, "map")) && json_is_object(v)) {
 		r = json_object();
-		json_object_foreach(v, key, x) json_object_set_new(r, key, by_shape(R, x, sub, up));
+		json_object_foreach(v, key, x) json_object_set_new(r, key, by_shape(R, x, sub, up, kf));
 		return r;
 	}
 	if ((sub = json_object_get(shape, "record")) && json_is_object(v)) {
@@ -99,19 +108,20 @@ static json_t *by_shape(runner *R, json_t *v, json_t *shape, const shape_stack *
 		r = json_object();
 		json_object_foreach(v, key, x) {
 			json_t *f = json_object_get(sub, key);
-			json_object_set_new(r, key, f ? by_shape(R, x, f, &here) : json_incref(x));
+			json_object_set_new(r, key, f ? by_shape(R, x, f, &here, kf) : json_incref(x));
 		}
 		return r;
 	}
 	return json_incref(v);
 }
 
-void pe_cache_key(runner *R, uint32_t i)
+int pe_cache_key(runner *R, uint32_t i, char *why, size_t wn)
 {
 	rtask *t = &R->t[i];
 	int cache = t->plan.cache, checkpoint = t->plan.checkpoint;
 	if (!cache && !checkpoint)
-		return;
+		return 0;
+	key_fault kf = {0, ""};
 	json_t *parts = json_object();
 	/*
 	 * Format 2: the stage's module (its file's name) is not a part: what
@@ -121,7 +131,7 @@ void pe_cache_key(runner *R, uint32_t i)
 	json_object_set_new(parts, "format", json_integer(2));
 	json_object_set_new(parts, "stage", json_string(t->stage));
 	/* an element of a run-time for's list is a constant of its instance's command */
-	json_object_set_new(parts, "command", by_content(R, t->plan.command, 1));
+	json_object_set_new(parts, "command", by_content(R, t->plan.command, 1, &kf));
 	json_object_set_new(parts, "image", t->plan.image ? json_string(t->plan.image) : json_null());
 	json_object_set(parts, "env", t->plan.env);
 	json_object_set(parts, "outputs", t->plan.outputs);
@@ -135,9 +145,12 @@ void pe_cache_key(runner *R, uint32_t i)
 		 * their content, as task outputs do: a parameter's, an element of a run-time for's list */
 		json_t *shape = json_object_get(in, "files");
 		if (v && shape) {
-			json_t *c = by_shape(R, v, shape, NULL);
+			int before = kf.rc;
+			json_t *c = by_shape(R, v, shape, NULL, &kf);
 			json_decref(v);
 			v = c;
+			if (kf.rc && !before && why) /* the first refused: named by its input */
+				snprintf(why, wn, "input '%s': %s", k, kf.why);
 		}
 		json_object_set_new(ins, k, v ? v : json_null());
 	}
@@ -151,12 +164,13 @@ void pe_cache_key(runner *R, uint32_t i)
 	if (!cache) {
 		free(text);
 		json_decref(parts);
-		return;
+		return kf.rc;
 	}
 	memcpy(t->key, t->cpkey, sizeof t->key);
 	free(t->parts);
 	t->parts = text;
 	json_decref(parts);
+	return kf.rc;
 }
 
 int pe_try_cache(runner *R, uint32_t i)
@@ -175,8 +189,8 @@ int pe_try_cache(runner *R, uint32_t i)
 	json_t *out;
 	int present = 1;
 	json_object_foreach(outs, name, out) {
-		struct stat sb;
-		present &= stat(json_string_value(json_object_get(out, "path")), &sb) == 0;
+		struct stat sb; /* not followed: an output was never a link, and one there now is not it */
+		present &= lstat(json_string_value(json_object_get(out, "path")), &sb) == 0 && !S_ISLNK(sb.st_mode);
 	}
 	if (!present) {
 		json_decref(outs);
@@ -264,7 +278,7 @@ int pe_try_replay(runner *R, const char *key, pr_summary *sum)
 	int same = 1;
 	json_object_foreach(json_object_get(info, "sources"), path, was) {
 		char h[65];
-		if (strcmp(pe_hash_path(path, h) == 0 ? h : "", json_string_value(was) ? json_string_value(was) : "")) {
+		if (strcmp(pe_hash_path(path, h, NULL, 0) == 0 ? h : "", json_string_value(was) ? json_string_value(was) : "")) {
 			same = 0;
 			break;
 		}

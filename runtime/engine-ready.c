@@ -6,7 +6,10 @@
  * instances; a `try`'s fallback is skipped when what it backs up
  * succeeded; `after` and `when` may skip it; its inputs are resolved (a
  * reference to a task that did not succeed skips it); the stage's run-time
- * `where` checks may fail it; else its cache key is made and it is ready.
+ * `where` checks may fail it; a run-time operation its condition, inputs or
+ * checks need that fails (an Int overflow, a division by zero) fails it,
+ * saying which; else its cache key is made (an input that cannot be hashed,
+ * a FIFO or a device, fails it) and it is ready.
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -34,11 +37,26 @@ int pe_inputs(runner *R, uint32_t i)
 		json_t *v = pe_eval(R, json_object_get(in, "value"), 0, &missing);
 		if (missing) {
 			json_decref(v);
+			if (missing & PE_EVAL_FAILED) { /* named for the failure pe_consider() gives the task */
+				char why[sizeof R->eval_why];
+				memcpy(why, R->eval_why, sizeof why);
+				snprintf(R->eval_why, sizeof R->eval_why, "its input '%s': %s", name, why);
+				return -2;
+			}
 			return -1;
 		}
 		json_object_set_new(t->inputs, name, v ? v : json_null());
 	}
 	return 0;
+}
+
+/* Task I fails: a run-time expression it needs (WHAT, WHICH) failed, said in R->eval_why. */
+static void eval_failed(runner *R, uint32_t i, const char *what, const char *which)
+{
+	char where[600], why[1400];
+	snprintf(why, sizeof why, "%s: %s%s%s%s", pe_where(&R->t[i], where, sizeof where), what, which ? which : "",
+		 *what ? ": " : "", R->eval_why);
+	pe_transition(R, i, S_FAILED, why);
 }
 
 /* Everything task I waited for has ended: decide what becomes of it. */
@@ -101,12 +119,21 @@ void pe_consider(runner *R, uint32_t i)
 		json_t *c = pe_eval(R, json_object_get(x, "expr"), 0, &missing);
 		int holds = c && json_equal(c, json_object_get(x, "is"));
 		json_decref(c);
+		if (missing & PE_EVAL_FAILED) {
+			eval_failed(R, i, "its condition", "");
+			return;
+		}
 		if (missing || !holds) {
 			pe_transition(R, i, S_SKIPPED, missing ? "its condition's inputs did not succeed" : "branch not taken");
 			return;
 		}
 	}
-	if (pe_inputs(R, i) < 0) {
+	int in = pe_inputs(R, i);
+	if (in == -2) {
+		eval_failed(R, i, "", "");
+		return;
+	}
+	if (in < 0) {
 		pe_transition(R, i, S_SKIPPED, "an input did not succeed");
 		return;
 	}
@@ -115,6 +142,10 @@ void pe_consider(runner *R, uint32_t i)
 		json_t *c = pe_eval(R, json_object_get(x, "expr"), 0, &missing);
 		int holds = c && json_is_true(c);
 		json_decref(c);
+		if (missing & PE_EVAL_FAILED) {
+			eval_failed(R, i, "its requirement ", json_string_value(json_object_get(x, "constraint")));
+			return;
+		}
 		if (!holds) {
 			char why[600];
 			snprintf(why, sizeof why, "stage '%s' requires %s, which does not hold", t->stage,
@@ -123,7 +154,14 @@ void pe_consider(runner *R, uint32_t i)
 			return;
 		}
 	}
-	pe_cache_key(R, i);
+	char why[1200], where[600];
+	int rc = pe_cache_key(R, i, why, sizeof why);
+	if (rc < 0) { /* an input that cannot be hashed (a FIFO, a device): the task fails, nothing hangs */
+		char msg[1900];
+		snprintf(msg, sizeof msg, "%s: %s", pe_where(t, where, sizeof where), why);
+		pe_transition(R, i, rc == PE_HASH_CANCELLED ? S_CANCELLED : S_FAILED, msg);
+		return;
+	}
 	pe_transition(R, i, S_READY, NULL);
 	pe_dirty(R, i, 1); /* its inputs and key go into its row with the commit */
 }

@@ -94,9 +94,14 @@ static int outcome(runner *R, pr_summary *sum)
 		default: break;
 		}
 	}
-	sum->status = R->cancelled ? "cancelled" : bad ? "failed" : "succeeded";
 	int missing = 0;
 	json_t *result = pe_eval(R, R->result, 0, &missing);
+	if ((missing & PE_EVAL_FAILED) && !R->cancelled) { /* its tasks succeeded, and its value cannot be computed */
+		if (R->log)
+			fprintf(R->log, "pipec: the pipeline's result: %s\n", R->eval_why);
+		bad = 1;
+	}
+	sum->status = R->cancelled ? "cancelled" : bad ? "failed" : "succeeded";
 	sum->result = pr_json_text(result);
 	json_decref(result);
 	if (!R->store_failed) { /* else it stays "running": a resume finishes it */
@@ -392,7 +397,7 @@ int pe_resume_with(long run, const pr_options *opt, pr_executor *x, pr_summary *
 		if (t->st != S_RUNNING)
 			continue;
 		pe_occupy(R, i);
-		pe_cache_key(R, i); /* where its checkpoints are, for its end */
+		pe_cache_key(R, i, NULL, 0); /* where its checkpoints are, for its end */
 		t->token_sent = 1; /* its go-ahead went, or it never runs */
 		if (R->log && t->handle > 0)
 			fprintf(R->log, "%-10s %s: adopting (pid %ld)\n", "running", t->id, t->handle);
@@ -402,7 +407,7 @@ int pe_resume_with(long run, const pr_options *opt, pr_executor *x, pr_summary *
 		rtask *t = &R->t[i];
 		if (t->st == S_READY) { /* its inputs again (the sandbox keeps them visible), and its key */
 			pe_inputs(R, i);
-			pe_cache_key(R, i);
+			pe_cache_key(R, i, NULL, 0);
 			pe_heap_push(R, i);
 		} else if (t->st == S_PENDING && t->pending == 0) {
 			pe_consider(R, i);

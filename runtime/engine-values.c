@@ -4,7 +4,9 @@
  * built-in calls, interpolation, `if`, `try` (first_of), the lists a
  * run-time `for` gathers.  pe_eval() with FOR_KEY gives an output's content
  * hash instead of its value (what a cache key is made of); *MISSING is set
- * when a value depends on a task that did not succeed.  pe_text_of() is how
+ * when a value depends on a task that did not succeed, or an operation on
+ * values failed (checked as the compiler checks what it folds: an Int that
+ * overflows, a division by zero; never a trap).  pe_text_of() is how
  * a value reads in a command (text.c quotes it as a shell word).
  */
 #define _GNU_SOURCE
@@ -67,12 +69,52 @@ void pe_text_of(json_t *v, char **out, size_t *len)
 	fclose(f);
 }
 
-static json_t *apply_op(const char *op, json_t *a, json_t *b)
+/* A failed operation's reason into WHY ("A OP B ..."), for the task whose input or condition it was. */
+static json_t *op_failed(char *why, size_t wn, json_t *a, const char *op, json_t *b, const char *what)
+{
+	char *x = NULL, *y = NULL;
+	size_t xn = 0, yn = 0;
+	if (a)
+		pe_text_of(a, &x, &xn);
+	if (b)
+		pe_text_of(b, &y, &yn);
+	if (!strcmp(op, "neg"))
+		snprintf(why, wn, "-(%.60s) %s", x ? x : "", what);
+	else
+		snprintf(why, wn, "%.60s %s %.60s %s", x ? x : "", op, y ? y : "", what);
+	free(x);
+	free(y);
+	return NULL;
+}
+
+/* A finite Float, or the reason it is not (json_real() has no NaN nor infinity). */
+static json_t *real_or_fail(double r, char *why, size_t wn, json_t *a, const char *op, json_t *b)
+{
+	if (!isfinite(r))
+		return op_failed(why, wn, a, op, b, "is not a finite Float");
+	return json_real(r);
+}
+
+/*
+ * OP applied to A (and B): a new value, or NULL with the reason in WHY: an
+ * Int that overflows 64 bits, a division (or %) by zero, a Float that is
+ * not finite, operands OP does not take -- checked as the compiler checks
+ * the constants it folds (compiler/lower.c), never a trap.
+ */
+static json_t *apply_op(const char *op, json_t *a, json_t *b, char *why, size_t wn)
 {
 	if (!strcmp(op, "!"))
 		return json_boolean(!json_is_true(a));
-	if (!strcmp(op, "neg"))
-		return json_is_integer(a) ? json_integer(-json_integer_value(a)) : json_real(-num(a));
+	if (!strcmp(op, "neg")) {
+		if (json_is_integer(a)) {
+			if (json_integer_value(a) == INT64_MIN)
+				return op_failed(why, wn, a, op, NULL, "overflows a 64-bit Int");
+			return json_integer(-json_integer_value(a));
+		}
+		if (json_is_number(a))
+			return json_real(-num(a));
+		return op_failed(why, wn, a, op, NULL, "is not a number");
+	}
 	if (!strcmp(op, "&&"))
 		return json_boolean(json_is_true(a) && json_is_true(b));
 	if (!strcmp(op, "||"))
@@ -98,30 +140,46 @@ static json_t *apply_op(const char *op, json_t *a, json_t *b)
 		return json_boolean(!strcmp(op, "<") ? c < 0 : !strcmp(op, "<=") ? c <= 0 : !strcmp(op, ">") ? c > 0 : c >= 0);
 	}
 	if (!json_is_number(a) || !json_is_number(b))
-		return NULL;
+		return op_failed(why, wn, a, op, b, "cannot be computed: an operand is not a number");
 	if (!strcmp(op, "<")) return json_boolean(num(a) < num(b));
 	if (!strcmp(op, "<=")) return json_boolean(num(a) <= num(b));
 	if (!strcmp(op, ">")) return json_boolean(num(a) > num(b));
 	if (!strcmp(op, ">=")) return json_boolean(num(a) >= num(b));
 	if (json_is_integer(a) && json_is_integer(b)) {
-		json_int_t x = json_integer_value(a), y = json_integer_value(b);
-		if (!strcmp(op, "+")) return json_integer(x + y);
-		if (!strcmp(op, "-")) return json_integer(x - y);
-		if (!strcmp(op, "*")) return json_integer(x * y);
-		if (y == 0)
-			return NULL;
-		if (!strcmp(op, "/")) return json_integer(x / y);
-		if (!strcmp(op, "%")) return json_integer(x % y);
+		int64_t x = json_integer_value(a), y = json_integer_value(b), r = 0;
+		int over = 0;
+		if (!strcmp(op, "+"))
+			over = __builtin_add_overflow(x, y, &r);
+		else if (!strcmp(op, "-"))
+			over = __builtin_sub_overflow(x, y, &r);
+		else if (!strcmp(op, "*"))
+			over = __builtin_mul_overflow(x, y, &r);
+		else if (!strcmp(op, "/") || !strcmp(op, "%")) {
+			if (y == 0)
+				return op_failed(why, wn, a, op, b, "is a division by zero");
+			if (x == INT64_MIN && y == -1)
+				over = 1; /* the one quotient that does not fit: a SIGFPE on x86 */
+			else
+				r = op[0] == '/' ? x / y : x % y;
+		} else
+			return op_failed(why, wn, a, op, b, "cannot be computed: an unknown operator");
+		if (over)
+			return op_failed(why, wn, a, op, b, "overflows a 64-bit Int");
+		return json_integer(r);
 	}
 	double x = num(a), y = num(b);
-	if (!strcmp(op, "+")) return json_real(x + y);
-	if (!strcmp(op, "-")) return json_real(x - y);
-	if (!strcmp(op, "*")) return json_real(x * y);
-	if (!strcmp(op, "/")) return y == 0 ? NULL : json_real(x / y);
-	return NULL;
+	if (!strcmp(op, "+")) return real_or_fail(x + y, why, wn, a, op, b);
+	if (!strcmp(op, "-")) return real_or_fail(x - y, why, wn, a, op, b);
+	if (!strcmp(op, "*")) return real_or_fail(x * y, why, wn, a, op, b);
+	if (!strcmp(op, "/") || !strcmp(op, "%")) {
+		if (y == 0)
+			return op_failed(why, wn, a, op, b, "is a division by zero");
+		return real_or_fail(op[0] == '/' ? x / y : fmod(x, y), why, wn, a, op, b);
+	}
+	return op_failed(why, wn, a, op, b, "cannot be computed: an unknown operator");
 }
 
-static json_t *call_builtin(const char *fn, json_t *args)
+static json_t *call_builtin(const char *fn, json_t *args, char *why, size_t wn)
 {
 	json_t *a = json_array_get(args, 0);
 	if (!strcmp(fn, "len"))
@@ -135,9 +193,22 @@ static json_t *call_builtin(const char *fn, json_t *args)
 		free(s);
 		return r;
 	}
-	if (!strcmp(fn, "int"))
-		return json_is_string(a) ? json_integer(strtoll(json_string_value(a), NULL, 10))
-				      : json_integer((json_int_t)num(a));
+	if (!strcmp(fn, "int")) {
+		if (json_is_string(a))
+			return json_integer(strtoll(json_string_value(a), NULL, 10));
+		double d = num(a); /* a double out of range converted to an Int is undefined: said instead */
+		if (json_is_integer(a))
+			return json_integer(json_integer_value(a));
+		if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+			char *x;
+			size_t xn;
+			pe_text_of(a, &x, &xn);
+			snprintf(why, wn, "int(%.60s) is out of the range of a 64-bit Int", x);
+			free(x);
+			return NULL;
+		}
+		return json_integer((json_int_t)d);
+	}
 	if (!strcmp(fn, "float"))
 		return json_is_string(a) ? json_real(strtod(json_string_value(a), NULL)) : json_real(num(a));
 	if (!strcmp(fn, "file") || !strcmp(fn, "dir"))
@@ -156,13 +227,18 @@ static json_t *call_builtin(const char *fn, json_t *args)
 		json_array_foreach(a, i, v) json_array_extend(r, v);
 		return r;
 	}
+	snprintf(why, wn, "%.60s() is not a built-in this runtime knows", fn);
 	return NULL;
 }
 
 /*
- * The value of plan expression E now.  *MISSING is set when it refers to a
- * task that did not succeed.  With FOR_KEY, a task output is its content
- * hash rather than its path, so the value can go into a cache key.
+ * The value of plan expression E now (a new reference, or NULL).  *MISSING
+ * gets PE_MISSING when it refers to a task that did not succeed, and
+ * PE_EVAL_FAILED when an operation or a built-in failed (an Int overflow, a
+ * division by zero: the reason in R->eval_why) -- the task whose input or
+ * condition it is then fails; a `try` does not catch it.  With FOR_KEY, a
+ * task output is its content hash rather than its path, so the value can
+ * go into a cache key.
  */
 json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing)
 {
@@ -183,7 +259,7 @@ json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing)
 		json_t *k = json_object_get(R->index, json_string_value(v));
 		uint32_t ti = k ? (uint32_t)json_integer_value(k) : 0;
 		if (!k || !pe_ok_state(R->t[ti].st)) {
-			*missing = 1;
+			*missing |= PE_MISSING;
 			return NULL;
 		}
 		json_t *out = json_object_get(e, "output");
@@ -199,13 +275,22 @@ json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing)
 		return json_incref(v);
 	if ((v = json_object_get(e, "op"))) {
 		json_t *args = pe_eval(R, json_object_get(e, "args"), for_key, missing);
-		json_t *r = *missing ? NULL : apply_op(json_string_value(v), json_array_get(args, 0), json_array_get(args, 1));
+		json_t *r = NULL;
+		if (!*missing && !(r = apply_op(json_string_value(v), json_array_get(args, 0), json_array_get(args, 1),
+					       R->eval_why, sizeof R->eval_why)))
+			*missing |= PE_EVAL_FAILED;
 		json_decref(args);
 		return r;
 	}
 	if ((v = json_object_get(e, "call"))) {
 		json_t *args = pe_eval(R, json_object_get(e, "args"), for_key, missing);
-		json_t *r = *missing ? NULL : call_builtin(json_string_value(v), args);
+		json_t *r = NULL;
+		R->eval_why[0] = 0;
+		if (!*missing && !(r = call_builtin(json_string_value(v), args, R->eval_why, sizeof R->eval_why))) {
+			*missing |= PE_EVAL_FAILED;
+			if (!R->eval_why[0])
+				snprintf(R->eval_why, sizeof R->eval_why, "%.60s() has no value here", json_string_value(v));
+		}
 		json_decref(args);
 		return r;
 	}
@@ -252,8 +337,12 @@ json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing)
 			if (!miss)
 				return r;
 			json_decref(r);
+			if (miss & PE_EVAL_FAILED) { /* try is for tasks that did not succeed, not for arithmetic */
+				*missing |= miss;
+				return NULL;
+			}
 		}
-		*missing = 1;
+		*missing |= PE_MISSING;
 		return NULL;
 	}
 	if ((v = json_object_get(e, "gather"))) { /* the list a run-time for made: one value per instance */
@@ -282,7 +371,7 @@ json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing)
 		return r;
 	}
 	if (json_object_get(e, "item")) { /* outside its instance: no value */
-		*missing = 1;
+		*missing |= PE_MISSING;
 		return NULL;
 	}
 	/* a record constant whose fields may hold references */

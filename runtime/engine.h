@@ -111,6 +111,7 @@ typedef struct runner {
 	int cancelled;
 	int resumed;           /* pr_resume(): the run began before */
 	int sandboxed;         /* attempts run in the sandbox (the executor says where started-ahead pays) */
+	char eval_why[400];    /* why pe_eval() set PE_EVAL_FAILED last */
 	json_t *sources;       /* path -> content hash ("": none) of each file outside the store a key hashed */
 	uint32_t *heap, nheap;  /* ready tasks: highest priority, then plan order, first */
 	uint32_t *active, nactive, capactive; /* running and retrying tasks (a few) */
@@ -154,6 +155,8 @@ int pe_add_wait(runner *R, uint32_t i, uint32_t d);
 void pe_set_dir(rtask *t, const char *dir);
 
 /* engine-values.c */
+/* What pe_eval() sets in *MISSING (bits): a task it needs did not succeed; an operation failed (R->eval_why). */
+enum { PE_MISSING = 1, PE_EVAL_FAILED = 2 };
 json_t *pe_eval(runner *R, json_t *e, int for_key, int *missing);
 void pe_text_of(json_t *v, char **out, size_t *len);
 
@@ -164,7 +167,13 @@ void pe_consider(runner *R, uint32_t i);
 int pe_inputs(runner *R, uint32_t i);
 
 /* engine-cache.c */
-void pe_cache_key(runner *R, uint32_t i);
+/*
+ * Task I's cache key (and its checkpoints' key), its inputs resolved: 0; or
+ * PE_HASH_REFUSED (a File or Dir input that is not a regular file or a
+ * directory, or too large a tree) or PE_HASH_CANCELLED, with the reason in
+ * WHY (WN bytes; WHY may be NULL: the key is made all the same).
+ */
+int pe_cache_key(runner *R, uint32_t i, char *why, size_t wn);
 int pe_try_cache(runner *R, uint32_t i);
 int pe_try_replay(runner *R, const char *key, pr_summary *sum);
 void pe_keep_replay(runner *R, const pr_summary *sum);
@@ -190,7 +199,17 @@ const char *pe_where(const rtask *t, char *buf, size_t n);
 /* engine-finish.c */
 /* Acts on EV, an ENDED event of task I's current attempt. */
 void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev);
-int pe_hash_path(const char *path, char out[65]);
+/* What pe_hash_path() and the reading of outputs answer besides 0. */
+enum { PE_HASH_ABSENT = -1, PE_HASH_REFUSED = -2, PE_HASH_CANCELLED = -3 };
+/*
+ * The content hash (BLAKE2b, hex) of PATH, a regular file or a directory
+ * (PATH itself may be a link; nothing inside a directory is followed, a
+ * link in it hashed as its target's text): 0; PE_HASH_ABSENT when nothing
+ * is there, PE_HASH_REFUSED (a FIFO, a device, a socket, a tree too deep or
+ * too large, unreadable), PE_HASH_CANCELLED (a SIGINT or SIGTERM came for
+ * the loop meanwhile), each with its reason in WHY (WN bytes; WHY may be NULL).
+ */
+int pe_hash_path(const char *path, char out[65], char *why, size_t wn);
 void pe_hex_of(const unsigned char *h, char *out);
 double pe_note_checkpoint(runner *R, uint32_t i);
 double pe_newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn);
