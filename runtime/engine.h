@@ -14,6 +14,9 @@
  *                    to the executor
  *   engine-finish.c  the finishing protocol: how an attempt ended, outputs
  *                    checked and hashed, succeeded / retried / failed
+ *   engine-outputs.c reading what a task left behind as hostile input:
+ *                    beneath its directory, never through a link, trees
+ *                    hashed without recursion
  *   engine-expand.c  run-time `for`: instances made as their lists arrive
  *   engine-view.c    the progress lines and the live view
  *   engine-loop.c    the loop: drain the executor's events and the ended
@@ -213,6 +216,15 @@ int pe_hash_path(const char *path, char out[65], char *why, size_t wn);
 void pe_hex_of(const unsigned char *h, char *out);
 double pe_note_checkpoint(runner *R, uint32_t i);
 double pe_newest_checkpoint(runner *R, uint32_t i, char *best, size_t bn);
+
+/* engine-outputs.c: reading what a task left, beneath its attempt's directory, never through a link */
+/* Opens NAME under DIRFD (O_PATH or O_RDONLY FLAGS) without leaving it or following a link; an fd, or -1 with errno. */
+int pe_open_beneath(int dirfd, const char *name, int flags);
+/* Up to 64 KiB of FD (consumed), NUL-terminated: a new string. */
+char *pe_read_small(int fd);
+/* Checks output NAME (base type BASE) of the attempt directory DIR (DIRFD): *VAL, HASH; 0, or PE_HASH_* with WHY. */
+int pe_check_output(int dirfd, const char *dir, const char *name, const char *base, json_t **val, char hash[65],
+		    char *why, size_t wn);
 
 /* engine-expand.c */
 void pe_expand(runner *R, const char *sid);
