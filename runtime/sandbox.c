@@ -20,7 +20,10 @@
  *   - a root runtime's task becomes PR_TASK_UID, an unprivileged uid the
  *     run's user namespace maps to itself (map_holder()), so the host's
  *     files keep their permissions against it (/etc/shadow, /root); its
- *     attempt's directories are chowned to it before it starts;
+ *     attempt's directories are chowned to it before it starts, and a
+ *     directory above a kept path that it may not search (/root, 0700) is
+ *     covered by an empty read-only tmpfs with the kept path put back
+ *     under it, so it reaches what it is given and nothing else there;
  *   - the environment is the clean one the engine built (engine-start.c).
  *
  * Memory, pids and cpu are limited by cgroups (sandbox-cgroup.c), rlimits
