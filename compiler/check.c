@@ -1318,6 +1318,12 @@ static void record_directive(checker *C, pc_ast *v, const dfield *fields, size_t
 		char sub[128];
 		snprintf(sub, sizeof sub, "%s.%s", what, en->name);
 		check_value(C, en->a, fields[k].kind, sub);
+		/* accepted and not enforced would be silently ignored: refused until the sandbox bounds it */
+		if (fields == resource_fields && strcmp(en->name, "disk") == 0) {
+			pc_diag *d = ERR(C, "E0326", pc_sema_name_span(C->mod, en), "resources.disk is not enforced by the runtime yet");
+			pc_diag_note(C->ctx, d, "a task's attempt directory is not bounded; its /tmp holds 1 GiB, or its memory limit "
+						"(resources: { memory }): remove disk");
+		}
 	}
 }
 

@@ -69,6 +69,7 @@ static const struct {
 	{"E0323", "statement not allowed here"},
 	{"E0324", "wrong type arguments"},
 	{"E0325", "optional value used as if present"},
+	{"E0326", "resource the runtime does not enforce yet"},
 	{"W0301", "unused value"},
 	{"E0401", "constraint refuted at a call"},
 	{"E0402", "constraint not provable (--strict)"},

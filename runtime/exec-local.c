@@ -141,28 +141,35 @@ static void keep(pr_jail *j, const char *path, int dir, int writable)
 /*
  * Adds the absolute paths the sandbox would cover in value V (an input) to
  * J's read-only paths, each a copy in KEPT (the job's own: jobs prepared
- * together each keep their own paths).
+ * together each keep their own paths); and, where the task runs as an
+ * unprivileged uid (SB), those it could not reach through a directory of
+ * its ancestors that others may not search (a 0700 one: /root, mktemp -d).
  */
-static void keep_inputs(pr_jail *j, char **kept, json_t *v, const char *work)
+static void keep_inputs(const pr_sandbox *sb, pr_jail *j, char **kept, json_t *v, const char *work)
 {
 	if (json_is_array(v) || json_is_object(v)) {
 		size_t k;
 		json_t *x;
 		const char *key;
 		if (json_is_array(v))
-			json_array_foreach(v, k, x) keep_inputs(j, kept, x, work);
+			json_array_foreach(v, k, x) keep_inputs(sb, j, kept, x, work);
 		else
-			json_object_foreach(v, key, x) keep_inputs(j, kept, x, work);
+			json_object_foreach(v, key, x) keep_inputs(sb, j, kept, x, work);
 		return;
 	}
 	const char *p = json_string_value(v);
-	struct stat sb;
+	struct stat st;
 	size_t wl = strlen(work);
-	if (!p || !pr_sandbox_covers(p) || (strncmp(p, work, wl) == 0 && p[wl] == '/') || j->nkeep >= PR_JAIL_KEEP - 2)
+	if (!p || p[0] != '/' || (strncmp(p, work, wl) == 0 && p[wl] == '/') || j->nkeep >= PR_JAIL_KEEP - 2)
+		return;
+	size_t deep = 0;
+	int n = pr_sandbox_covers(p);
+	if (sb->task_uid && pr_sandbox_blocked(p, &deep) && deep + 1 > (size_t)n)
+		n = (int)deep + 1; /* below the last directory it could not search, whose parents it can */
+	else if (!n)
 		return;
 	/* what is kept is the directory right under the covered one (/tmp/data for /tmp/data/x/a.csv), so
 	 * a task that reads many files there keeps one mount */
-	int n = pr_sandbox_covers(p);
 	const char *slash = strchr(p + n, '/');
 	size_t len = slash ? (size_t)(slash - p) : strlen(p);
 	for (int k = 0; k < j->nkeep; k++) {
@@ -173,25 +180,28 @@ static void keep_inputs(pr_jail *j, char **kept, json_t *v, const char *work)
 	char *copy = strndup(p, len);
 	if (!copy)
 		abort();
-	if (stat(copy, &sb) != 0) {
+	if (stat(copy, &st) != 0) {
 		free(copy);
 		return;
 	}
 	kept[j->nkeep] = copy;
-	keep(j, copy, S_ISDIR(sb.st_mode), 0);
+	keep(j, copy, S_ISDIR(st.st_mode), 0);
 }
 
 /*
  * What A's sandbox keeps: the state directory's work tree and the inputs
- * read-only where the private /tmp would hide them, the attempt's
+ * read-only where the private /tmp would hide them, or a directory of
+ * their ancestors that the task's uid may not search (the sandbox covers
+ * that directory, pr_sandbox_spawn()), the attempt's
  * directory and its checkpoint directory writable; its limits and its
  * devices.
  */
 void lx_jail(local *L, const pr_attempt *a, pr_jail *j, char **kept)
 {
-	if (pr_sandbox_covers(L->root))
+	size_t deep;
+	if (pr_sandbox_covers(L->root) || (L->sb.task_uid && pr_sandbox_blocked(L->work, &deep)))
 		keep(j, L->work, 1, 0);
-	keep_inputs(j, kept, a->inputs, L->work);
+	keep_inputs(&L->sb, j, kept, a->inputs, L->work);
 	keep(j, a->dir, 1, 1);
 	if (a->cpdir[0])
 		keep(j, a->cpdir, 1, 1);

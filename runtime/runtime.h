@@ -228,6 +228,7 @@ void pr_bytes_text(double bytes, char *out, size_t n);
 
 enum { PR_CG_MEMORY, PR_CG_PIDS, PR_CG_CPU, PR_CG_N };
 enum { PR_JAIL_KEEP = 64, PR_JAIL_GPUS = 16 };
+#define PR_TASK_UID 2147418112u /* 0x7fff0000: the unprivileged host uid a root runtime's tasks run as */
 #define PR_DEFAULT_PIDS 4096   /* processes and threads an attempt may have, unless sandbox: { pids: N } */
 
 typedef struct pr_sandbox {
@@ -238,6 +239,8 @@ typedef struct pr_sandbox {
 	int cg_version[PR_CG_N]; /* per controller: 2, 1, or 0 (rlimits) */
 	char cg_base[PR_CG_N][4096]; /* where the attempts' cgroups go */
 	char uid_map[64], gid_map[64];
+	unsigned task_uid;     /* the uid (and gid) tasks run as in the run's user namespace, PR_TASK_UID where
+				* the runtime is root; 0: the runtime's own (an unprivileged runtime's tasks are it) */
 	int user_fd, net_fd;   /* the run's user and network namespaces, shared by its tasks (or -1) */
 	int ipc_fd, uts_fd;    /* its ipc and uts namespaces, shared the same way (or -1: each task its own) */
 	int mnt_fd;            /* the run's mount template: a read-only root with its own /run and /dev, which
@@ -271,6 +274,9 @@ void pr_sandbox_free(pr_sandbox *sb);
 /* Whether PATH is under what the sandbox covers with a tmpfs of its own (/tmp, /run, /dev): the length of
  * that directory's prefix ("/tmp/"), or 0.  Such paths a task needs are kept visible explicitly. */
 int pr_sandbox_covers(const char *path);
+/* Whether a directory above PATH (absolute) may not be searched by others, as a task's unprivileged uid: the
+ * length of the first such directory's path (the shallowest; DEEPEST: the deepest's), or 0 when none. */
+size_t pr_sandbox_blocked(const char *path, size_t *deepest);
 /* Starts /bin/sh with J's argv in the sandbox; its pid, or -1 with WHY. */
 pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t n);
 /* An fd holding the mount namespace of the task PID started in (-1: none); pr_sandbox_let_go() it when the task is gone. */

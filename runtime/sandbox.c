@@ -7,7 +7,8 @@
  * inside, before it runs anything:
  *
  *   - the whole mount tree is made read-only (mount_setattr, recursive);
- *     a private tmpfs is mounted on /tmp, a /dev with only null, zero,
+ *     a private tmpfs, of a bounded size (tmpfs_options()), is mounted on
+ *     /tmp, /run and /dev/shm, a /dev with only null, zero,
  *     full, random, urandom and tty (and the task's own GPUs' nodes), a
  *     /proc of its own pid namespace;
  *   - the attempt's directory (and its checkpoint directory) are put back
@@ -16,6 +17,13 @@
  *     directory under /tmp stays visible;
  *   - no_new_privs, a new session, every capability dropped (bounding set,
  *     and securebits so that uid 0 in the namespace gains none at exec);
+ *   - a root runtime's task becomes PR_TASK_UID, an unprivileged uid the
+ *     run's user namespace maps to itself (map_holder()), so the host's
+ *     files keep their permissions against it (/etc/shadow, /root); its
+ *     attempt's directories are chowned to it before it starts, and a
+ *     directory above a kept path that it may not search (/root, 0700) is
+ *     covered by an empty read-only tmpfs with the kept path put back
+ *     under it, so it reaches what it is given and nothing else there;
  *   - the environment is the clean one the engine built (engine-start.c).
  *
  * Memory, pids and cpu are limited by cgroups (sandbox-cgroup.c), rlimits
@@ -69,6 +77,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <ftw.h>
 #include <unistd.h>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -149,20 +158,50 @@ static int die_with(pid_t parent)
 	return prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 && getppid() == parent ? 0 : -1;
 }
 
+/*
+ * The run's user namespace maps the runtime's uid and gid to themselves; a
+ * root runtime's also maps PR_TASK_UID, the unprivileged uid its tasks run
+ * as (child_main()).  A map of more than one's own uid must be written from
+ * the parent namespace by a process that may (CAP_SETUID there): the
+ * runtime writes it for the holder, which waits for it (MAPS on the pipe
+ * GO).  0 or -1.
+ */
+static int map_holder(pid_t h, unsigned task)
+{
+	char path[64], map[96];
+	snprintf(map, sizeof map, "0 0 1\n%u %u 1\n", task, task);
+	snprintf(path, sizeof path, "/proc/%ld/uid_map", (long)h);
+	if (sb_write_file(path, map) < 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%ld/gid_map", (long)h);
+	return sb_write_file(path, map);
+}
+
 static void make_holder(pr_sandbox *sb)
 {
-	int p[2];
+	int p[2], go[2];
 	sb->user_fd = sb->net_fd = sb->ipc_fd = sb->uts_fd = sb->mnt_fd = -1;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return;
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
 	int more = sb->flags & (CLONE_NEWIPC | CLONE_NEWUTS);
+	unsigned task = sb->task_uid;
 	pid_t runtime = getpid();
 	pid_t h = fork();
 	if (h == 0) {
 		close(p[0]);
+		close(go[1]);
 		if (die_with(runtime) < 0)
 			_exit(0);
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 && map_ids(sb->uid_map, sb->gid_map) == 0 && lo_up() == 0 &&
+		char y = 0;
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0 &&
+		    (task ? write(p[1], "u", 1) == 1 && read(go[0], &y, 1) == 1 && y == 'y'
+			  : map_ids(sb->uid_map, sb->gid_map) == 0) &&
+		    lo_up() == 0 &&
 		    die_with(runtime) == 0 /* again: a change of credentials may clear it */) {
 			char k = more && unshare(more) == 0 && (!(more & CLONE_NEWUTS) || sethostname("pipec", 5) == 0) ? 'a' : 'k';
 			/* the mount template: what every task's mount namespace has, made once */
@@ -175,7 +214,11 @@ static void make_holder(pr_sandbox *sb)
 		_exit(0);
 	}
 	close(p[1]);
-	char k, m = '-';
+	close(go[0]);
+	char k, m = '-', u;
+	if (h > 0 && task && read(p[0], &u, 1) == 1)
+		(void)!write(go[1], map_holder(h, task) == 0 ? "y" : "n", 1);
+	close(go[1]);
 	if (h > 0 && read(p[0], &k, 1) == 1 && read(p[0], &m, 1) == 1) {
 		const struct {
 			const char *name;
@@ -249,6 +292,7 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 		return;
 	snprintf(sb->uid_map, sizeof sb->uid_map, "%ld %ld 1", (long)geteuid(), (long)geteuid());
 	snprintf(sb->gid_map, sizeof sb->gid_map, "%ld %ld 1", (long)getegid(), (long)getegid());
+	sb->task_uid = geteuid() == 0 ? PR_TASK_UID : 0;
 	pid_t runtime = getpid();
 	pid_t p = fork();
 	int got = 0, st;
@@ -263,6 +307,8 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 	sb->rdonly = (got & PB_RDONLY) != 0;
 	if ((sb->flags & (CLONE_NEWUSER | CLONE_NEWNET)) == (CLONE_NEWUSER | CLONE_NEWNET))
 		make_holder(sb);
+	if (sb->user_fd < 0)
+		sb->task_uid = 0; /* without the run's user namespace, a task's own maps only its creator's uid */
 	size_t len = 0;
 #define MISSING(...) (len += (size_t)snprintf(sb->missing + len, len < sizeof sb->missing ? sizeof sb->missing - len : 0, \
 					     __VA_ARGS__))
@@ -280,6 +326,9 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 			MISSING("%sno network namespace: tasks can reach the network", len ? "; " : "");
 		if (!(got & PB_IPC))
 			MISSING("%sno ipc namespace", len ? "; " : "");
+		if (geteuid() == 0 && !sb->task_uid)
+			MISSING("%sno unprivileged uid: tasks run as root without capabilities and read what root may",
+				len ? "; " : "");
 	}
 	for (int c = 0; c < PR_CG_N; c++) {
 		char why[512] = "";
@@ -290,6 +339,29 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 			MISSING("%s%s limits by rlimit only (%s)", len ? "; " : "", sb_controllers[c], why);
 	}
 #undef MISSING
+}
+
+size_t pr_sandbox_blocked(const char *path, size_t *deepest)
+{
+	char p[4096];
+	size_t n = strlen(path), first = 0;
+	*deepest = 0;
+	if (n >= sizeof p || path[0] != '/')
+		return 0;
+	memcpy(p, path, n + 1);
+	for (size_t k = 1; k < n; k++) {
+		if (p[k] != '/')
+			continue;
+		p[k] = 0;
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH)) {
+			if (!first)
+				first = k;
+			*deepest = k;
+		}
+		p[k] = '/';
+	}
+	return first;
 }
 
 int pr_sandbox_covers(const char *path)
@@ -380,15 +452,23 @@ typedef struct child {
 	char *stack;             /* ... and the stack it runs on */
 	int tree[PR_JAIL_KEEP];  /* clones of the kept paths */
 	int from_template;       /* its mount namespace is a copy of the run's template (sb->mnt_fd) */
+	unsigned uid;            /* the uid and gid it runs as (sb->task_uid), or 0: the one it has */
+	struct {
+		int k, len;
+	} cover[PR_JAIL_KEEP];   /* a tmpfs over each directory it may not search above a kept path (keep[k]'s
+				  * first LEN bytes), so that what is kept under it is reached */
+	int ncover;
+	char tmp_opt[64], run_opt[64], shm_opt[64]; /* its tmpfs' mount options (tmpfs_options()) */
 } child;
 
 enum { ST_MAPS = 1, ST_PRIVATE, ST_CLONE, ST_RDONLY, ST_TMP, ST_DEV, ST_PROC, ST_KEEP, ST_NET, ST_CAPS, ST_CHDIR, ST_EXEC,
-       ST_ENTER };
+       ST_ENTER, ST_UID };
 
 static const char *const steps[] = {
 	"", "map the user ids", "make the mounts private", "clone a kept path", "make the root read-only",
 	"mount a private /tmp", "make /dev", "mount /proc", "put back the attempt's directories", "bring up lo",
 	"drop privileges", "enter the attempt's directory", "run /bin/sh", "enter the run's namespaces",
+	"become the unprivileged uid",
 };
 
 /* mkdir -p of PATH's directories (the last too when DIR), on the stack: the child shares the runtime's memory. */
@@ -484,16 +564,36 @@ static int base_tree(const int *gpu_minor, int ngpus)
 }
 
 /* A task's own writable scratch: /tmp, /run (where the host's sockets were) and /dev/shm, each a fresh tmpfs. */
-static int private_mounts(void)
+static int private_mounts(const child *c)
 {
-	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmp_opt) < 0)
 		return ST_TMP;
 	/* the host's sockets (docker.sock, dbus, agents) are in /run: not reachable */
-	if (access("/run", F_OK) == 0 && mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") < 0)
+	if (access("/run", F_OK) == 0 && mount("tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, c->run_opt) < 0)
 		return ST_TMP;
-	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+	if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, c->shm_opt) < 0)
 		return ST_DEV;
 	return 0;
+}
+
+/*
+ * The sizes of a task's tmpfs, which are memory: without a bound each
+ * would be half the host's RAM.  With a memory limit, /tmp and /dev/shm
+ * may each hold that much (what is in them is charged to the task's
+ * memory cgroup, so together they cannot pass it either), /run the
+ * smaller of it and PR_TMPFS_SMALL; without one, /tmp holds PR_TMPFS_TMP
+ * and /run and /dev/shm PR_TMPFS_SMALL.  Past its size a write fails with
+ * ENOSPC.  (docs/running.md, "The sandbox".)
+ */
+#define PR_TMPFS_TMP (1LL << 30)
+#define PR_TMPFS_SMALL (64LL << 20)
+static void tmpfs_options(child *c, double memory)
+{
+	long long lim = memory >= 4096 ? (long long)memory : 0;
+	long long tmp = lim ? lim : PR_TMPFS_TMP, small = lim && lim < PR_TMPFS_SMALL ? lim : PR_TMPFS_SMALL;
+	snprintf(c->tmp_opt, sizeof c->tmp_opt, "mode=1777,size=%lld", tmp);
+	snprintf(c->run_opt, sizeof c->run_opt, "mode=1777,size=%lld", small);
+	snprintf(c->shm_opt, sizeof c->shm_opt, "mode=1777,size=%lld", lim ? lim : PR_TMPFS_SMALL);
 }
 
 static int child_main(void *arg)
@@ -515,8 +615,16 @@ static int child_main(void *arg)
 					FAIL(ST_CLONE);
 				}
 			int st = c->from_template ? 0 : base_tree(j->gpu_minor, j->ngpus);
-			if (st || (st = private_mounts()))
+			if (st || (st = private_mounts(c)))
 				FAIL(st);
+			char cover[4096];
+			for (int k = 0; k < c->ncover; k++) {
+				memcpy(cover, j->keep[c->cover[k].k].path, (size_t)c->cover[k].len);
+				cover[c->cover[k].len] = 0;
+				c->what = j->keep[c->cover[k].k].path;
+				if (mount("tmpfs", cover, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m") < 0)
+					FAIL(ST_KEEP);
+			}
 			/* the kept paths, parents first (they are listed so), read-only unless writable */
 			for (int k = 0; k < j->nkeep; k++) {
 				c->what = j->keep[k].path;
@@ -531,6 +639,13 @@ static int child_main(void *arg)
 				if (mount_setattr(AT_FDCWD, j->keep[k].path, 0, &a, sizeof a) < 0)
 					FAIL(ST_KEEP);
 				close(c->tree[k]);
+			}
+			struct mount_attr cro = {.attr_set = MOUNT_ATTR_RDONLY};
+			for (int k = 0; k < c->ncover; k++) {
+				memcpy(cover, j->keep[c->cover[k].k].path, (size_t)c->cover[k].len);
+				cover[c->cover[k].len] = 0;
+				if (mount_setattr(AT_FDCWD, cover, 0, &cro, sizeof cro) < 0)
+					FAIL(ST_KEEP);
 			}
 			c->what = NULL;
 		}
@@ -581,6 +696,11 @@ static int child_main(void *arg)
 						      SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
 			  0, 0, 0) < 0)
 			FAIL(ST_CAPS);
+		/* an unprivileged uid: the host's files keep their permissions (/etc/shadow, /root).  Raw system
+		 * calls: glibc's wrappers signal every thread of the runtime, whose memory this child shares */
+		if (c->uid && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, c->uid, c->uid, c->uid) < 0 ||
+			       syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0))
+			FAIL(ST_UID);
 		struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 		struct __user_cap_data_struct d[2];
 		memset(d, 0, sizeof d);
@@ -600,7 +720,7 @@ enum { STACK = 256 * 1024 };
 static int enter_main(void *arg)
 {
 	child *c = arg;
-	if (setns(c->sb->user_fd, CLONE_NEWUSER) < 0 || setns(c->sb->net_fd, CLONE_NEWNET) < 0 ||
+	if (setns(c->sb->user_fd, CLONE_NEWUSER) < 0 || (!c->j->network && setns(c->sb->net_fd, CLONE_NEWNET) < 0) ||
 	    (c->sb->ipc_fd >= 0 && setns(c->sb->ipc_fd, CLONE_NEWIPC) < 0) ||
 	    (c->sb->uts_fd >= 0 && setns(c->sb->uts_fd, CLONE_NEWUTS) < 0) ||
 	    (c->from_template && setns(c->sb->mnt_fd, CLONE_NEWNS) < 0))
@@ -622,6 +742,28 @@ void pr_sandbox_thread_end(void)
 	}
 }
 
+/* What the runtime made in a writable kept path: the task's (give_task()). */
+static int give_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	/* a hard link a task left in its checkpoint directory to a file of root's is not a file to give */
+	if (st->st_uid == 0 && (flag == FTW_D || (flag == FTW_F && S_ISREG(st->st_mode) && st->st_nlink == 1)) &&
+	    lchown(path, PR_TASK_UID, PR_TASK_UID) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Gives the writable directory PATH, and what the runtime made in it (its
+ * .tmp, a list output's directory), to PR_TASK_UID: never following a
+ * link nor leaving its filesystem; what is not root's is left as it is.
+ * 0, or -1 with errno.
+ */
+static int give_task(const char *path)
+{
+	return nftw(path, give_one, 16, FTW_PHYS | FTW_MOUNT);
+}
+
 /* J and the strings it points to are read by the child until this returns: the caller's own, unchanged meanwhile. */
 pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 {
@@ -636,7 +778,8 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 	child c = {.sb = sb, .j = j, .flags = sb->flags, .stack = stack[1], .task = -1};
 	if (j->network)
 		c.flags &= ~CLONE_NEWNET;
-	int enter = !j->network && sb->user_fd >= 0;
+	/* a task with the network joins the run's user namespace (its uids), not its network */
+	int enter = sb->user_fd >= 0;
 	if (enter) /* joined, not made */
 		c.flags &= ~(CLONE_NEWUSER | CLONE_NEWNET | (sb->ipc_fd >= 0 ? CLONE_NEWIPC : 0) |
 			     (sb->uts_fd >= 0 ? CLONE_NEWUTS : 0));
@@ -646,6 +789,25 @@ pid_t pr_sandbox_spawn(pr_sandbox *sb, const pr_jail *j, char *why, size_t wn)
 	c.from_template = enter && sb->mnt_fd >= 0 && sb->rdonly && !j->ngpus;
 	for (int k = 0; k < j->nkeep && c.from_template; k++) /* /tmp is the task's own either way */
 		c.from_template = !pr_sandbox_covers(j->keep[k].path) || !strncmp(j->keep[k].path, "/tmp/", 5);
+	tmpfs_options(&c, j->memory);
+	/* the task's uid, where it has one of its own, owns what it writes to: the attempt's directories */
+	c.uid = enter ? sb->task_uid : 0;
+	for (int k = 0; k < j->nkeep && c.uid; k++) {
+		if (j->keep[k].writable && give_task(j->keep[k].path) < 0) {
+			snprintf(why, wn, "sandbox: cannot give %s to the task's uid: %s", j->keep[k].path, strerror(errno));
+			pr_sandbox_reap(sb, j->cgroup, NULL, 0);
+			return -1;
+		}
+		/* a directory above it that the uid may not search (/root, 0700): covered, once, by a tmpfs */
+		size_t deep, len = pr_sandbox_covers(j->keep[k].path) ? 0 : pr_sandbox_blocked(j->keep[k].path, &deep);
+		int seen = !len;
+		for (int x = 0; x < c.ncover && !seen; x++)
+			seen = (size_t)c.cover[x].len == len && !strncmp(j->keep[c.cover[x].k].path, j->keep[k].path, len);
+		if (!seen) {
+			c.cover[c.ncover].k = k;
+			c.cover[c.ncover++].len = (int)len;
+		}
+	}
 	c.fd_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	/* signals: the child must not run the runtime's handlers on the shared memory */
 	sigset_t all, old;

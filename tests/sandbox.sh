@@ -86,6 +86,42 @@ protection "read-only root" "what a task writes to /tmp, /run and /dev/shm the n
 	[ "$scratch" = "/tmp: written,/run: written,/dev/shm: written,/dev: refused,/dev/null: written|/tmp: unseen,/run: unseen,/dev/shm: unseen,/dev: unseen" ]
 [ -e /tmp/pipec-scratch ] && fail "a task's /tmp file is on the host" && rm -f /tmp/pipec-scratch
 
+# the tmpfs are bounded (without a memory limit /tmp 1 GiB, /run and /dev/shm 64 MiB; with one, /tmp and
+# /dev/shm that much): 100 MiB written into /dev/shm fails with ENOSPC and leaves 64 MiB.  A root runtime's
+# tasks run as an unprivileged uid: /etc/shadow and /root are refused by their permissions.
+"$PIPEC" run --quiet --state-dir "$S" --format json tests/sandbox/bounds.pipe > "$TMP/bounds.json" 2> "$TMP/bounds.err"
+python3 -c "import json; r = json.load(open('$TMP/bounds.json')); print('|'.join(x.strip().replace(chr(10), ',') for x in r['result']))" > "$TMP/bounds" 2>&1
+protection "read-only root" "100 MiB into /dev/shm fails short at 64 MiB; /tmp is 1 GiB, /run and /dev/shm 64 MiB" \
+	grep -q '^dd: failed,shm file: 64 MiB,/tmp: 1024 MiB,/run: 64 MiB,/dev/shm: 64 MiB|' "$TMP/bounds"
+protection "read-only root" "with a memory limit of 32 MiB, /tmp, /run and /dev/shm hold 32 MiB" grep -q '|32 32 32|' "$TMP/bounds"
+if [ "$(id -u)" = 0 ] && [ -z "$partial" ]; then
+	grep -q '|uid: 2147418112,shadow: refused,root: refused$' "$TMP/bounds" \
+		&& ok "a root runtime's task runs as uid 2147418112 and cannot read /etc/shadow or list /root" \
+		|| fail "host files: $(cat "$TMP/bounds" "$TMP/bounds.err")"
+fi
+
+# a state directory and an input below a 0700 directory outside /tmp (as /root is): the task reaches them
+# (a tmpfs covers that directory, they are put back under it) and sees nothing else in it
+if [ "$(id -u)" = 0 ] && [ -z "$partial" ] && [ -d /var/tmp ]; then
+	V=$(mktemp -d /var/tmp/pipec-sandbox.XXXXXX)
+	mkdir -p "$V/st" "$V/data"; printf 'a\nb\n' > "$V/data/in.txt"; echo secret > "$V/other"
+	"$PIPEC" run --quiet --format json --state-dir "$V/st" -p data="$V/data/in.txt" tests/run/lines.pipe > "$TMP/v.json" 2>&1
+	grep -q '"result":2' "$TMP/v.json" && ok "a state directory and an input below a 0700 directory are reached" \
+		|| fail "0700 parent: $(cat "$TMP/v.json")"
+	cat > "$V/st/peek.pipe" <<PIPE
+stage peek() -> String {
+  run: "ls $V > \${out} 2>&1; cat $V/other >> \${out} 2>&1 || echo refused >> \${out}"
+}
+pipeline main() -> String {
+  return peek()
+}
+PIPE
+	"$PIPEC" run --quiet --format json --state-dir "$V/st" "$V/st/peek.pipe" > "$TMP/peek.json" 2>&1
+	python3 -c "import json; r = json.load(open('$TMP/peek.json')); assert r['result'].split(chr(10))[0] == 'st' and 'secret' not in r['result'] and 'refused' in r['result'], r" \
+		&& ok "what else is in that 0700 directory the task does not see" || fail "0700 peek: $(cat "$TMP/peek.json")"
+	rm -rf "$V"
+fi
+
 # without the sandbox the same write persists: the checks above can fail
 cat > "$TMP/plain.pipe" <<PIPE
 stage w() -> (out: File) {
@@ -105,6 +141,7 @@ mkdir -p "$TMP/plain"
 # a File parameter elsewhere under /tmp, and a state directory under /dev/shm
 D=$(mktemp -d /tmp/pipec-sandbox-data.XXXXXX)
 mkdir -p "$D/sub"; printf 'a\nb\nc\n' > "$D/sub/in.txt"
+# ($D is 0700, as mktemp -d makes it: a task's unprivileged uid reaches its inputs below it all the same)
 "$PIPEC" run --quiet --format json --state-dir "$S" -p data="$D/sub/in.txt" tests/run/lines.pipe > "$TMP/lines.json" 2>&1
 grep -q '"result":3' "$TMP/lines.json" && ok "a File parameter under /tmp, outside the state directory, is readable in the sandbox" || fail "tmp input: $(cat "$TMP/lines.json")"
 rm -rf "$D"
