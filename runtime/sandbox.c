@@ -77,7 +77,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <dirent.h>
-#include <ftw.h>
 #include <unistd.h>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -341,6 +340,38 @@ void pr_sandbox_probe(pr_sandbox *sb, int on)
 #undef MISSING
 }
 
+/* The ancestors of PATH (N bytes) up to and with its directory P[0..end): the first and deepest that
+ * the task's uid may not search (0: none), by stat. */
+static void blocked_walk(char *p, size_t end, size_t *first, size_t *deepest)
+{
+	*first = *deepest = 0;
+	for (size_t k = 1; k <= end; k++) {
+		if (k < end && p[k] != '/')
+			continue;
+		char c = p[k];
+		p[k] = 0;
+		struct stat st;
+		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH)) {
+			if (!*first)
+				*first = k;
+			*deepest = k;
+		}
+		p[k] = c;
+	}
+}
+
+/*
+ * The answers for a few directories, per thread (spawner threads ask at
+ * once): every attempt of a run is in the same directory, so its
+ * ancestors are looked at once, not at every start.  The runtime made
+ * them; a task cannot change their modes.
+ */
+static __thread struct blocked_memo {
+	char dir[512];
+	size_t first, deepest;
+} memo[4];
+static __thread unsigned memo_next;
+
 size_t pr_sandbox_blocked(const char *path, size_t *deepest)
 {
 	char p[4096];
@@ -349,17 +380,22 @@ size_t pr_sandbox_blocked(const char *path, size_t *deepest)
 	if (n >= sizeof p || path[0] != '/')
 		return 0;
 	memcpy(p, path, n + 1);
-	for (size_t k = 1; k < n; k++) {
-		if (p[k] != '/')
-			continue;
-		p[k] = 0;
-		struct stat st;
-		if (stat(p, &st) == 0 && S_ISDIR(st.st_mode) && !(st.st_mode & S_IXOTH)) {
-			if (!first)
-				first = k;
-			*deepest = k;
+	char *slash = strrchr(p, '/');
+	size_t end = (size_t)(slash - p); /* PATH's directory: P[0..end) */
+	if (end == 0)
+		return 0;
+	for (unsigned k = 0; k < 4; k++)
+		if (end < sizeof memo[k].dir && !strncmp(memo[k].dir, p, end) && memo[k].dir[end] == 0) {
+			*deepest = memo[k].deepest;
+			return memo[k].first;
 		}
-		p[k] = '/';
+	blocked_walk(p, end, &first, deepest);
+	if (end < sizeof memo[0].dir) {
+		struct blocked_memo *m = &memo[memo_next++ % 4];
+		memcpy(m->dir, p, end);
+		m->dir[end] = 0;
+		m->first = first;
+		m->deepest = *deepest;
 	}
 	return first;
 }
@@ -742,26 +778,48 @@ void pr_sandbox_thread_end(void)
 	}
 }
 
-/* What the runtime made in a writable kept path: the task's (give_task()). */
-static int give_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)ftw;
-	/* a hard link a task left in its checkpoint directory to a file of root's is not a file to give */
-	if (st->st_uid == 0 && (flag == FTW_D || (flag == FTW_F && S_ISREG(st->st_mode) && st->st_nlink == 1)) &&
-	    lchown(path, PR_TASK_UID, PR_TASK_UID) < 0)
-		return -1;
-	return 0;
-}
-
 /*
- * Gives the writable directory PATH, and what the runtime made in it (its
- * .tmp, a list output's directory), to PR_TASK_UID: never following a
- * link nor leaving its filesystem; what is not root's is left as it is.
- * 0, or -1 with errno.
+ * Gives the writable directory PATH (the attempt's directory, its
+ * checkpoint directory) and the directories in it (its .tmp, a list
+ * output's) to PR_TASK_UID.  One level, never following a link, no file:
+ * what the runtime made there beside them is read and written through the
+ * descriptors it holds (.stdout, .stderr), and what is in a checkpoint
+ * directory the task made (a hard link it left there to a file of root's is
+ * never handed over).  The runtime made these directories and a task
+ * cannot put another's in their place, so no stat is needed before each
+ * chown: this runs at every start.  0, or -1 with errno.
  */
 static int give_task(const char *path)
 {
-	return nftw(path, give_one, 16, FTW_PHYS | FTW_MOUNT);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fchown(fd, PR_TASK_UID, PR_TASK_UID) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		int dir = e->d_type == DT_DIR;
+		if (e->d_type == DT_UNKNOWN) { /* a filesystem that does not say: asked */
+			struct stat st;
+			dir = fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		}
+		if (dir && fchownat(fd, e->d_name, PR_TASK_UID, PR_TASK_UID, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = -1;
+	}
+	closedir(d);
+	return rc;
 }
 
 /* J and the strings it points to are read by the child until this returns: the caller's own, unchanged meanwhile. */
