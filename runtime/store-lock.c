@@ -2,8 +2,10 @@
  * store-lock.c - one runtime owns a state directory at a time, and only
  * on a local disk.
  *
- * STATE/.pipec/lock holds the owner's pid, created with O_EXCL; a lock
- * whose process is gone is taken over.  `pipec cancel` asks who holds it
+ * STATE/.pipec/lock holds the owner's pid and its start time ("PID
+ * START\n", procid.c), created with O_EXCL; a lock whose process is gone
+ * is taken over, and so is one whose pid another process has now (its
+ * start time differs).  `pipec cancel` asks who holds it
  * (pr_store_lock_owner()) to find the runtime to signal (cancel.c).  A
  * state directory on a network filesystem (NFS, SMB/CIFS, AFS, Ceph,
  * Lustre, known by statfs's magic number) is refused: SQLite's locks and
@@ -19,16 +21,34 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-/* The pid the lock at PATH names, or 0 (no lock, or not a pid). */
-static long lock_pid(const char *path)
+/*
+ * What the lock at PATH says: the pid it names, or 0 (no lock, or not a
+ * pid), and *LIVE: 1 when that process is alive and is the one that wrote
+ * the lock (its start time is the recorded one), 0 when it is gone or its
+ * pid is another process's now, -1 when the lock records no start time
+ * (an older pipec's) and the pid is alive: it cannot be told.
+ */
+static long lock_read(const char *path, int *live)
 {
-	FILE *f = fopen(path, "r");
+	*live = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return 0;
+	char buf[128];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
 	long pid = 0;
-	if (f) {
-		if (fscanf(f, "%ld", &pid) != 1 || pid < 0)
-			pid = 0;
-		fclose(f);
-	}
+	unsigned long long start = 0;
+	int got = sscanf(buf, "%ld %llu", &pid, &start);
+	if (got < 1 || pid <= 1)
+		return 0;
+	if (got == 2)
+		*live = pr_proc_is(pid, start);
+	else
+		*live = kill((pid_t)pid, 0) == 0 || errno == EPERM ? -1 : 0;
 	return pid;
 }
 
@@ -36,7 +56,9 @@ long pr_store_lock_owner(const char *state_dir)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s/.pipec/lock", state_dir);
-	return lock_pid(path);
+	int live;
+	long pid = lock_read(path, &live);
+	return live == 1 ? pid : 0;
 }
 
 int pr_store_lock_take(pr_store *st, const char *dir, char **err)
@@ -45,8 +67,8 @@ int pr_store_lock_take(pr_store *st, const char *dir, char **err)
 	for (int tries = 0; tries < 2; tries++) {
 		int fd = open(st->lock_path, O_WRONLY | O_CREAT | O_EXCL, 0644);
 		if (fd >= 0) {
-			char pid[32];
-			int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+			char pid[64];
+			int n = snprintf(pid, sizeof pid, "%ld %llu\n", (long)getpid(), pr_proc_start((long)getpid()));
 			int ok = write(fd, pid, (size_t)n) == n;
 			close(fd);
 			if (!ok)
@@ -56,8 +78,9 @@ int pr_store_lock_take(pr_store *st, const char *dir, char **err)
 		}
 		if (errno != EEXIST)
 			return pr_store_fail(err, "cannot create the lock %s: %s", st->lock_path, strerror(errno));
-		long pid = lock_pid(st->lock_path);
-		if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM)) {
+		int live;
+		long pid = lock_read(st->lock_path, &live);
+		if (live) { /* its owner lives (or an older pipec's lock names a live pid) */
 			char who[32];
 			snprintf(who, sizeof who, "%ld", pid);
 			return pr_store_fail(err, "the state directory is in use by pipec (pid %s); lock %s", who, st->lock_path);
