@@ -39,6 +39,8 @@ typedef struct pr_store {
 	char dir[4096];        /* STATE/.pipec */
 	char lock_path[4200];
 	int locked;
+	long stale_run;        /* the run a dead runtime's lock said it ran (taken over), or 0 */
+	char stale_lock[128];  /* that lock's text, put back when the store is refused for it */
 	int defer_rows;        /* events do not update the task's row: the writer does, once per commit */
 	int in_tx;             /* a transaction is open (statements run at once) */
 	struct pr_writer *w;   /* the writer thread, while a run's loop has one */

@@ -5,7 +5,10 @@
  * STATE/.pipec/lock holds the owner's pid and its start time ("PID
  * START\n", procid.c), created with O_EXCL; a lock whose process is gone
  * is taken over, and so is one whose pid another process has now (its
- * start time differs).  `pipec cancel` asks who holds it
+ * start time differs).  Once its run is in the store the runtime adds its
+ * number ("PID START RUN"): a runtime that takes over the lock of one that
+ * died and finds no such run in the store knows that the store lost what
+ * that run wrote (its WAL deleted under it), and says so (store.c).  `pipec cancel` asks who holds it
  * (pr_store_lock_owner()) to find the runtime to signal (cancel.c).  A
  * state directory on a network filesystem (NFS, SMB/CIFS, AFS, Ceph,
  * Lustre, known by statfs's magic number) is refused: SQLite's locks and
@@ -61,6 +64,56 @@ long pr_store_lock_owner(const char *state_dir)
 	return live == 1 ? pid : 0;
 }
 
+/* Keeps what the lock ST is about to take over says (its text; the run it names: "PID START RUN"). */
+static void stale(pr_store *st)
+{
+	st->stale_run = 0;
+	st->stale_lock[0] = 0;
+	int fd = open(st->lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, st->stale_lock, sizeof st->stale_lock - 1);
+	close(fd);
+	st->stale_lock[n > 0 ? n : 0] = 0;
+	long pid, run;
+	unsigned long long start;
+	if (sscanf(st->stale_lock, "%ld %llu %ld", &pid, &start, &run) == 3 && run > 0)
+		st->stale_run = run;
+}
+
+/* Replaces the lock at ST->lock_path with TEXT (a new file renamed over it): 0, or -1. */
+static int rewrite(pr_store *st, const char *text)
+{
+	char tmp[4300];
+	snprintf(tmp, sizeof tmp, "%s.new", st->lock_path);
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	size_t n = strlen(text);
+	int ok = write(fd, text, n) == (ssize_t)n;
+	close(fd);
+	if (!ok || rename(tmp, st->lock_path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+void pr_store_lock_note_run(pr_store *st, long run)
+{
+	char text[96];
+	snprintf(text, sizeof text, "%ld %llu %ld\n", (long)getpid(), pr_proc_start((long)getpid()), run);
+	if (st->locked)
+		rewrite(st, text);
+}
+
+void pr_store_lock_restore(pr_store *st)
+{
+	if (st->locked && st->stale_lock[0] && rewrite(st, st->stale_lock) == 0)
+		st->locked = 0;
+}
+
 int pr_store_lock_take(pr_store *st, const char *dir, char **err)
 {
 	snprintf(st->lock_path, sizeof st->lock_path, "%s/lock", dir);
@@ -80,6 +133,7 @@ int pr_store_lock_take(pr_store *st, const char *dir, char **err)
 			return pr_store_fail(err, "cannot create the lock %s: %s", st->lock_path, strerror(errno));
 		int live;
 		long pid = lock_read(st->lock_path, &live);
+		stale(st);
 		if (live) { /* its owner lives (or an older pipec's lock names a live pid) */
 			char who[32];
 			snprintf(who, sizeof who, "%ld", pid);

@@ -6,6 +6,10 @@
 # each attempt's process start time (/proc/PID/stat field 22) beside its
 # directory (.NAME.pid) and its own in the lock, and a process whose start
 # time does not match is gone (the attempt is LOST and tried again).
+# Damage to the store: an index corruption quick_check misses is found by
+# integrity_check; a state.db truncated to 0 bytes where work/ shows runs is
+# refused; a WAL deleted under a live run is found lost (the dead runtime's
+# lock names a run the store does not have).  Each exits 2, files untouched.
 # A hang is killed with SIGKILL, never SIGTERM: a runtime that cancels
 # would signal the process it wrongly adopted (pid 1: kill(-1) is everyone).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
@@ -71,7 +75,7 @@ kill -9 "$U" 2>/dev/null
 
 # cancel: a stale lock (its runtime was killed) whose pid an unrelated process has now
 L="$TMP/lock"; U=$(unrelated)
-grep -q '^[0-9][0-9]* [0-9][0-9]*$' "$L/.pipec/lock" && ok "the lock records the runtime's pid and start time" \
+grep -q '^[0-9][0-9]* [0-9][0-9]* 1$' "$L/.pipec/lock" && ok "the lock records the runtime's pid, its start time and its run" \
 	|| fail "the lock: $(cat "$L/.pipec/lock")"
 echo "$U 1" > "$L/.pipec/lock"
 "$PIPEC" cancel --state-dir "$L" > /dev/null 2> "$TMP/err"; rc=$?
@@ -87,5 +91,38 @@ alive "$U" && [ $rc -eq 2 ] && grep -q "in use by pipec (pid $U)" "$TMP/err" \
 	&& ok "a pid-only lock naming a live process: not signalled, cancel says who holds it (exit 2)" \
 	|| fail "pid-only lock: exit $rc $(cat "$TMP/err")"
 kill -9 "$U" 2>/dev/null
+
+# ---- damage to the store that quick_check misses, or that leaves no store -----
+D="$TMP/done"; mkdir -p "$D"
+"$PIPEC" run --no-sandbox --quiet --state-dir "$D" "$top_srcdir/tests/run/three.pipe" > /dev/null 2>&1 || fail "a first run"
+cp -a "$D" "$TMP/trunc"
+python3 "$top_srcdir/tests/store/flip-index.py" "$D/.pipec/state.db"
+"$PIPEC" run --no-sandbox --quiet --state-dir "$D" "$top_srcdir/tests/run/three.pipe" > /dev/null 2> "$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "is damaged (integrity_check failed)" "$TMP/err" \
+	&& ok "an index damaged the way quick_check misses: run refuses the store (exit 2)" || fail "damaged index: exit $rc: $(cat "$TMP/err")"
+[ "$(sql "$D" "SELECT count(*) FROM runs")" = 1 ] && ok "... and wrote no run on top" || fail "a run was written on the damaged store"
+
+T="$TMP/trunc"
+rm -f "$T/.pipec/state.db-wal" "$T/.pipec/state.db-shm"; : > "$T/.pipec/state.db"
+"$PIPEC" run --no-sandbox --quiet --state-dir "$T" "$top_srcdir/tests/run/three.pipe" > /dev/null 2> "$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "is empty, but .* shows it held runs: it was truncated" "$TMP/err" \
+	&& ok "a store truncated to 0 bytes is refused, not taken as a new one (exit 2)" || fail "truncated store: exit $rc: $(cat "$TMP/err")"
+[ ! -s "$T/.pipec/state.db" ] && ok "... and left as it is" || fail "the truncated store was written"
+
+# the WAL deleted under a live run, then the runtime killed: what it recorded is lost, and said so
+W="$TMP/wal"; mkdir -p "$W"; touch "$TMP/flag"
+"$PIPEC" run --no-sandbox --quiet --state-dir "$W" c.pipe > /dev/null 2>&1 &
+bg=$!
+for i in $(seq 150); do [ "$(states "$W")" = "running last=pending nap=running quick=succeeded" ] && break; sleep 0.1; done
+rm -f "$W/.pipec/state.db-wal"
+kill -9 $bg; wait $bg 2>/dev/null
+pkill_nap() { for p in $(procs_under "$W/.pipec"); do kill -9 "$p" 2>/dev/null; done; }
+pkill_nap; rm -f "$TMP/flag"
+"$PIPEC" resume --no-sandbox --quiet --state-dir "$W" > /dev/null 2> "$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "has no record of run 1, which the runtime that stopped .* was running: its write-ahead log (state.db-wal) was lost" "$TMP/err" \
+	&& ok "the WAL deleted under a live run: resume says what was lost (exit 2)" || fail "lost WAL, resume: exit $rc: $(cat "$TMP/err")"
+"$PIPEC" run --no-sandbox --quiet --state-dir "$W" c.pipe > /dev/null 2> "$TMP/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "was lost" "$TMP/err" \
+	&& ok "... and so does a new run, every time (exit 2)" || fail "lost WAL, run: exit $rc: $(cat "$TMP/err")"
 
 finish
