@@ -12,6 +12,10 @@
  * it is, each other one gets its event FROM -> cancelled; then the run is
  * `cancelled`.
  *
+ * A pid read back (the lock's, a task's) is signalled only when the
+ * process that has it now is the one that was recorded (procid.c): a
+ * stale lock or a task pid reused by an unrelated process signals no one.
+ *
  * A run that already ended is never rewritten, nor is a live runtime
  * signalled on its behalf: cancel of RUN looks at RUN's status first (read
  * only, without the lock) and, under the lock, again before it writes.
@@ -76,8 +80,8 @@ static int record(pr_store *st, long run, char **err)
 		if (from < 0 || !pe_state_legal((tstate)from, S_CANCELLED))
 			continue; /* it ended, or the table does not know its state: left as it is */
 		json_int_t pid = json_integer_value(json_object_get(t, "pid"));
-		if (from == S_RUNNING && pid > 0)
-			kill(-(pid_t)pid, SIGKILL);
+		if (from == S_RUNNING && pr_proc_attempt((long)pid, report_str(t, "dir")))
+			kill(-(pid_t)pid, SIGKILL); /* only the attempt's own process: its pid may be another's now */
 		pr_store_event(st, run, report_str(t, "id"), (int)json_integer_value(json_object_get(t, "attempts")),
 			       pe_state_names[from], pe_state_names[S_CANCELLED], "cancelled by pipec cancel");
 	}

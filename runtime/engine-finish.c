@@ -145,6 +145,10 @@ void pe_finish(runner *R, uint32_t i, const pr_exec_event *ev)
 		}
 		return;
 	}
+	if (ev->kind == PR_END_LOST && R->cancelled) { /* found gone while the run is cancelled: it ends so */
+		pe_transition(R, i, S_CANCELLED, "the run was cancelled");
+		return;
+	}
 	if (ev->kind == PR_END_LOST) {
 		/* running when a runtime died, and ended without an exit status: failed by the crash, and tried
 		 * again (not counted against its retries) */

@@ -340,6 +340,10 @@ static double timers(runner *R, double now, int *more)
 				wake = t->deadline;
 			}
 		}
+		if ((t->st == S_RETRYING || t->st == S_PAUSED) && R->cancelled) {
+			pe_transition(R, i, S_CANCELLED, "the run was cancelled"); /* it would wait for ever */
+			continue;
+		}
 		if (t->st == S_RETRYING || t->st == S_PAUSED) {
 			if (now >= t->not_before && !R->cancelled) {
 				pe_transition(R, i, S_READY, NULL);

@@ -21,7 +21,10 @@
  * waitpid(), reads the shells, and reports each end, after removing the
  * attempt's cgroups (which say whether its memory limit killed it).  An
  * adopted attempt (started by a runtime that died: not our child) is
- * looked at every 0.1 s: its .exit, or its process group gone.  What a
+ * looked at every 0.1 s: its .exit, or its process group gone.  A pid read
+ * back from the store is adopted or signalled only when the process that
+ * has it now is the attempt's own (procid.c: its start time, recorded in
+ * .NAME.pid beside it as the attempt started); another, or pid 1, is LOST.  What a
  * runtime of the same state directory that was killed left of cgroups (of
  * attempts it had started ahead or was starting: known to no one after) is
  * removed when a run or resume starts, and again when it ends, each empty
@@ -245,6 +248,8 @@ void lx_started(local *L, uint32_t task, pid_t pid, int go)
 	t->go_fd = go;
 	t->spawning = t->go_on_spawn = t->parked = t->adopted = t->killed = 0;
 	lx_live(L, task);
+	if (t->dir) /* before the engine learns the pid: a resume knows the process by it (procid.c) */
+		pr_proc_record(t->dir, pid);
 	pr_exec_event ev = {.ev = PR_EV_STARTED, .task = task, .attempt = t->attempt, .handle = pid};
 	pr_exec_report(&L->x, &ev);
 	for (unsigned k = 0; k < 64 && k < L->nlost; k++)
@@ -478,11 +483,11 @@ static void local_adopt(pr_executor *x, uint32_t task, int attempt, long handle,
 	int st = exit_file(dir);
 	if (st >= 0) { /* it ended meanwhile: accepted */
 		lx_ended(L, task, st);
-	} else if (handle > 0 && kill(-(pid_t)handle, 0) == 0) {
+	} else if (pr_proc_attempt(handle, dir) && kill(-(pid_t)handle, 0) == 0) { /* the very process it started */
 		t->adopted = 1;
 		L->nadopted++;
 		lx_live(L, task);
-	} else { /* gone without a trace */
+	} else { /* gone without a trace (its pid, if alive, is another process's now) */
 		let_go(L, t);
 		lx_reap_cgroups(L, task, attempt, NULL, 0); /* its attempt's, left by the runtime that died */
 		pr_exec_event ev = {.ev = PR_EV_ENDED, .task = task, .attempt = attempt, .kind = PR_END_LOST};
@@ -496,6 +501,8 @@ static void local_kill(pr_executor *x, uint32_t task)
 	lx_task *t = lx_task_of(L, task);
 	if (t->pid > 0 && !t->parked) {
 		t->killed = 1;
+		if (t->adopted && !pr_proc_attempt(t->pid, t->dir))
+			return; /* not our child, and gone: poll() finds it LOST */
 		kill(-t->pid, SIGKILL);
 	}
 }
@@ -546,7 +553,7 @@ static void local_poll(pr_executor *x)
 		int st = exit_file(t->dir);
 		if (st >= 0) {
 			lx_ended(L, k, st);
-		} else if (kill(-t->pid, 0) != 0 && errno == ESRCH) {
+		} else if (!pr_proc_attempt(t->pid, t->dir) || (kill(-t->pid, 0) != 0 && errno == ESRCH)) {
 			t->adopted = 0;
 			L->nadopted--;
 			let_go(L, t);

@@ -39,6 +39,8 @@ typedef struct pr_store {
 	char dir[4096];        /* STATE/.pipec */
 	char lock_path[4200];
 	int locked;
+	long stale_run;        /* the run a dead runtime's lock said it ran (taken over), or 0 */
+	char stale_lock[128];  /* that lock's text, put back when the store is refused for it */
 	int defer_rows;        /* events do not update the task's row: the writer does, once per commit */
 	int in_tx;             /* a transaction is open (statements run at once) */
 	struct pr_writer *w;   /* the writer thread, while a run's loop has one */
@@ -49,8 +51,17 @@ typedef struct pr_store {
 
 double pr_now(void);
 int pr_store_open(pr_store *st, const char *state_dir, char **err);
-/* The pid of the runtime that holds STATE_DIR's lock (store-lock.c; it may be gone since), or 0. */
+/* The pid of the live runtime that holds STATE_DIR's lock (store-lock.c): 0 when there is no lock, or
+ * the process it names is gone (its pid reused: its start time is not the one the lock records). */
 long pr_store_lock_owner(const char *state_dir);
+/* procid.c: a process known by its pid and its start time (/proc/PID/stat field 22; 0: none, or PID <= 1). */
+unsigned long long pr_proc_start(long pid);
+/* 1 when PID (> 1) is alive and started at START (not 0); else 0. */
+int pr_proc_is(long pid, unsigned long long start);
+/* Records PID's start time for the attempt whose directory is DIR (in .NAME.pid beside DIR = PARENT/NAME): 0, or -1. */
+int pr_proc_record(const char *dir, long pid);
+/* 1 when PID (> 1) is the process recorded for DIR (alive, with that start time): the attempt's own; else 0. */
+int pr_proc_attempt(long pid, const char *dir);
 void pr_store_close(pr_store *st);
 void pr_store_finalize(pr_store *st);
 /*
@@ -343,7 +354,7 @@ json_t *pr_query_task(pr_query *qy, long run, const char *task);
 json_t *pr_query_made_by(pr_query *qy, long run, const char *task);
 /* For pipec cancel, on the store it holds (pr_store_open()): the newest run still 'running', or 0; RUN's
  * status ("running", "succeeded", ...; a new string), or NULL when there is no such run; and each of RUN's
- * tasks, whatever its state, [{id, state, attempts, pid (0: none)}] (which of them can be cancelled is the
+ * tasks, whatever its state, [{id, state, attempts, pid (0: none), dir ("": none)}] (which of them can be cancelled is the
  * state table's to say: state.h). */
 long pr_query_live_run(pr_store *st);
 char *pr_query_run_status(pr_store *st, long run);

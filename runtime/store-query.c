@@ -10,7 +10,8 @@
  * functions return.
  *
  * A damaged store is never read as an empty or a partial one.  Opening
- * checks it (pr_query_check(): quick_check, and the tables a store has, so
+ * checks it (pr_query_check(): integrity_check, or quick_check on a
+ * store of PR_STORE_FULL_CHECK bytes or more, and the tables a store has, so
  * that a file truncated to 0 bytes, a valid empty database, is refused);
  * what cannot be opened or is damaged is said in the words `pipec run`
  * uses (store.c, pr_store_open()).  Afterwards the first statement that
@@ -29,7 +30,7 @@
  * ('cached' where it succeeded with a key).  A store from before runs
  * could repeat has only its own.  The view's ORD keeps the plan's order.
  */
-#include "runtime.h"
+#include "store.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -124,11 +125,15 @@ static int row(pr_query *qy, sqlite3_stmt *q)
 int pr_query_check(sqlite3 *db, const char *path, char **err)
 {
 	sqlite3_stmt *q = NULL;
-	int ok = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &q, NULL) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW &&
+	/* as pr_store_open() checks it: integrity_check (an index against its table too) unless it is large */
+	struct stat sb;
+	int full = stat(path, &sb) == 0 && sb.st_size < PR_STORE_FULL_CHECK;
+	int ok = sqlite3_prepare_v2(db, full ? "PRAGMA integrity_check" : "PRAGMA quick_check", -1, &q, NULL) == SQLITE_OK &&
+		 sqlite3_step(q) == SQLITE_ROW &&
 		 sqlite3_column_text(q, 0) && strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0;
 	sqlite3_finalize(q);
 	if (!ok) {
-		*err = damaged(path, "quick_check failed");
+		*err = damaged(path, full ? "integrity_check failed" : "quick_check failed");
 		return -1;
 	}
 	/* a file of 0 bytes is a valid empty database: it is not a store */
@@ -500,7 +505,7 @@ json_t *pr_query_task_states(pr_store *st, long run)
 {
 	json_t *arr = json_array();
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid FROM tasks WHERE run = ? ORDER BY rowid", -1, &q,
+	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid, dir FROM tasks WHERE run = ? ORDER BY rowid", -1, &q,
 			       NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, run);
 		while (sqlite3_step(q) == SQLITE_ROW) {
@@ -509,6 +514,7 @@ json_t *pr_query_task_states(pr_store *st, long run)
 			json_object_set_new(o, "state", json_string(col(q, 1)));
 			json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(q, 2)));
 			json_object_set_new(o, "pid", json_integer(sqlite3_column_int64(q, 3)));
+			json_object_set_new(o, "dir", json_string(col(q, 4)));
 			json_array_append_new(arr, o);
 		}
 	}

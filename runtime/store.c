@@ -24,8 +24,11 @@
  *                                                         -- plan kept is never rewritten
  *
  * The database is opened with journal_mode=WAL, synchronous=FULL and a busy
- * timeout; `quick_check` must pass or the file is refused (and left as it
- * is).  Writers take BEGIN IMMEDIATE.  Transitions are appended in batches:
+ * timeout; `integrity_check` (`quick_check` on a store of PR_STORE_FULL_CHECK
+ * bytes or more) must pass or the file is refused (and left as it is).  So
+ * is an empty state.db where work/ or a dead runtime's lock shows runs (a
+ * truncated store), and one without the run a dead runtime's lock names
+ * (its WAL lost under it: store-lock.c).  Writers take BEGIN IMMEDIATE.  Transitions are appended in batches:
  * the scheduler collects the transitions of one loop iteration, with the
  * task rows they change, and hands them to a writer thread, which commits
  * all it was handed since its last commit in one transaction (group commit)
@@ -39,6 +42,9 @@
  * writer thread.
  */
 #include "store.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -110,6 +116,47 @@ int pr_store_fail(char **err, const char *fmt, const char *a, const char *b)
 	return -1;
 }
 
+/* 1 when the state directory DIR (STATE/.pipec) shows runs: a dead runtime's lock names one, or work/ has any. */
+static int held_runs(pr_store *st, const char *dir)
+{
+	if (st->stale_run)
+		return 1;
+	char work[4200];
+	snprintf(work, sizeof work, "%s/work", dir);
+	DIR *d = opendir(work);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	int any = 0;
+	while (!any && (e = readdir(d)))
+		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return any;
+}
+
+/* Refuses the store: *ERR from FMT (A, B), the lock put back as the dead runtime left it (the next open says
+ * it again); -1. */
+static int refuse(pr_store *st, char **err, const char *fmt, const char *a, const char *b)
+{
+	pr_store_fail(err, fmt, a, b);
+	pr_store_lock_restore(st);
+	pr_store_close(st);
+	return -1;
+}
+
+/* 1 when the store has run RUN. */
+static int has_run(pr_store *st, long run)
+{
+	sqlite3_stmt *q;
+	int found = 0;
+	if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM runs WHERE id = ?", -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(q, 1, run);
+		found = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	return found;
+}
+
 int pr_store_open(pr_store *st, const char *state_dir, char **err)
 {
 	memset(st, 0, sizeof *st);
@@ -126,6 +173,13 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 		return -1;
 	char db[4200];
 	snprintf(db, sizeof db, "%s/state.db", dir);
+	struct stat sb;
+	int have = stat(db, &sb) == 0;
+	if (have && sb.st_size == 0 && held_runs(st, dir)) {
+		refuse(st, err, "the store %s is empty, but %s shows it held runs: it was truncated; it is left as it is: "
+		       "move it away to start afresh", db, st->stale_run ? st->lock_path : dir);
+		return -1;
+	}
 	if (sqlite3_open_v2(db, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, pr_store_wal_vfs()) != SQLITE_OK) {
 		pr_store_fail(err, "cannot open the store %s: %s", db, st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		pr_store_close(st);
@@ -133,12 +187,16 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 	}
 	sqlite3_busy_timeout(st->db, 10000);
 	sqlite3_stmt *q;
-	int ok = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &q, NULL) == SQLITE_OK &&
+	/* integrity_check also matches each index with its table; on a large store it takes long */
+	const char *check = have && sb.st_size < PR_STORE_FULL_CHECK ? "integrity_check" : "quick_check";
+	char pragma[64];
+	snprintf(pragma, sizeof pragma, "PRAGMA %s", check);
+	int ok = sqlite3_prepare_v2(st->db, pragma, -1, &q, NULL) == SQLITE_OK &&
 		 sqlite3_step(q) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(q, 0), "ok") == 0;
 	sqlite3_finalize(q);
 	if (!ok) {
-		pr_store_fail(err, "the store %s is damaged (quick_check failed); it is left as it is: move it away to start afresh%s",
-		     db, "");
+		pr_store_fail(err, "the store %s is damaged (%s failed); it is left as it is: move it away to start afresh",
+		     db, check);
 		pr_store_close(st);
 		return -1;
 	}
@@ -156,6 +214,19 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN nodes TEXT", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN replay TEXT", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN replay_of INTEGER", NULL, NULL, NULL);
+	if (have && st->stale_run && !has_run(st, st->stale_run)) { /* (a store moved away is a new one) */
+		char run[32];
+		snprintf(run, sizeof run, "%ld", st->stale_run);
+		long pid = atol(st->stale_lock);
+		char msg[5000];
+		snprintf(msg, sizeof msg, "the store %s has no record of run %s, which the runtime that stopped (pid %ld) was "
+			 "running: its write-ahead log (state.db-wal) was lost, and with it what the run recorded; "
+			 "the files are left as they are: move them away to start afresh", db, run, pid);
+		*err = strdup(msg);
+		pr_store_lock_restore(st);
+		pr_store_close(st);
+		return -1;
+	}
 	return 0;
 }
 
@@ -203,7 +274,10 @@ long pr_store_new_run(pr_store *st, const char *plan_hash, const char *plan, siz
 	sqlite3_bind_text(q, 3, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
-	return rc == SQLITE_DONE ? (long)sqlite3_last_insert_rowid(st->db) : -1;
+	long run = rc == SQLITE_DONE ? (long)sqlite3_last_insert_rowid(st->db) : -1;
+	if (run > 0 && !st->in_tx) /* committed: a runtime that takes over our lock expects to find it */
+		pr_store_lock_note_run(st, run);
+	return run;
 }
 
 /* ---- runs that repeat an earlier one ------------------------------------ */
@@ -569,6 +643,7 @@ int pr_store_each_replayed(pr_store *st, long base, void (*fn)(void *ctx, const 
 
 int pr_store_reopen_run(pr_store *st, long run)
 {
+	pr_store_lock_note_run(st, run); /* it is in the store: resume found it there */
 	return pr_store_put(st, "UPDATE runs SET status = 'running', finished = NULL WHERE id = ?", "l", run);
 }
 

@@ -18,6 +18,9 @@
 
 /* ---- store.c ---- */
 
+/* Below this size a store is checked with integrity_check when it is opened (quick_check above). */
+#define PR_STORE_FULL_CHECK (64L << 20)
+
 /* The prepared statement for SQL (a string constant: cached by its address, reset), or NULL. */
 sqlite3_stmt *pr_store_stmt(pr_store *st, const char *sql);
 /* Runs SQL (BEGIN, COMMIT, ROLLBACK) on ST's connection at once: 0, or -1. */
@@ -52,6 +55,11 @@ void pr_store_wal_arm(void (*fn)(void *ctx), void *ctx);
 
 /* Takes DIR/lock (DIR: STATE/.pipec) for ST: 0, or -1 with *ERR (who holds it, or why it could not be made). */
 int pr_store_lock_take(pr_store *st, const char *dir, char **err);
+/* Records RUN (durable in the store now) in ST's lock: a runtime that takes the lock over after this one
+ * died expects the store to have it (a lost WAL otherwise). */
+void pr_store_lock_note_run(pr_store *st, long run);
+/* Puts back the dead runtime's lock ST took over (ST->stale_lock) instead of giving the lock back. */
+void pr_store_lock_restore(pr_store *st);
 /* Gives back the lock ST took, if it took one. */
 void pr_store_lock_release(pr_store *st);
 /* The name of the network filesystem DIR is on ("NFS"), or NULL when it is local. */

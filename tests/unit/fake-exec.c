@@ -33,7 +33,7 @@ static void end(fake *f, struct fake_run *r)
 	pr_exec_event ev = {.ev = PR_EV_ENDED, .task = r->task, .attempt = r->attempt, .kind = r->fate.kind,
 			    .code = r->fate.code};
 	if (r->killed)
-		ev.kind = PR_END_SIGNALED, ev.code = SIGKILL;
+		ev.kind = r->adopted ? PR_END_LOST : PR_END_SIGNALED, ev.code = r->adopted ? 0 : SIGKILL;
 	if (ev.kind == PR_END_EXITED && ev.code == 0) {
 		char path[4200];
 		snprintf(path, sizeof path, "%s/out", r->dir);
@@ -125,7 +125,7 @@ static void fake_adopt(pr_executor *x, uint32_t task, int attempt, long handle, 
 	pthread_mutex_lock(&f->mu);
 	struct fake_run *r = slot(f);
 	*r = (struct fake_run){.task = task, .attempt = attempt, .end = f->now + fate.duration, .fate = fate, .live = 1,
-			       .released = 1};
+			       .released = 1, .adopted = 1};
 	snprintf(r->dir, sizeof r->dir, "%s", dir);
 	pthread_mutex_unlock(&f->mu);
 }

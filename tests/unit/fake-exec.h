@@ -47,6 +47,7 @@ typedef struct fake {
 		char id[64];
 		int live, killed;
 		int released;  /* its start is durable: it runs (under MU) */
+		int adopted;   /* not the fake's child: killed, it is found gone (LOST), as the local executor finds it */
 	} run[256];
 	int nrun;
 	fake_start starts[4096];

@@ -427,3 +427,30 @@ Test(engine, resume_folds_the_attempts_a_task_has_left_from_its_events)
 	cr_assert_str_eq(sum.status, "succeeded");
 	pr_summary_free(&sum);
 }
+
+static fake_fate adopted_hangs(fake *f, const char *id, int attempt, long handle)
+{
+	(void)f, (void)id, (void)attempt, (void)handle;
+	return (fake_fate){.hang = 1};
+}
+
+/* A resume cancelled while it waits for an adopted attempt: the attempt, killed, is found gone (lost),
+ * and the run ends cancelled (it once went on retrying inside the cancelled run, spinning). */
+Test(engine, a_cancelled_resume_ends_though_its_adopted_attempt_is_lost)
+{
+	crash_at_b();
+	fake f;
+	fake_init(&f);
+	f.script = quick;
+	f.adopted = adopted_hangs;
+	f.cancel_at = 1005;
+	pr_summary sum;
+	char *err = NULL;
+	pr_options o = {.state_dir = state, .jobs = 1, .no_sandbox = 1};
+	int rc = pe_resume_with(0, &o, &f.x, &sum, &err);
+	cr_assert_eq(rc, 1, "%s", err ? err : "");
+	cr_assert_str_eq(sum.status, "cancelled");
+	cr_assert_eq(f.kills, 1);
+	cr_assert_eq(fake_started(&f, "b"), 0, "nothing is started in a cancelled run");
+	pr_summary_free(&sum);
+}
