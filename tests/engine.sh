@@ -121,6 +121,15 @@ kinds = dict(db.execute("SELECT kind, count(*) FROM expansions GROUP BY kind").f
 assert kinds.get("task", 0) >= 6 and kinds.get("group", 0) >= 2, kinds
 PY
 
+# renaming or moving the .pipe file keeps its results: a module's name is not
+# part of a cache key (what a stage does is its command, image, env, outputs)
+S="$TMP/mv"; mkdir -p "$S" "$TMP/mv-a" "$TMP/mv-b"
+cp examples/quickstart.pipe "$TMP/mv-a/first.pipe"
+cp examples/quickstart.pipe "$TMP/mv-b/second.pipe"
+"$PIPEC" run --quiet --no-sandbox --state-dir "$S" "$TMP/mv-a/first.pipe" > /dev/null 2>&1
+out=$("$PIPEC" run --no-sandbox --state-dir "$S" "$TMP/mv-b/second.pipe" 2>&1 | grep '^pipec: run')
+echo "$out" | grep -q ': 0 succeeded, 2 cached,' && ok "a renamed and moved .pipe file takes its results from the cache" || fail "renamed: $out"
+
 # a checkpointing task that runs out of memory in every attempt: paused a
 # bounded number of times, then failed saying why (it once paused for ever)
 S="$TMP/oom"; mkdir -p "$S"
