@@ -80,7 +80,9 @@ static int record(pr_store *st, long run, char **err)
 		if (from < 0 || !pe_state_legal((tstate)from, S_CANCELLED))
 			continue; /* it ended, or the table does not know its state: left as it is */
 		json_int_t pid = json_integer_value(json_object_get(t, "pid"));
-		if (from == S_RUNNING && pr_proc_attempt((long)pid, report_str(t, "dir")))
+		json_int_t since = json_integer_value(json_object_get(t, "pid_start"));
+		if (from == S_RUNNING && (since ? pr_proc_is((long)pid, (unsigned long long)since)
+					      : pr_proc_attempt((long)pid, report_str(t, "dir"))))
 			kill(-(pid_t)pid, SIGKILL); /* only the attempt's own process: its pid may be another's now */
 		pr_store_event(st, run, report_str(t, "id"), (int)json_integer_value(json_object_get(t, "attempts")),
 			       pe_state_names[from], pe_state_names[S_CANCELLED], "cancelled by pipec cancel");

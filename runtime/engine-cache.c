@@ -160,13 +160,17 @@ int pe_cache_key(runner *R, uint32_t i, char *why, size_t wn)
 	crypto_generichash(h, 32, (const unsigned char *)text, strlen(text), NULL, 0);
 	/* its checkpoints belong to what made it: kept across its attempts and resumes, never offered to
 	 * a task with other inputs or another command (stage) */
-	pe_hex_of(h, t->cpkey);
+	char hex[65];
+	pe_hex_of(h, hex);
 	if (!cache) {
+		free(t->cpkey);
+		if (!(t->cpkey = strdup(hex)))
+			abort();
 		free(text);
 		json_decref(parts);
 		return kf.rc;
 	}
-	memcpy(t->key, t->cpkey, sizeof t->key);
+	memcpy(t->key, hex, sizeof t->key);
 	free(t->parts);
 	t->parts = text;
 	json_decref(parts);

@@ -131,11 +131,12 @@ void pe_report(void *engine, const pr_exec_event *ev)
 }
 
 /* Task I's attempt is running (HANDLE: its process): "running" is recorded, with where and what. */
-static void started(runner *R, uint32_t i, long handle)
+static void started(runner *R, uint32_t i, long handle, unsigned long long since)
 {
 	rtask *t = &R->t[i];
 	t->spawning = t->parked = t->go_on_spawn = 0;
 	t->handle = handle;
+	t->since = since;
 	t->token_sent = 0;
 	t->started = pe_now(R);
 	t->timed_out = 0;
@@ -143,7 +144,7 @@ static void started(runner *R, uint32_t i, long handle)
 	/* where it runs is in its "running" event when there is a choice to record */
 	char *place = pe_placed(R, i) ? pr_place_json(&R->nodes, &t->req, &t->place) : NULL;
 	pe_transition(R, i, S_RUNNING, place);
-	pr_store_running(&R->store, R->run, t->id, t->attempt, handle, t->dir, t->started, t->cmd, place);
+	pr_store_running(&R->store, R->run, t->id, t->attempt, handle, since, t->dir, t->started, t->cmd, place);
 	free(place);
 	free(t->cmd);
 	t->cmd = NULL;
@@ -168,7 +169,7 @@ static void events(runner *R)
 		switch (ev.ev) {
 		case PR_EV_STARTED:
 			if (t->st == S_READY)
-				started(R, i, ev.handle);
+				started(R, i, ev.handle, ev.since);
 			break;
 		case PR_EV_PARKED:
 			t->spawning = 0;

@@ -194,8 +194,8 @@ static const char *skip_value(const char *p, const char *end)
 
 /*
  * Reads the plan with its tasks one at a time, so that what many tasks
- * share (a stage's outputs, resources, retry, env, sandbox; a file name)
- * is kept once: jansson spends some 8 KiB on a task, most of it on these.
+ * share (a stage's outputs, resources, retry, env, sandbox; a file name;
+ * an input's type and "files" shape) is kept once: jansson spends some 8 KiB on a task, most of it on these.
  * Returns the plan, or NULL when TEXT is not a JSON object with a top-level
  * "tasks" array (the caller then reads it whole and says what is wrong).
  */
@@ -245,6 +245,9 @@ static json_t *load_shared(const char *text, size_t len)
 					     "checks", "module", "stage", "when", "scatter"};
 	enum { NSHARED = sizeof shared / sizeof shared[0] };
 	json_t *last[NSHARED + 1] = {0}; /* the last task's values, and its file name */
+	enum { PE_MEMO = 16 };
+	json_t *memo[2][PE_MEMO]; /* inputs' "files" and "type" values seen (borrowed from the plan's tasks) */
+	int nmemo[2] = {0, 0};
 	p = tasks_at + 1;
 	for (;;) {
 		while (p < tasks_end && strchr(" \n\t\r,", *p))
@@ -265,6 +268,24 @@ static json_t *load_shared(const char *text, size_t len)
 				json_object_set(t, shared[k], last[k]);
 			else if (v)
 				last[k] = v;
+		}
+		/* an input's "files" shape and "type" (a few distinct values in a whole plan): kept once each */
+		const char *iname;
+		json_t *in;
+		json_object_foreach(json_object_get(t, "inputs"), iname, in) {
+			static const char *const small[] = {"files", "type"};
+			for (int k = 0; k < 2; k++) {
+				json_t *v = json_object_get(in, small[k]);
+				if (!v)
+					continue;
+				int c = 0;
+				while (c < nmemo[k] && memo[k][c] != v && !json_equal(memo[k][c], v))
+					c++;
+				if (c < nmemo[k] && memo[k][c] != v)
+					json_object_set(in, small[k], memo[k][c]);
+				else if (c == nmemo[k] && nmemo[k] < PE_MEMO)
+					memo[k][nmemo[k]++] = v;
+			}
 		}
 		json_t *loc = json_object_get(t, "loc"), *file = json_object_get(loc, "file");
 		if (file && last[NSHARED] && json_equal(file, last[NSHARED]))

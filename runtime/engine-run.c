@@ -38,6 +38,7 @@ static void free_runner(runner *R)
 		free(R->t[i].users);
 		free(R->t[i].parts);
 		free(R->t[i].cmd);
+		free(R->t[i].cpkey);
 		if (R->t[i].dir != pe_no_dir)
 			free(R->t[i].dir);
 		json_decref(R->t[i].inputs);
@@ -287,13 +288,15 @@ static void fold_event(void *ctx, const char *task, int attempt, const char *to,
 }
 
 /* An attempt of the run: the latest one's process, directory and placement are the task's. */
-static void fold_attempt(void *ctx, const char *task, int attempt, long pid, const char *dir, const char *placement)
+static void fold_attempt(void *ctx, const char *task, int attempt, long pid, unsigned long long pid_start, const char *dir,
+			 const char *placement)
 {
 	runner *R = ctx;
 	rtask *t = task_named(R, task);
 	if (!t || attempt != t->attempt)
 		return;
 	t->handle = pid;
+	t->since = pid_start;
 	if (dir)
 		pe_set_dir(t, dir);
 	if (pr_place_parse(&R->nodes, placement, &t->place) < 0)
@@ -401,7 +404,7 @@ int pe_resume_with(long run, const pr_options *opt, pr_executor *x, pr_summary *
 		t->token_sent = 1; /* its go-ahead went, or it never runs */
 		if (R->log && t->handle > 0)
 			fprintf(R->log, "%-10s %s: adopting (pid %ld)\n", "running", t->id, t->handle);
-		R->ex->ops->adopt(R->ex, i, t->attempt, t->handle, t->dir != pe_no_dir ? t->dir : "");
+		R->ex->ops->adopt(R->ex, i, t->attempt, t->handle, t->since, t->dir != pe_no_dir ? t->dir : "");
 	}
 	for (uint32_t i = 0; i < R->n; i++) {
 		rtask *t = &R->t[i];

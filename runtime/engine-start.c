@@ -59,8 +59,9 @@ static void safe_name(const char *id, char *out, size_t n)
 void pe_checkpoint_dir(const runner *R, uint32_t i, char *out, size_t n)
 {
 	const rtask *t = &R->t[i];
-	if (t->cpkey[0]) {
-		snprintf(out, n, "%s/checkpoints/%s", R->root, t->cpkey);
+	const char *key = t->cpkey ? t->cpkey : t->key;
+	if (key[0]) {
+		snprintf(out, n, "%s/checkpoints/%s", R->root, key);
 		return;
 	}
 	char safe[1024];

@@ -53,31 +53,33 @@ typedef struct rtask {
 	int not_started;       /* attempts that never ran, tried again without spending a retry */
 	int64_t backoff_ns, timeout_ns;
 	long handle;           /* the executor's handle of the running attempt (a pid), 0: none */
-	int timed_out;
-	int killed;            /* the executor was asked to end its attempt */
-	int token_sent;        /* its "running" was handed to the store with its executor's token */
-	int spawning;          /* the executor is starting it (still ready, or running once started) */
-	int go_on_spawn;       /* ... and it has its place: it runs once the executor has started it */
-	int parked;            /* started ahead: it waits for its place */
-	int no_park;           /* starting it ahead failed once: it starts the ordinary way */
+	unsigned long long since; /* ... and when its process started (with the pid, it names the process) */
 	char *cmd;             /* its command, rendered, until its "running" is recorded */
 	int64_t priority;      /* from the plan */
 	uint32_t remaining;    /* tasks on the longest path from it to the end of the DAG */
 	pr_request req;        /* what it asks for (resources; 0 when not said) */
 	pr_place place;        /* where it runs, while it runs */
-	int holds;             /* it holds its place (occupy()) */
-	int in_active;         /* listed in runner.active */
-	int in_ended;          /* on the ended queue */
 	uint8_t dirty, ready_row; /* its row is to be written at the commit; with its inputs and key */
-	int group;             /* a template inside a run-time for: it runs as its instances */
-	int cache_checked;     /* ready: the cache was looked at already */
+	/* flags, a byte each (10k tasks: every byte of this struct is 10 KB) */
+	uint8_t timed_out;     /* its attempt ran past its timeout */
+	uint8_t killed;        /* the executor was asked to end its attempt */
+	uint8_t token_sent;    /* its "running" was handed to the store with its executor's token */
+	uint8_t spawning;      /* the executor is starting it (still ready, or running once started) */
+	uint8_t go_on_spawn;   /* ... and it has its place: it runs once the executor has started it */
+	uint8_t parked;        /* started ahead: it waits for its place */
+	uint8_t no_park;       /* starting it ahead failed once: it starts the ordinary way */
+	uint8_t holds;         /* it holds its place (pe_occupy()) */
+	uint8_t in_active;     /* listed in runner.active */
+	uint8_t in_ended;      /* on the ended queue */
+	uint8_t group;         /* a template inside a run-time for: it runs as its instances */
+	uint8_t cache_checked; /* ready: the cache was looked at already */
 	double started, deadline, not_before;
 	double checkpoint_before; /* the time of its newest checkpoint when the attempt started (-1: none) */
 	char *dir;             /* the current attempt's directory (no_dir before it has one) */
 	json_t *inputs;        /* name -> resolved value */
 	json_t *outputs;       /* name -> {path, hash, value} */
-	char key[80];          /* cache key, or "" */
-	char cpkey[80];        /* the key its checkpoints are kept by (its cache key's, also when it is not cached), or "" */
+	char key[65];          /* cache key (hex), or "" */
+	char *cpkey;           /* the key its checkpoints are kept by when it is not cached (else KEY), or NULL */
 	char *parts;           /* the key's parts (JSON) */
 } rtask;
 

@@ -86,7 +86,7 @@ static int spawn_shell(local *L)
 		pid_t pid = lx_plain_clone(p);
 		close(sp[0]);
 		if (pid > 0) {
-			L->shells[L->nshells] = (lx_shell){pid, sp[1], -1, -1, 0, 0, "", 0, p};
+			L->shells[L->nshells] = (lx_shell){.pid = pid, .sock = sp[1], .task = -1, .script = -1, .p = p};
 			return L->nshells++;
 		}
 	} else {
@@ -122,7 +122,8 @@ static int shell_drop(local *L, int k)
  * *GO its end of the handshake for the go-ahead (a copy of the shell's
  * socket); -1 when none can be had.
  */
-pid_t lx_take_shell(local *L, uint32_t i, const char *dir, char *const *envp, const char *cmd, int *go)
+pid_t lx_take_shell(local *L, uint32_t i, const char *dir, char *const *envp, const char *cmd, int *go,
+		    unsigned long long *since)
 {
 	if (!L->pool)
 		return -1;
@@ -178,6 +179,9 @@ pid_t lx_take_shell(local *L, uint32_t i, const char *dir, char *const *envp, co
 			sp[0] = -1;
 			pid = sh->pid;
 			*go = d;
+			if (!sh->since)
+				sh->since = pr_proc_start(sh->pid);
+			*since = sh->since;
 		}
 	}
 	if (sp[0] >= 0)

@@ -163,7 +163,7 @@ void lx_spawns_done(local *L)
 		if (job->pid > 0) {
 			t->mnt_fd = job->mnt_fd;
 			if (t->go_on_spawn) {
-				lx_started(L, i, job->pid, job->go[1]);
+				lx_started(L, i, job->pid, job->go[1], 0);
 			} else { /* started ahead: it waits for go() */
 				t->parked = 1;
 				t->pid = job->pid;

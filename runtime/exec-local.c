@@ -241,16 +241,16 @@ void lx_live(local *L, uint32_t task)
 	t->in_live = 1;
 }
 
-void lx_started(local *L, uint32_t task, pid_t pid, int go)
+void lx_started(local *L, uint32_t task, pid_t pid, int go, unsigned long long since)
 {
 	lx_task *t = lx_task_of(L, task);
 	t->pid = pid;
+	t->since = since ? since : pr_proc_start(pid);
 	t->go_fd = go;
 	t->spawning = t->go_on_spawn = t->parked = t->adopted = t->killed = 0;
 	lx_live(L, task);
-	if (t->dir) /* before the engine learns the pid: a resume knows the process by it (procid.c) */
-		pr_proc_record(t->dir, pid);
-	pr_exec_event ev = {.ev = PR_EV_STARTED, .task = task, .attempt = t->attempt, .handle = pid};
+	/* with its start time, which the store keeps beside the pid: a resume knows the process by both (procid.c) */
+	pr_exec_event ev = {.ev = PR_EV_STARTED, .task = task, .attempt = t->attempt, .handle = pid, .since = t->since};
 	pr_exec_report(&L->x, &ev);
 	for (unsigned k = 0; k < 64 && k < L->nlost; k++)
 		if (L->lost[k].pid == pid) { /* it died before it was known: it ends now */
@@ -328,11 +328,12 @@ static int local_start(pr_executor *x, const pr_attempt *a, char *why, size_t wn
 	snprintf(err, sizeof err, "%s/.stderr", a->dir);
 	int go[2];
 	pid_t pid = -1;
-	if (!L->sb.on && (pid = lx_take_shell(L, a->task, a->dir, envp, a->command, &go[1])) > 0) {
+	unsigned long long shell_since = 0;
+	if (!L->sb.on && (pid = lx_take_shell(L, a->task, a->dir, envp, a->command, &go[1], &shell_since)) > 0) {
 		for (size_t k = 0; k < ne; k++)
 			free(envp[k]);
 		free(envp);
-		lx_started(L, a->task, pid, go[1]); /* a standing shell has its script */
+		lx_started(L, a->task, pid, go[1], shell_since); /* a standing shell has its script */
 		return 0;
 	}
 	/*
@@ -402,7 +403,7 @@ static int local_start(pr_executor *x, const pr_attempt *a, char *why, size_t wn
 		lx_not_started(L, a->task, why);
 		return 0;
 	}
-	lx_started(L, a->task, pid, go[1]);
+	lx_started(L, a->task, pid, go[1], 0);
 	return 0;
 }
 
@@ -412,7 +413,7 @@ static void local_go(pr_executor *x, uint32_t task)
 	lx_task *t = lx_task_of(L, task);
 	if (t->parked) { /* its shell waits already: only its "running" is left to commit */
 		t->parked = 0;
-		lx_started(L, task, t->pid, t->go_fd);
+		lx_started(L, task, t->pid, t->go_fd, 0);
 	} else if (t->spawning) { /* being started: it runs once it is */
 		t->go_on_spawn = 1;
 	}
@@ -472,18 +473,25 @@ static int exit_file(const char *dir)
 	return end != buf && *end == '\n' ? (int)((v & 0xff) << 8) : -1;
 }
 
-static void local_adopt(pr_executor *x, uint32_t task, int attempt, long handle, const char *dir)
+/* Whether PID, started at SINCE, is the attempt's process (a store from before the start times: its record beside DIR). */
+static int is_attempt(long pid, unsigned long long since, const char *dir)
+{
+	return since ? pr_proc_is(pid, since) : pr_proc_attempt(pid, dir);
+}
+
+static void local_adopt(pr_executor *x, uint32_t task, int attempt, long handle, unsigned long long since, const char *dir)
 {
 	local *L = (local *)x;
 	lx_task *t = lx_task_of(L, task);
 	t->attempt = attempt;
 	t->pid = (pid_t)handle;
+	t->since = since;
 	free(t->dir);
 	t->dir = strdup(dir);
 	int st = exit_file(dir);
 	if (st >= 0) { /* it ended meanwhile: accepted */
 		lx_ended(L, task, st);
-	} else if (pr_proc_attempt(handle, dir) && kill(-(pid_t)handle, 0) == 0) { /* the very process it started */
+	} else if (is_attempt(handle, since, dir) && kill(-(pid_t)handle, 0) == 0) { /* the very process it started */
 		t->adopted = 1;
 		L->nadopted++;
 		lx_live(L, task);
@@ -501,7 +509,7 @@ static void local_kill(pr_executor *x, uint32_t task)
 	lx_task *t = lx_task_of(L, task);
 	if (t->pid > 0 && !t->parked) {
 		t->killed = 1;
-		if (t->adopted && !pr_proc_attempt(t->pid, t->dir))
+		if (t->adopted && !is_attempt(t->pid, t->since, t->dir))
 			return; /* not our child, and gone: poll() finds it LOST */
 		kill(-t->pid, SIGKILL);
 	}
@@ -553,7 +561,7 @@ static void local_poll(pr_executor *x)
 		int st = exit_file(t->dir);
 		if (st >= 0) {
 			lx_ended(L, k, st);
-		} else if (!pr_proc_attempt(t->pid, t->dir) || (kill(-t->pid, 0) != 0 && errno == ESRCH)) {
+		} else if (!is_attempt(t->pid, t->since, t->dir) || (kill(-t->pid, 0) != 0 && errno == ESRCH)) {
 			t->adopted = 0;
 			L->nadopted--;
 			let_go(L, t);

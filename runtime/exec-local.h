@@ -37,6 +37,7 @@ typedef struct lx_task {
 	int parked;            /* its shell, started ahead, waits for go() */
 	int adopted;           /* started by a runtime that died: not our child (its .exit says its end) */
 	int killed;            /* kill() was asked: a SIGKILL went to its group */
+	unsigned long long since; /* when its process started: with the pid, it names the process */
 	int in_live;           /* listed in local.live */
 	char *dir;             /* the attempt's directory */
 } lx_task;
@@ -47,6 +48,7 @@ typedef struct lx_shell {      /* a standing shell (exec-local-shells.c) */
 	int64_t task;          /* the task it runs, or -1 */
 	int script;            /* the read end of that task's script pipe (it opens it through /proc) */
 	int exited, code;      /* the task's shell said its exit status ("eN") */
+	unsigned long long since; /* when it started (procid.c), read once: its tasks' processes are it */
 	char buf[64];          /* what it said, to the end of a line */
 	size_t blen;
 	struct plain *p;
@@ -92,7 +94,7 @@ void lx_command_line(FILE *f, const char *cmd);
 /* TASK has a process now: listed among those a reaped pid may be. */
 void lx_live(local *L, uint32_t task);
 /* Task TASK's shell PID (its end of the handshake GO) waits for its release: reported STARTED. */
-void lx_started(local *L, uint32_t task, pid_t pid, int go);
+void lx_started(local *L, uint32_t task, pid_t pid, int go, unsigned long long since);
 /* Task TASK's attempt ended with wait STATUS: its resources go, ENDED is reported. */
 void lx_ended(local *L, uint32_t task, int status);
 /* Task TASK's attempt never ran (WHY): ENDED, NOT_STARTED. */
@@ -123,7 +125,8 @@ int lx_plain_can_clone(void);
 
 /* exec-local-shells.c */
 int lx_proc_fds_open(void);
-pid_t lx_take_shell(local *L, uint32_t task, const char *dir, char *const *envp, const char *cmd, int *go);
+pid_t lx_take_shell(local *L, uint32_t task, const char *dir, char *const *envp, const char *cmd, int *go,
+		    unsigned long long *since);
 void lx_shells_read(local *L);
 int lx_shell_gone(local *L, pid_t pid, int status);
 void lx_shells_stop(local *L);

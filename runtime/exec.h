@@ -73,6 +73,8 @@ typedef struct pr_exec_event {
 	uint32_t task;         /* the engine's index of the task */
 	int attempt;
 	long handle;           /* STARTED: the pid (local), or another executor's handle number */
+	unsigned long long since; /* STARTED: when the handle's process started (local: /proc ticks), which with the
+				   * pid names it (a pid is reused); the store keeps it, adopt() is given it back */
 	pr_end_kind kind;      /* ENDED */
 	int code;              /* ENDED: exit status or signal number */
 	char note[512];        /* ENDED: more to say ("" none): the pids limit refused forks; why it did not start */
@@ -114,8 +116,8 @@ typedef struct pr_exec_ops {
 	 * so it touches nothing but the tokens.
 	 */
 	void (*release)(pr_executor *x, const int *tokens, size_t n, int ok);
-	/* Takes on TASK's attempt ATTEMPT, started by a runtime that died (HANDLE, in DIR). */
-	void (*adopt)(pr_executor *x, uint32_t task, int attempt, long handle, const char *dir);
+	/* Takes on TASK's attempt ATTEMPT, started by a runtime that died (HANDLE started at SINCE, in DIR). */
+	void (*adopt)(pr_executor *x, uint32_t task, int attempt, long handle, unsigned long long since, const char *dir);
 	/* Ends TASK's attempt (its whole process group); its ENDED follows. */
 	void (*kill)(pr_executor *x, uint32_t task);
 	/* Reports what happened since the last call. */

@@ -38,7 +38,7 @@ typedef struct pr_plan_output {
 typedef struct pr_plan_task {
 	const char *module;      /* its stage's module, or NULL */
 	const char *file;        /* loc: where the call is (file NULL: no loc) */
-	int64_t line, column;
+	int32_t line, column;
 	uint8_t has_loc;         /* the plan gives a loc */
 	uint8_t cache, checkpoint; /* the directives (absent: false) */
 	uint8_t network;         /* sandbox.network */

@@ -6,10 +6,13 @@
  * an unrelated process that resume would wait on for ever and `pipec
  * cancel` would kill.  A process is known here by its pid and its start
  * time (field 22 of /proc/PID/stat, clock ticks since boot), which two
- * processes of one boot never share under one pid.  The runtime writes
- * both as it learns them: an attempt's in .NAME.pid beside the attempt's
- * directory PARENT/NAME (the directory is the task's to write, the one above it
- * is not), and its own in the lock (store-lock.c).  Whoever reads a pid
+ * processes of one boot never share under one pid.  The runtime keeps
+ * both as it learns them: an attempt's in the store beside its pid (the
+ * executor reports the start time with the pid: exec.h, since), its own in
+ * the lock (store-lock.c).  (For a while an attempt's were written to a
+ * file .NAME.pid beside its directory, a file created at every start, a
+ * millisecond each on this kind of disk; pr_proc_attempt() still reads one
+ * that a store of then has.)  Whoever reads a pid
  * back signals or waits on it only when the process that has that pid now
  * started at the recorded time; pid 1 and below never.
  */
@@ -68,22 +71,6 @@ static void record_path(const char *dir, char *out, size_t n)
 		snprintf(out, n, ".%s.pid", dir);
 }
 
-int pr_proc_record(const char *dir, long pid)
-{
-	unsigned long long start = pr_proc_start(pid);
-	if (!start)
-		return -1;
-	char path[8300], line[64];
-	record_path(dir, path, sizeof path);
-	int n = snprintf(line, sizeof line, "%ld %llu\n", pid, start);
-	unlink(path); /* a new attempt's: one left by another runtime is not trusted */
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	int ok = write(fd, line, (size_t)n) == n;
-	close(fd);
-	return ok ? 0 : -1;
-}
 
 int pr_proc_attempt(long pid, const char *dir)
 {

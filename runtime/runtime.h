@@ -58,8 +58,6 @@ long pr_store_lock_owner(const char *state_dir);
 unsigned long long pr_proc_start(long pid);
 /* 1 when PID (> 1) is alive and started at START (not 0); else 0. */
 int pr_proc_is(long pid, unsigned long long start);
-/* Records PID's start time for the attempt whose directory is DIR (in .NAME.pid beside DIR = PARENT/NAME): 0, or -1. */
-int pr_proc_record(const char *dir, long pid);
 /* 1 when PID (> 1) is the process recorded for DIR (alive, with that start time): the attempt's own; else 0. */
 int pr_proc_attempt(long pid, const char *dir);
 void pr_store_close(pr_store *st);
@@ -104,8 +102,8 @@ int pr_store_replay_valid(pr_store *st, long base);
 long pr_store_replay_run(pr_store *st, long base, double started);
 int pr_store_replayable(pr_store *st, long run, const char *info);
 /* Records a task's attempt starting: its process, directory, time, command and placement (or NULL). */
-int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, const char *dir, double started,
-		     const char *command, const char *placement);
+int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, unsigned long long pid_start,
+		     const char *dir, double started, const char *command, const char *placement);
 /* Records a task's attempt ending: when, its exit status (-1: none) or the signal that killed it (0: none). */
 int pr_store_finished(pr_store *st, long run, const char *task, int attempt, double finished, int exit_code, int signal);
 /*
@@ -156,7 +154,8 @@ char *pr_store_replay_of(pr_store *st, long run);
 int pr_store_each_event(pr_store *st, long run, void (*fn)(void *ctx, const char *task, int attempt, const char *to,
 								   const char *detail), void *ctx);
 int pr_store_each_attempt(pr_store *st, long run, void (*fn)(void *ctx, const char *task, int attempt, long pid,
-								     const char *dir, const char *placement), void *ctx);
+								     unsigned long long pid_start, const char *dir,
+								     const char *placement), void *ctx);
 int pr_store_each_artifact(pr_store *st, long run, void (*fn)(void *ctx, const char *task, const char *output,
 								      const char *path, const char *hash, const char *value), void *ctx);
 int pr_store_each_replayed(pr_store *st, long base, void (*fn)(void *ctx, const char *task, const char *state), void *ctx);

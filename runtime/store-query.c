@@ -45,6 +45,10 @@ struct pr_query {
 	char *failed;  /* why the first statement that failed did (a new message), or NULL */
 };
 
+/* The columns of main.tasks the reports read, named (a column added later, pid_start, is not theirs). */
+#define TASK_COLUMNS "run, id, stage, state, attempts, cache_key, pid, dir, parts, inputs, command, exit_code, started," \
+		     " finished, placement"
+
 /* A text column, "" for NULL. */
 static const char *col(sqlite3_stmt *q, int i)
 {
@@ -189,12 +193,12 @@ pr_query *pr_query_open(const char *state_dir, char **err)
 	int replays = sqlite3_prepare_v2(db, "SELECT replay_of FROM runs", -1, &q, NULL) == SQLITE_OK;
 	sqlite3_finalize(q);
 	sqlite3_exec(db, replays
-		     ? "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, * FROM main.tasks UNION ALL"
+		     ? "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, " TASK_COLUMNS " FROM main.tasks UNION ALL"
 		       " SELECT t.rowid, r.id, t.id, t.stage,"
 		       " CASE WHEN t.state = 'succeeded' AND coalesce(t.cache_key, '') <> '' THEN 'cached' ELSE t.state END,"
 		       " 0, t.cache_key, NULL, NULL, t.parts, t.inputs, t.command, NULL, NULL, NULL, NULL"
 		       " FROM main.runs r JOIN main.tasks t ON t.run = r.replay_of"
-		     : "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, * FROM main.tasks", NULL, NULL, NULL);
+		     : "CREATE TEMP VIEW tasks AS SELECT rowid AS ord, " TASK_COLUMNS " FROM main.tasks", NULL, NULL, NULL);
 	pr_query *qy = calloc(1, sizeof *qy);
 	if (!qy)
 		abort();
@@ -505,8 +509,8 @@ json_t *pr_query_task_states(pr_store *st, long run)
 {
 	json_t *arr = json_array();
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid, dir FROM tasks WHERE run = ? ORDER BY rowid", -1, &q,
-			       NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid, dir, pid_start FROM tasks WHERE run = ? ORDER BY rowid",
+			       -1, &q, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, run);
 		while (sqlite3_step(q) == SQLITE_ROW) {
 			json_t *o = json_object();
@@ -515,6 +519,7 @@ json_t *pr_query_task_states(pr_store *st, long run)
 			json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(q, 2)));
 			json_object_set_new(o, "pid", json_integer(sqlite3_column_int64(q, 3)));
 			json_object_set_new(o, "dir", json_string(col(q, 4)));
+			json_object_set_new(o, "pid_start", json_integer(sqlite3_column_int64(q, 5)));
 			json_array_append_new(arr, o);
 		}
 	}

@@ -213,6 +213,9 @@ int pr_store_open(pr_store *st, const char *state_dir, char **err)
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN plan_key TEXT", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN nodes TEXT", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN replay TEXT", NULL, NULL, NULL);
+	/* when an attempt's process started (with its pid, it names the process: a pid is reused) */
+	sqlite3_exec(st->db, "ALTER TABLE tasks ADD COLUMN pid_start INTEGER", NULL, NULL, NULL);
+	sqlite3_exec(st->db, "ALTER TABLE attempts ADD COLUMN pid_start INTEGER", NULL, NULL, NULL);
 	sqlite3_exec(st->db, "ALTER TABLE runs ADD COLUMN replay_of INTEGER", NULL, NULL, NULL);
 	if (have && st->stale_run && !has_run(st, st->stale_run)) { /* (a store moved away is a new one) */
 		char run[32];
@@ -430,16 +433,16 @@ void pr_store_finalize(pr_store *st)
 	st->nstmts = 0;
 }
 
-int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, const char *dir, double started,
-		     const char *command, const char *placement)
+int pr_store_running(pr_store *st, long run, const char *task, int attempt, long pid, unsigned long long pid_start,
+		     const char *dir, double started, const char *command, const char *placement)
 {
-	if (pr_store_put(st, "UPDATE tasks SET pid = ?, dir = ?, started = ?, command = ?, placement = ?,"
+	if (pr_store_put(st, "UPDATE tasks SET pid = ?, pid_start = ?, dir = ?, started = ?, command = ?, placement = ?,"
 		    " finished = NULL, exit_code = NULL WHERE run = ? AND id = ?",
-		"ltdttlt", pid, dir, started, command, placement, run, task) < 0)
+		"lltdttlt", pid, (long)pid_start, dir, started, command, placement, run, task) < 0)
 		return -1;
-	return pr_store_put(st, "INSERT OR REPLACE INTO attempts(run, task, attempt, pid, dir, started, placement)"
-		       " VALUES(?, ?, ?, ?, ?, ?, ?)",
-		   "ltiltdt", run, task, attempt, pid, dir, started, placement);
+	return pr_store_put(st, "INSERT OR REPLACE INTO attempts(run, task, attempt, pid, pid_start, dir, started, placement)"
+		       " VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+		   "ltilltdt", run, task, attempt, pid, (long)pid_start, dir, started, placement);
 }
 
 int pr_store_finished(pr_store *st, long run, const char *task, int attempt, double finished, int exit_code, int signal)
@@ -601,16 +604,18 @@ int pr_store_each_event(pr_store *st, long run, void (*fn)(void *ctx, const char
 }
 
 int pr_store_each_attempt(pr_store *st, long run, void (*fn)(void *ctx, const char *task, int attempt, long pid,
-								     const char *dir, const char *placement), void *ctx)
+								     unsigned long long pid_start, const char *dir,
+								     const char *placement), void *ctx)
 {
 	sqlite3_stmt *q;
-	if (sqlite3_prepare_v2(st->db, "SELECT task, attempt, pid, dir, placement FROM attempts WHERE run = ? ORDER BY attempt",
-			       -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT task, attempt, pid, dir, placement, pid_start FROM attempts WHERE run = ?"
+				       " ORDER BY attempt", -1, &q, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_int64(q, 1, run);
 	while (sqlite3_step(q) == SQLITE_ROW)
 		fn(ctx, (const char *)sqlite3_column_text(q, 0), sqlite3_column_int(q, 1), (long)sqlite3_column_int64(q, 2),
-		   (const char *)sqlite3_column_text(q, 3), (const char *)sqlite3_column_text(q, 4));
+		   (unsigned long long)sqlite3_column_int64(q, 5), (const char *)sqlite3_column_text(q, 3),
+		   (const char *)sqlite3_column_text(q, 4));
 	return sqlite3_finalize(q) == SQLITE_OK ? 0 : -1;
 }
 

@@ -107,8 +107,9 @@ static void fake_release(pr_executor *x, const int *tokens, size_t n, int ok)
 	pthread_mutex_unlock(&f->mu);
 }
 
-static void fake_adopt(pr_executor *x, uint32_t task, int attempt, long handle, const char *dir)
+static void fake_adopt(pr_executor *x, uint32_t task, int attempt, long handle, unsigned long long since, const char *dir)
 {
+	(void)since;
 	fake *f = (fake *)x;
 	char id[64] = "";
 	/* the engine's id of TASK is not ours to look up: the start log of the run that died is gone,
