@@ -116,9 +116,9 @@ pipeline main() -> String {
   return peek()
 }
 PIPE
-	"$PIPEC" run --quiet --format json --state-dir "$V/st" "$V/st/peek.pipe" > "$TMP/peek.json" 2>&1
+	"$PIPEC" run --quiet --format json --state-dir "$V/st" "$V/st/peek.pipe" > "$TMP/peek.json" 2> "$TMP/peek.err"
 	python3 -c "import json; r = json.load(open('$TMP/peek.json')); assert r['result'].split(chr(10))[0] == 'st' and 'secret' not in r['result'] and 'refused' in r['result'], r" \
-		&& ok "what else is in that 0700 directory the task does not see" || fail "0700 peek: $(cat "$TMP/peek.json")"
+		&& ok "what else is in that 0700 directory the task does not see" || fail "0700 peek: $(cat "$TMP/peek.json" "$TMP/peek.err")"
 	rm -rf "$V"
 fi
 
