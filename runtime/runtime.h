@@ -12,7 +12,9 @@
  *   resources-nodes.c  the nodes (this machine, or a resources file's)
  *   resources-gpu.c    GPU discovery (NVML, the CUDA driver)
  *   resources-place.c  placing a task on a node and its devices
- *   sandbox.c      the local sandbox: namespaces, mounts, cgroups
+ *   sandbox.c      the local sandbox: namespaces, mounts, the task's uid;
+ *                  sandbox-cgroup.c its limits (sandbox.h)
+ *   procid.c       knowing a process by its pid and its start time
  *   report.h       what the reports share: report-runs.c (runs, show),
  *                  report-why.c (why), report-lineage.c (lineage)
  *   cancel.c       pipec cancel: signal the runtime, or record the run cancelled
