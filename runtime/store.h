@@ -19,7 +19,7 @@
 /* ---- store.c ---- */
 
 /* Below this size a store is checked with integrity_check when it is opened (quick_check above). */
-#define PR_STORE_FULL_CHECK (64L << 20)
+#define PR_STORE_FULL_CHECK (8L << 20)
 
 /* The prepared statement for SQL (a string constant: cached by its address, reset), or NULL. */
 sqlite3_stmt *pr_store_stmt(pr_store *st, const char *sql);
