@@ -38,6 +38,7 @@ typedef struct spawn_job {
 	char *argv[4], **envp;
 	int go[2];           /* the handshake: go[0] the task's fd 3, go[1] the runtime's end */
 	pid_t pid;           /* the task's shell, or -1 (WHY says why) */
+	unsigned long long since; /* when it started (procid.c): read here, off the loop */
 	int mnt_fd;          /* pr_sandbox_hold() of it */
 	char cg[128], cpdir[8300], out[8300], err[8300], dir[8300], why[8400];
 } spawn_job;
@@ -69,6 +70,7 @@ static void spawn_one(pr_sandbox *sb, spawn_job *job)
 		close(job->j.fd_err);
 	close(job->go[0]);
 	job->mnt_fd = pr_sandbox_hold(sb, job->pid);
+	job->since = job->pid > 0 ? pr_proc_start(job->pid) : 0;
 }
 
 static void *spawner_main(void *arg)
@@ -163,11 +165,12 @@ void lx_spawns_done(local *L)
 		if (job->pid > 0) {
 			t->mnt_fd = job->mnt_fd;
 			if (t->go_on_spawn) {
-				lx_started(L, i, job->pid, job->go[1], 0);
+				lx_started(L, i, job->pid, job->go[1], job->since);
 			} else { /* started ahead: it waits for go() */
 				t->parked = 1;
 				t->pid = job->pid;
 				t->go_fd = job->go[1];
+				t->since = job->since;
 				lx_live(L, i);
 				pr_exec_event ev = {.ev = PR_EV_PARKED, .task = i, .attempt = t->attempt, .handle = job->pid};
 				pr_exec_report(&L->x, &ev);

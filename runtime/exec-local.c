@@ -413,7 +413,7 @@ static void local_go(pr_executor *x, uint32_t task)
 	lx_task *t = lx_task_of(L, task);
 	if (t->parked) { /* its shell waits already: only its "running" is left to commit */
 		t->parked = 0;
-		lx_started(L, task, t->pid, t->go_fd, 0);
+		lx_started(L, task, t->pid, t->go_fd, t->since);
 	} else if (t->spawning) { /* being started: it runs once it is */
 		t->go_on_spawn = 1;
 	}
