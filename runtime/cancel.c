@@ -81,8 +81,7 @@ static int record(pr_store *st, long run, char **err)
 			continue; /* it ended, or the table does not know its state: left as it is */
 		json_int_t pid = json_integer_value(json_object_get(t, "pid"));
 		json_int_t since = json_integer_value(json_object_get(t, "pid_start"));
-		if (from == S_RUNNING && (since ? pr_proc_is((long)pid, (unsigned long long)since)
-					      : pr_proc_attempt((long)pid, report_str(t, "dir"))))
+		if (from == S_RUNNING && pr_proc_is((long)pid, (unsigned long long)since))
 			kill(-(pid_t)pid, SIGKILL); /* only the attempt's own process: its pid may be another's now */
 		pr_store_event(st, run, report_str(t, "id"), (int)json_integer_value(json_object_get(t, "attempts")),
 			       pe_state_names[from], pe_state_names[S_CANCELLED], "cancelled by pipec cancel");

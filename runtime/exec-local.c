@@ -473,12 +473,6 @@ static int exit_file(const char *dir)
 	return end != buf && *end == '\n' ? (int)((v & 0xff) << 8) : -1;
 }
 
-/* Whether PID, started at SINCE, is the attempt's process (a store from before the start times: its record beside DIR). */
-static int is_attempt(long pid, unsigned long long since, const char *dir)
-{
-	return since ? pr_proc_is(pid, since) : pr_proc_attempt(pid, dir);
-}
-
 static void local_adopt(pr_executor *x, uint32_t task, int attempt, long handle, unsigned long long since, const char *dir)
 {
 	local *L = (local *)x;
@@ -491,7 +485,7 @@ static void local_adopt(pr_executor *x, uint32_t task, int attempt, long handle,
 	int st = exit_file(dir);
 	if (st >= 0) { /* it ended meanwhile: accepted */
 		lx_ended(L, task, st);
-	} else if (is_attempt(handle, since, dir) && kill(-(pid_t)handle, 0) == 0) { /* the very process it started */
+	} else if (pr_proc_is(handle, since) && kill(-(pid_t)handle, 0) == 0) { /* the very process it started */
 		t->adopted = 1;
 		L->nadopted++;
 		lx_live(L, task);
@@ -509,7 +503,7 @@ static void local_kill(pr_executor *x, uint32_t task)
 	lx_task *t = lx_task_of(L, task);
 	if (t->pid > 0 && !t->parked) {
 		t->killed = 1;
-		if (t->adopted && !is_attempt(t->pid, t->since, t->dir))
+		if (t->adopted && !pr_proc_is(t->pid, t->since))
 			return; /* not our child, and gone: poll() finds it LOST */
 		kill(-t->pid, SIGKILL);
 	}
@@ -561,7 +555,7 @@ static void local_poll(pr_executor *x)
 		int st = exit_file(t->dir);
 		if (st >= 0) {
 			lx_ended(L, k, st);
-		} else if (!is_attempt(t->pid, t->since, t->dir) || (kill(-t->pid, 0) != 0 && errno == ESRCH)) {
+		} else if (!pr_proc_is(t->pid, t->since) || (kill(-t->pid, 0) != 0 && errno == ESRCH)) {
 			t->adopted = 0;
 			L->nadopted--;
 			let_go(L, t);

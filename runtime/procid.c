@@ -9,10 +9,8 @@
  * processes of one boot never share under one pid.  The runtime keeps
  * both as it learns them: an attempt's in the store beside its pid (the
  * executor reports the start time with the pid: exec.h, since), its own in
- * the lock (store-lock.c).  (For a while an attempt's were written to a
- * file .NAME.pid beside its directory, a file created at every start, a
- * millisecond each on this kind of disk; pr_proc_attempt() still reads one
- * that a store of then has.)  Whoever reads a pid
+ * the lock (store-lock.c).  A pid kept without its start time (a store
+ * from before they were kept) names no process that can be proved ours.  Whoever reads a pid
  * back signals or waits on it only when the process that has that pid now
  * started at the recorded time; pid 1 and below never.
  */
@@ -59,36 +57,4 @@ unsigned long long pr_proc_start(long pid)
 int pr_proc_is(long pid, unsigned long long start)
 {
 	return pid > 1 && start && pr_proc_start(pid) == start;
-}
-
-/* DIR's record: .NAME.pid beside DIR (PARENT/NAME), hidden from a listing of the run's attempts. */
-static void record_path(const char *dir, char *out, size_t n)
-{
-	const char *slash = strrchr(dir, '/');
-	if (slash)
-		snprintf(out, n, "%.*s/.%s.pid", (int)(slash - dir), dir, slash + 1);
-	else
-		snprintf(out, n, ".%s.pid", dir);
-}
-
-
-int pr_proc_attempt(long pid, const char *dir)
-{
-	if (pid <= 1 || !dir || !*dir)
-		return 0;
-	char path[8300], buf[64];
-	record_path(dir, path, sizeof path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	long rpid;
-	unsigned long long start;
-	if (sscanf(buf, "%ld %llu", &rpid, &start) != 2 || rpid != pid)
-		return 0;
-	return pr_proc_is(pid, start);
 }

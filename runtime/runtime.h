@@ -60,8 +60,6 @@ long pr_store_lock_owner(const char *state_dir);
 unsigned long long pr_proc_start(long pid);
 /* 1 when PID (> 1) is alive and started at START (not 0); else 0. */
 int pr_proc_is(long pid, unsigned long long start);
-/* 1 when PID (> 1) is the process recorded for DIR (alive, with that start time): the attempt's own; else 0. */
-int pr_proc_attempt(long pid, const char *dir);
 void pr_store_close(pr_store *st);
 void pr_store_finalize(pr_store *st);
 /*
@@ -355,7 +353,7 @@ json_t *pr_query_task(pr_query *qy, long run, const char *task);
 json_t *pr_query_made_by(pr_query *qy, long run, const char *task);
 /* For pipec cancel, on the store it holds (pr_store_open()): the newest run still 'running', or 0; RUN's
  * status ("running", "succeeded", ...; a new string), or NULL when there is no such run; and each of RUN's
- * tasks, whatever its state, [{id, state, attempts, pid (0: none), dir ("": none)}] (which of them can be cancelled is the
+ * tasks, whatever its state, [{id, state, attempts, pid (0: none), pid_start (its start time, 0: not known)}] (which of them can be cancelled is the
  * state table's to say: state.h). */
 long pr_query_live_run(pr_store *st);
 char *pr_query_run_status(pr_store *st, long run);

@@ -509,7 +509,7 @@ json_t *pr_query_task_states(pr_store *st, long run)
 {
 	json_t *arr = json_array();
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid, dir, pid_start FROM tasks WHERE run = ? ORDER BY rowid",
+	if (sqlite3_prepare_v2(st->db, "SELECT id, state, attempts, pid, pid_start FROM tasks WHERE run = ? ORDER BY rowid",
 			       -1, &q, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(q, 1, run);
 		while (sqlite3_step(q) == SQLITE_ROW) {
@@ -518,8 +518,7 @@ json_t *pr_query_task_states(pr_store *st, long run)
 			json_object_set_new(o, "state", json_string(col(q, 1)));
 			json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(q, 2)));
 			json_object_set_new(o, "pid", json_integer(sqlite3_column_int64(q, 3)));
-			json_object_set_new(o, "dir", json_string(col(q, 4)));
-			json_object_set_new(o, "pid_start", json_integer(sqlite3_column_int64(q, 5)));
+			json_object_set_new(o, "pid_start", json_integer(sqlite3_column_int64(q, 4)));
 			json_array_append_new(arr, o);
 		}
 	}

@@ -2,9 +2,9 @@
 # The store and the processes it names, damaged or hijacked (issue 12).
 #
 # Pid reuse: a task's stored pid, or the lock's, that now names an unrelated
-# process (or pid 1) is never adopted nor signalled: the runtime records
-# each attempt's process start time (/proc/PID/stat field 22) beside its
-# directory (.NAME.pid) and its own in the lock, and a process whose start
+# process (or pid 1) is never adopted nor signalled: the store keeps each
+# attempt's process start time (/proc/PID/stat field 22) beside its pid
+# (pid_start) and the lock the runtime's own, and a process whose start
 # time does not match is gone (the attempt is LOST and tried again).
 # Damage to the store: an index corruption quick_check misses is found by
 # integrity_check; a state.db truncated to 0 bytes where work/ shows runs is
