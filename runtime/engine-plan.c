@@ -611,6 +611,28 @@ static int check_acyclic(runner *R, char **err)
 	return rc;
 }
 
+void pe_unload(runner *R)
+{
+	for (uint32_t i = 0; R->t && i < R->n; i++) {
+		free(R->t[i].waits);
+		free(R->t[i].users);
+		free(R->t[i].parts);
+		free(R->t[i].cmd);
+		free(R->t[i].cpkey);
+		if (R->t[i].dir != pe_no_dir)
+			free(R->t[i].dir);
+		json_decref(R->t[i].inputs);
+		json_decref(R->t[i].outputs);
+	}
+	free(R->t);
+	free(R->heap);
+	free(R->outdecl);
+	json_decref(R->index);
+	json_decref(R->plan);
+	R->t = NULL, R->heap = NULL, R->outdecl = NULL, R->index = R->plan = NULL;
+	R->n = R->cap = 0;
+}
+
 int pe_load(runner *R, const char *text, size_t len, char **err)
 {
 	json_error_t je;

@@ -33,27 +33,12 @@ static void free_runner(runner *R)
 {
 	if (R->exiting) /* the process ends next: the plan and tasks go with it */
 		return;
-	for (uint32_t i = 0; R->t && i < R->n; i++) {
-		free(R->t[i].waits);
-		free(R->t[i].users);
-		free(R->t[i].parts);
-		free(R->t[i].cmd);
-		free(R->t[i].cpkey);
-		if (R->t[i].dir != pe_no_dir)
-			free(R->t[i].dir);
-		json_decref(R->t[i].inputs);
-		json_decref(R->t[i].outputs);
-	}
-	free(R->t);
-	free(R->heap);
-	free(R->outdecl);
+	pe_unload(R);
 	free(R->active);
 	free(R->dirty);
 	free(R->ended);
 	free(R->events);
 	pr_nodes_free(&R->nodes);
-	json_decref(R->index);
-	json_decref(R->plan);
 	json_decref(R->expand);
 	json_decref(R->sources);
 }

@@ -153,6 +153,8 @@ void pe_report(void *engine, const pr_exec_event *ev);
 
 /* engine-plan.c */
 int pe_load(runner *R, const char *text, size_t len, char **err);
+/* Lets go of what pe_load() (and the run since) made: the plan, the tasks and what each holds. */
+void pe_unload(runner *R);
 int pe_init_task(runner *R, uint32_t i, char **err);
 int pe_link_task(runner *R, uint32_t i, char **err);
 /* Makes task I wait for task D; 1, or 0 when it did already. */

@@ -7,8 +7,8 @@
  * either accept it, with its tasks read and linked and no cycle among
  * them, or refuse it with a message; never crash, hang or leak.  Nothing is
  * run: the input goes to pe_load() on a zeroed runner (no store, no
- * executor), and what the load made is freed here as the engine's own
- * free_runner() (engine-run.c, static) frees it.
+ * executor), and what the load made is freed by pe_unload(), as a run's
+ * end frees it.
  *
  *   ./configure CC=clang --enable-fuzzing && make tests/fuzz/fuzz_plan
  *   tests/fuzz/fuzz_plan -max_len=65536 CORPUS/   (seeds: `pipec build`'s plans; .ci/run)
@@ -18,26 +18,6 @@
 #include <stdlib.h>
 
 #include "engine.h"
-
-/* What pe_load() leaves in R (the plan, its tasks and their waits), freed. */
-static void free_loaded(runner *R)
-{
-	for (uint32_t i = 0; R->t && i < R->n; i++) {
-		free(R->t[i].waits);
-		free(R->t[i].users);
-		free(R->t[i].parts);
-		free(R->t[i].cmd);
-		if (R->t[i].dir != pe_no_dir)
-			free(R->t[i].dir);
-		json_decref(R->t[i].inputs);
-		json_decref(R->t[i].outputs);
-	}
-	free(R->t);
-	free(R->heap);
-	free(R->outdecl);
-	json_decref(R->index);
-	json_decref(R->plan);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -57,6 +37,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	free(err);
-	free_loaded(&R);
+	pe_unload(&R);
 	return 0;
 }
