@@ -205,6 +205,21 @@ const char cmd_resume_usage[] =
 	"--progress WHEN, --quiet as for pipec run.\n"
 	"exit status: 0 succeeded, 1 failed or cancelled, 2 usage or environment error.\n";
 
+/* What pr_run() or pr_resume() returned (RC, *SUM, ERR: freed), said as the command's end: its exit status. */
+static int outcome(int rc, pr_summary *sum, char *err, int json)
+{
+	if (rc == 2) {
+		if (err) /* without one the runtime has said what went wrong */
+			fprintf(stderr, "pipec: %s\n", err);
+		free(err);
+		free(sum->result);
+		return EXIT_USAGE;
+	}
+	print_summary(sum, json);
+	pr_summary_free(sum);
+	return rc;
+}
+
 int cmd_resume(const char *name, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -243,16 +258,7 @@ int cmd_resume(const char *name, int argc, char **argv)
 	char *err = NULL;
 	int rc = pr_resume(run, &opt, &sum, &err);
 	free(f.nodes);
-	if (rc == 2) {
-		if (err) /* without one the runtime has said what went wrong */
-			fprintf(stderr, "pipec: %s\n", err);
-		free(err);
-		free(sum.result);
-		return EXIT_USAGE;
-	}
-	print_summary(&sum, f.json);
-	pr_summary_free(&sum);
-	return rc;
+	return outcome(rc, &sum, err, f.json);
 }
 
 int cmd_run(const char *name, int argc, char **argv)
@@ -349,15 +355,6 @@ int cmd_run(const char *name, int argc, char **argv)
 	int rc = pr_run(plan, len, &opt, &sum, &err);
 	free(plan);
 	free(f.nodes);
-	if (rc == 2) {
-		if (err) /* without one the runtime has said what went wrong */
-			fprintf(stderr, "pipec: %s\n", err);
-		free(err);
-		free(sum.result);
-		return EXIT_USAGE;
-	}
-	print_summary(&sum, f.json);
-	pr_summary_free(&sum);
-	return rc;
+	return outcome(rc, &sum, err, f.json);
 }
 

@@ -45,12 +45,7 @@ void pe_dirty(runner *R, uint32_t i, int ready)
 	if (t->dirty)
 		return;
 	t->dirty = 1;
-	if (R->ndirty == R->capdirty) {
-		R->capdirty = R->capdirty ? 2 * R->capdirty : 256;
-		R->dirty = realloc(R->dirty, R->capdirty * sizeof *R->dirty);
-		if (!R->dirty)
-			abort();
-	}
+	pr_room(&R->dirty, R->ndirty, &R->capdirty, sizeof *R->dirty, 256);
 	R->dirty[R->ndirty++] = i;
 }
 
@@ -103,12 +98,7 @@ void pe_commit(runner *R)
 /* Lists task I among the running, retrying and paused ones (the loop drops it when it leaves them). */
 void pe_activate(runner *R, uint32_t i)
 {
-	if (R->nactive == R->capactive) {
-		R->capactive = R->capactive ? 2 * R->capactive : 64;
-		R->active = realloc(R->active, R->capactive * sizeof *R->active);
-		if (!R->active)
-			abort();
-	}
+	pr_room(&R->active, R->nactive, &R->capactive, sizeof *R->active, 64);
 	R->active[R->nactive++] = i;
 	R->t[i].in_active = 1;
 }
@@ -121,12 +111,7 @@ double pe_now(runner *R)
 void pe_report(void *engine, const pr_exec_event *ev)
 {
 	runner *R = engine;
-	if (R->nevents == R->capevents) {
-		R->capevents = R->capevents ? 2 * R->capevents : 64;
-		R->events = realloc(R->events, R->capevents * sizeof *R->events);
-		if (!R->events)
-			abort();
-	}
+	pr_room(&R->events, R->nevents, &R->capevents, sizeof *R->events, 64);
 	R->events[R->nevents++] = *ev;
 }
 

@@ -97,12 +97,7 @@ int pe_init_task(runner *R, uint32_t i, char **err)
 		const char *name;
 		json_t *decl;
 		json_object_foreach(p->outputs, name, decl) {
-			if (R->noutdecl == R->capoutdecl) {
-				R->capoutdecl = R->capoutdecl ? 2 * R->capoutdecl : 16;
-				R->outdecl = realloc(R->outdecl, R->capoutdecl * sizeof *R->outdecl);
-				if (!R->outdecl)
-					abort();
-			}
+			pr_room(&R->outdecl, R->noutdecl, &R->capoutdecl, sizeof *R->outdecl, 16);
 			const char *base = json_string_value(json_object_get(decl, "base"));
 			R->outdecl[R->noutdecl++] = (pr_plan_output){name, base ? base : "File"};
 			p->nouts++;
@@ -124,16 +119,10 @@ int pe_add_wait(runner *R, uint32_t i, uint32_t d)
 	if (R->t[d].marked_by == i + 1)
 		return 0;
 	R->t[d].marked_by = i + 1;
-	if (t->nwaits == t->capwaits) {
-		t->capwaits = t->capwaits ? 2 * t->capwaits : 4;
-		t->waits = realloc(t->waits, t->capwaits * sizeof *t->waits);
-	}
+	pr_room(&t->waits, t->nwaits, &t->capwaits, sizeof *t->waits, 4);
 	t->waits[t->nwaits++] = d;
 	rtask *u = &R->t[d];
-	if (u->nusers == u->capusers) {
-		u->capusers = u->capusers ? 2 * u->capusers : 4;
-		u->users = realloc(u->users, u->capusers * sizeof *u->users);
-	}
+	pr_room(&u->users, u->nusers, &u->capusers, sizeof *u->users, 4);
 	u->users[u->nusers++] = i;
 	return 1;
 }

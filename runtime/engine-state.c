@@ -68,12 +68,7 @@ static void ended(runner *R, uint32_t i)
 {
 	if (R->t[i].in_ended)
 		return;
-	if (R->nended == R->capended) {
-		R->capended = R->capended ? 2 * R->capended : 256;
-		R->ended = realloc(R->ended, R->capended * sizeof *R->ended);
-		if (!R->ended)
-			abort();
-	}
+	pr_room(&R->ended, R->nended, &R->capended, sizeof *R->ended, 256);
 	R->ended[R->nended++] = i;
 	R->t[i].in_ended = 1;
 }

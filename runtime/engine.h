@@ -100,7 +100,7 @@ typedef struct runner {
 	uint32_t *dirty, ndirty, capdirty; /* tasks whose rows the next commit writes */
 	uint32_t *ended, nended, capended; /* tasks that ended: their users are looked at by the loop */
 	pr_exec_event *events; /* what the executor reported, for the loop to act on */
-	size_t nevents, capevents;
+	uint32_t nevents, capevents;
 	int jobs, running;
 	pr_nodes nodes;        /* this machine, or the resources file's nodes */
 	pr_executor *ex;       /* who runs the attempts */

@@ -231,12 +231,7 @@ void lx_live(local *L, uint32_t task)
 	lx_task *t = lx_task_of(L, task);
 	if (t->in_live)
 		return;
-	if (L->nlive == L->caplive) {
-		L->caplive = L->caplive ? 2 * L->caplive : 64;
-		L->live = realloc(L->live, L->caplive * sizeof *L->live);
-		if (!L->live)
-			abort();
-	}
+	pr_room(&L->live, L->nlive, &L->caplive, sizeof *L->live, 64);
 	L->live[L->nlive++] = task;
 	t->in_live = 1;
 }

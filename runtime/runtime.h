@@ -25,11 +25,31 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "pipec-runtime.h"
 
 typedef struct json_t json_t;
+
+/*
+ * Makes room in the growable array *V (of elements of SIZE bytes, N used,
+ * *CAP allocated) for one more: its capacity doubles, from FIRST, when it
+ * is full.  Allocation failure aborts.  The runtime's lists of task
+ * indexes (waits, users, dirty rows, the active and ended tasks, the
+ * executor's events and live attempts) all grow this way.
+ */
+static inline void pr_room(void *v, uint32_t n, uint32_t *cap, size_t size, uint32_t first)
+{
+	if (n < *cap)
+		return;
+	uint32_t c = *cap ? 2 * *cap : first;
+	void *p = realloc(*(void **)v, (size_t)c * size);
+	if (!p)
+		abort();
+	*(void **)v = p;
+	*cap = c;
+}
 
 typedef struct pr_store {
 	sqlite3 *db;
