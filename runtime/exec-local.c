@@ -311,26 +311,26 @@ static int local_start(pr_executor *x, const pr_attempt *a, char *why, size_t wn
 	t->killed = 0;
 	free(t->dir);
 	t->dir = strdup(a->dir);
+	int go[2];
+	pid_t pid = -1;
+	unsigned long long shell_since = 0;
+	if (!L->sb.on && (pid = lx_take_shell(L, a->task, a->dir, a->envp, a->command, &go[1], &shell_since)) > 0) {
+		lx_started(L, a->task, pid, go[1], shell_since); /* a standing shell has its script (its exports) */
+		return 0;
+	}
 	/* its environment, a copy the start keeps until the task is reaped */
 	size_t ne = 0;
 	while (a->envp[ne])
 		ne++;
 	char **envp = calloc(ne + 1, sizeof *envp);
+	if (!envp)
+		abort();
 	for (size_t k = 0; k < ne; k++)
-		envp[k] = strdup(a->envp[k]);
+		if (!(envp[k] = strdup(a->envp[k])))
+			abort();
 	char out[8300], err[8300];
 	snprintf(out, sizeof out, "%s/.stdout", a->dir);
 	snprintf(err, sizeof err, "%s/.stderr", a->dir);
-	int go[2];
-	pid_t pid = -1;
-	unsigned long long shell_since = 0;
-	if (!L->sb.on && (pid = lx_take_shell(L, a->task, a->dir, envp, a->command, &go[1], &shell_since)) > 0) {
-		for (size_t k = 0; k < ne; k++)
-			free(envp[k]);
-		free(envp);
-		lx_started(L, a->task, pid, go[1], shell_since); /* a standing shell has its script */
-		return 0;
-	}
 	/*
 	 * The task's shell first waits for the go-ahead on fd 3, a socket (a
 	 * runtime that dies first closes it and nothing runs).  At its end it
@@ -508,8 +508,8 @@ static void local_poll(pr_executor *x)
 {
 	local *L = (local *)x;
 	struct signalfd_siginfo si[16];
-	while (read(L->sfd, si, sizeof si) > 0) /* what woke us is looked at below, all of it */
-		;
+	while (read(L->sfd, si, sizeof si) == (ssize_t)sizeof si) /* what woke us is looked at below, all of it */
+		; /* (a short read emptied it) */
 	if (!L->swept) { /* the resume has adopted what it adopts */
 		L->swept = 1;
 		sweep_cgroups(L);
